@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed, never asserted (speed targets do not belong in tests)."""

@@ -1,0 +1,1 @@
+"""Bookbot: a Telegram booking assistant."""

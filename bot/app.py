@@ -1,0 +1,139 @@
+"""The composition root: the one place that wires settings, database, Redis, i18n, middlewares, routers
+and the worker's pieces together. `bookbot run`, `bookbot demo` and the tests all start here.
+
+    app = build_app(Settings(), clock=SystemClock(), bot=bot)
+    await app.dispatcher.feed_update(app.bot, update)   # or start_polling
+    await run_worker_once(app)                          # bot.worker
+    await app.close()
+
+Data the dispatcher hands every handler (besides aiogram's own): `clock`, `settings`, `i18n`,
+`sessions` (the sessionmaker, for work outside the update's transaction), then per update `session`,
+`user`, `locale` (bot/middlewares) and, in message and callback handlers, `ctx` (handlers.common.Flow).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.i18n import build_i18n
+from bot.middlewares import Deduplicator, MemoryDeduplicator, RedisDeduplicator, install, update_middlewares
+from bot.render import RendererRegistry, outbox_renderers
+from bot.services.clock import Clock
+from bot.settings import Settings
+from bot.worker import RateLimiter, make_rate_limiter
+from handlers import setup_routers
+from handlers.common import bot_commands
+from models.db import make_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    dispatcher: Dispatcher
+    bot: Bot
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    i18n: I18n
+    rate_limiter: RateLimiter
+    renderers: RendererRegistry
+    redis: Redis | None = None
+    # Set when build_app made the engine (and so disposes of it in close()).
+    engine: AsyncEngine | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.dispatcher.storage.close()
+        await self.bot.session.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock,
+    bot: Bot | None = None,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
+    storage: BaseStorage | None = None,
+    key_prefix: str = "bookbot",
+    renderers: RendererRegistry = outbox_renderers,
+) -> App:
+    """Wire an app. Omitted parts come from `settings`: the database at DATABASE_URL, Redis (FSM
+    storage, per-user event isolation, update dedupe, the shared rate limit) when REDIS_URL is set,
+    else everything in memory. `key_prefix` namespaces every Redis key (tests use one per test)."""
+    i18n = build_i18n(settings.default_locale)
+    engine: AsyncEngine | None = None
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        session_factory = make_sessionmaker(engine)
+    if bot is None:
+        if settings.bot_token is None:
+            raise ValueError("BOT_TOKEN is not set")
+        bot = Bot(settings.bot_token.get_secret_value())
+
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    if storage is None:
+        storage = (
+            RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{key_prefix}:fsm", with_bot_id=True))
+            if redis is not None
+            else MemoryStorage()
+        )
+    isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
+    deduplicator: Deduplicator = RedisDeduplicator(redis, key_prefix) if redis is not None else MemoryDeduplicator()
+
+    dispatcher = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        clock=clock,
+        settings=settings,
+        i18n=i18n,
+        sessions=session_factory,
+    )
+    install(
+        dispatcher,
+        update_middlewares(deduplicator=deduplicator, sessions=session_factory, clock=clock, i18n=i18n),
+    )
+    dispatcher.include_router(setup_routers())
+    return App(
+        settings=settings,
+        dispatcher=dispatcher,
+        bot=bot,
+        sessions=session_factory,
+        clock=clock,
+        i18n=i18n,
+        rate_limiter=make_rate_limiter(redis, key_prefix, bot.id),
+        renderers=renderers,
+        redis=redis,
+        engine=engine,
+    )
+
+
+async def announce_commands(app: App) -> None:
+    """Telegram's command menu (setMyCommands) in every language we have a catalog for; failures are
+    logged and skipped."""
+    for locale in app.i18n.available_locales:
+        with app.i18n.context(), app.i18n.use_locale(locale):
+            commands = [BotCommand(command=c.name, description=c.describe()) for c in bot_commands()]
+        language = None if locale == app.i18n.default_locale else locale
+        try:
+            await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)
+        except Exception as exc:
+            # Some local Bot API servers lack it; the menu is a convenience, never a reason to stop.
+            log.warning("setMyCommands (%s) failed, going on without it: %r", locale, exc)

@@ -1,0 +1,232 @@
+"""`bookbot slots`: print a professional's free slots for one service, in any time zone."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.availability import Slot, free_slots, start_of_local_day
+from bot.services.clock import SystemClock
+from bot.services.errors import InvalidTimeZone
+from bot.services.timezones import zone as zone_named
+from bot.settings import Settings
+from models import Professional, Service
+from models.db import make_engine, make_sessionmaker
+
+MAX_DAYS = 366
+SET_UP = "run `bookbot db upgrade` and `bookbot import FILE` first"
+
+
+class UsageError(Exception):
+    """A bad argument or an unusable database: one line on stderr and exit code 2."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "slots",
+        help="print a professional's free slots for a service",
+        description=(
+            "Print the free slots of one service whose start falls between local midnight of --from and "
+            "local midnight --days later, both in --tz. Unverified professionals are shown too: operators "
+            "check a professional's hours before verifying them. Exit code 2 on a bad argument."
+        ),
+    )
+    parser.add_argument("--pro", required=True, metavar="SLUG", help="the professional's slug")
+    parser.add_argument("--service", required=True, metavar="SLUG", help="the service's slug (of that professional)")
+    parser.add_argument("--from", dest="first_day", required=True, metavar="YYYY-MM-DD", help="first local date")
+    parser.add_argument("--days", default="7", metavar="N", help=f"how many dates, 1 to {MAX_DAYS} (default: 7)")
+    parser.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="IANA time zone the dates and times are in, e.g. Europe/Kyiv (default: the professional's own)",
+    )
+    parser.add_argument(
+        "--now",
+        metavar="ISO-8601",
+        help="pretend it is this instant; needs a UTC offset, e.g. 2026-11-23T09:00:00+00:00 (default: the real now)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print a JSON array of {"start": ..., "end": ...} with the offset of --tz at each instant',
+    )
+    parser.set_defaults(handler=_slots)
+
+
+@dataclass(frozen=True)
+class _Request:
+    pro: str
+    service: str
+    first_day: date
+    days: int
+    zone: ZoneInfo | None
+    now: datetime
+    as_json: bool
+
+
+@dataclass(frozen=True)
+class _Answer:
+    professional: Professional
+    service: Service
+    zone: ZoneInfo
+    slots: list[Slot]
+
+
+def _slots(args: argparse.Namespace) -> int:
+    try:
+        request = _parse(args)
+        database_url = Settings().database_url
+        _check_sqlite_file(database_url)
+        answer = asyncio.run(_find(database_url, request))
+    except UsageError as exc:
+        print(f"bookbot slots: {exc}", file=sys.stderr)
+        return 2
+    if not answer.professional.verified:
+        # stderr, so --json output stays machine-readable.
+        print(
+            f"note: {answer.professional.slug} is not verified yet: clients are not shown these slots",
+            file=sys.stderr,
+        )
+    if request.as_json:
+        print(json.dumps([_as_json(slot, answer.zone) for slot in answer.slots], indent=2))
+    else:
+        _print_plain(request, answer)
+    return 0
+
+
+def _parse(args: argparse.Namespace) -> _Request:
+    try:
+        first_day = date.fromisoformat(args.first_day)
+    except ValueError:
+        raise UsageError(f"--from {args.first_day!r} is not a date: use YYYY-MM-DD, e.g. 2026-12-01") from None
+    try:
+        days = int(args.days)
+    except ValueError:
+        raise UsageError(f"--days {args.days!r} is not a whole number") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise UsageError(f"--days must be between 1 and {MAX_DAYS}, got {days}")
+    zone: ZoneInfo | None = None
+    if args.tz is not None:
+        try:
+            zone = zone_named(args.tz)
+        except InvalidTimeZone:
+            raise UsageError(f"unknown time zone {args.tz!r}: use an IANA name such as Europe/Kyiv") from None
+    if args.now is None:
+        now = SystemClock().now()
+    else:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise UsageError(f"--now {args.now!r} is not an ISO-8601 date and time") from None
+        if now.tzinfo is None:
+            raise UsageError("--now needs a UTC offset, e.g. 2026-11-23T09:00:00+00:00")
+    try:
+        first_day + timedelta(days=days + 1)
+    except OverflowError:
+        raise UsageError(f"--from {args.first_day} plus {days} days is past the last date Python knows") from None
+    return _Request(args.pro, args.service, first_day, days, zone, now, args.json)
+
+
+def _has_tables(connection: Connection) -> bool:
+    names = set(inspect(connection).get_table_names())
+    return {"professionals", "services", "bookings"} <= names
+
+
+def _check_sqlite_file(database_url: str) -> None:
+    url = make_url(database_url)
+    # Connecting would create an empty file and hide the mistake.
+    if (
+        url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+        and not Path(url.database).exists()
+    ):
+        raise UsageError(f"no database file {url.database}: {SET_UP}")
+
+
+async def _find(database_url: str, request: _Request) -> _Answer:
+    url = make_url(database_url)
+    engine = make_engine(database_url)
+    try:
+        try:
+            async with engine.connect() as connection:
+                if not await connection.run_sync(_has_tables):
+                    raise UsageError(f"the database has no tables yet: {SET_UP}")
+        except (DBAPIError, OSError) as exc:
+            reason = exc.orig if isinstance(exc, DBAPIError) else exc
+            raise UsageError(f"cannot open the database {url.render_as_string()}: {reason}") from None
+        async with make_sessionmaker(engine)() as session:
+            return await _lookup_and_compute(session, request)
+    finally:
+        await engine.dispose()
+
+
+async def _lookup_and_compute(session: AsyncSession, request: _Request) -> _Answer:
+    professional = await session.scalar(select(Professional).where(Professional.slug == request.pro))
+    if professional is None:
+        raise UsageError(f"no professional with slug {request.pro!r}")
+    service = await session.scalar(
+        select(Service).where(Service.professional_id == professional.id, Service.slug == request.service)
+    )
+    if service is None:
+        offered = await session.scalars(
+            select(Service.slug).where(Service.professional_id == professional.id, Service.active.is_(True))
+        )
+        known = ", ".join(offered) or "none"
+        raise UsageError(f"{request.pro} has no service {request.service!r} (services: {known})")
+    if not service.active:
+        raise UsageError(f"{request.pro}'s service {request.service!r} is no longer offered")
+    zone = request.zone or zone_named(professional.timezone)
+    slots = await free_slots(
+        session,
+        professional,
+        service,
+        start_of_local_day(request.first_day, zone),
+        start_of_local_day(request.first_day + timedelta(days=request.days), zone),
+        request.now,
+    )
+    return _Answer(professional, service, zone, slots)
+
+
+def _as_json(slot: Slot, zone: ZoneInfo) -> dict[str, str]:
+    return {"start": slot.start.astimezone(zone).isoformat(), "end": slot.end.astimezone(zone).isoformat()}
+
+
+def _offset(moment: datetime) -> str:
+    offset = moment.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _line(slot: Slot, zone: ZoneInfo) -> str:
+    start = slot.start.astimezone(zone)
+    end = slot.end.astimezone(zone)
+    end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
+    # A slot across a DST change starts and ends at different offsets: show both rather than mislead.
+    offsets = _offset(start) if start.utcoffset() == end.utcoffset() else f"{_offset(start)} → {_offset(end)}"
+    return f"{start:%Y-%m-%d %H:%M}–{end_text} {zone.key} ({offsets})"
+
+
+def _print_plain(request: _Request, answer: _Answer) -> None:
+    last_day = request.first_day + timedelta(days=request.days - 1)
+    span = f"{request.first_day}" if request.days == 1 else f"{request.first_day} to {last_day}"
+    what = f"{answer.service.slug} ({answer.service.duration_minutes} min) with {answer.professional.slug}"
+    if not answer.slots:
+        print(f"No free slots for {what} on {span} ({answer.zone.key}).")
+        return
+    print(f"Free slots for {what}, {span}, times in {answer.zone.key}:")
+    for slot in answer.slots:
+        print(_line(slot, answer.zone))
+    count = len(answer.slots)
+    print(f"{count} free slot{'s' if count != 1 else ''}.")

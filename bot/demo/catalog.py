@@ -1,0 +1,45 @@
+"""Demo and test data: the example catalog, and a professional's chat linked to a demo person."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.errors import NotFound
+from models import Professional
+
+EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent.parent / "examples" / "catalog.yaml"
+
+
+async def import_example_catalog(sessions: async_sessionmaker[AsyncSession], path: Path = EXAMPLE_CATALOG) -> bool:
+    """Import `path` with bot.services.catalog.import_file; False when that importer is not there."""
+    try:
+        module = importlib.import_module("bot.services.catalog")
+    except ModuleNotFoundError:
+        return False
+    import_file = getattr(module, "import_file", None)
+    if import_file is None:
+        return False
+    result = import_file(sessions, path)
+    if inspect.isawaitable(result):
+        await result
+    return True
+
+
+async def link_professional(sessions: async_sessionmaker[AsyncSession], slug: str, telegram_id: int) -> Professional:
+    """Make `telegram_id` the chat of the professional `slug` (what an invite link does for real)."""
+    async with sessions.begin() as session:
+        professional = await session.scalar(select(Professional).where(Professional.slug == slug))
+        if professional is None:
+            raise NotFound("professional", slug)
+        if professional.telegram_id != telegram_id:
+            # The column is unique: whoever this demo person acted as before lets go first.
+            await session.execute(
+                update(Professional).where(Professional.telegram_id == telegram_id).values(telegram_id=None)
+            )
+            professional.telegram_id = telegram_id
+        return professional

@@ -1,0 +1,259 @@
+"""`bookbot demo`: the real dispatcher and handlers in a terminal, offline.
+
+Updates are real Telegram JSON fed to the dispatcher; the bot's API calls land in a recording session
+(bot/demo/fake_session.py) and are printed as chat messages with numbered buttons. After every step
+the worker ticks once, so messages to the other side (a professional's notifications) show at once.
+Input lines come from any async line source, so tests drive it the same way a person does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from aiogram import Bot
+
+from bot.app import App, build_app
+from bot.demo.catalog import EXAMPLE_CATALOG, import_example_catalog, link_professional
+from bot.demo.fake_session import BOT_TOKEN, ChatMessage, RecordingSession
+from bot.demo.updates import Person, UpdateFactory
+from bot.render import format_instant
+from bot.services.clock import FrozenClock
+from bot.services.errors import NotFound
+from bot.settings import Settings
+from bot.worker import run_worker_once
+from models.migrate import upgrade
+
+LineReader = Callable[[], Awaitable[str | None]]
+
+CLIENT_ID = 100_001
+PRO_IDS_FROM = 900_001
+# Where a shared location points in the demo (no GPS in a terminal): central Kyiv.
+DEMO_LOCATION = (50.4501, 30.5234)
+
+HELP = """\
+Type text to send it to the bot, a number to press a button, or:
+  /as client              act as the client (Olena)
+  /as pro anna-koval      act as that professional (their chat gets linked to you)
+  /time +2h               move the clock forward (+30m, +2h, +1d) and run the worker
+  /quit                   leave (so does end of input)"""
+
+_TIME_STEP = re.compile(r"^\+(\d+)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    message: ChatMessage | None
+    callback_data: str | None = None
+    url: str | None = None
+    reply_text: str | None = None
+    location: bool = False
+
+
+class DemoRunner:
+    def __init__(self, app: App, recording: RecordingSession, clock: FrozenClock, out: TextIO) -> None:
+        self.app = app
+        self.recording = recording
+        self.clock = clock
+        self.out = out
+        self.updates = UpdateFactory(clock, recording.next_message_id, app.bot.id)
+        self.client = Person(CLIENT_ID, "Olena", "en")
+        self.actor = self.client
+        self.pros: dict[str, Person] = {}
+        self.names: dict[int, str] = {CLIENT_ID: "Olena (client)"}
+        self.choices: list[Choice] = []
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    async def run(self, read_line: LineReader, echo: bool = False) -> None:
+        self.say(HELP)
+        self.say(f"Clock: {format_instant(self.clock.now(), 'UTC', 'en')}. You are {self.names[self.actor.id]}.")
+        while True:
+            print(f"\n{self.actor.first_name}> ", end="", file=self.out, flush=True)
+            line = await read_line()
+            if line is None:
+                self.say()
+                return
+            line = line.strip()
+            if echo:
+                self.say(line)
+            if line in {"/quit", "/exit"}:
+                return
+            if line:
+                await self.handle(line)
+
+    async def handle(self, line: str) -> None:
+        if line.startswith("/as"):
+            await self.switch(line.split()[1:])
+        elif line.startswith("/time"):
+            await self.travel(line.removeprefix("/time").strip())
+        elif line.isdigit():
+            await self.choose(int(line))
+        else:
+            await self.step(self.updates.text(self.actor, line))
+
+    async def step(self, update: dict[str, Any]) -> None:
+        mark, popups = len(self.recording.events), len(self.recording.popups)
+        await self.app.dispatcher.feed_raw_update(self.app.bot, update)
+        await run_worker_once(self.app)
+        self.show(mark, popups)
+
+    def show(self, mark: int, popups: int) -> None:
+        self.choices = self._current_choices()
+        for popup in self.recording.popups[popups:]:
+            if popup.text:
+                self.say(f"  ({popup.text})")
+        for message in self.recording.events_since(mark):
+            self._print_message(message)
+        if not self.recording.events_since(mark) and len(self.recording.popups) == popups:
+            self.say("  (nothing new)")
+
+    def _print_message(self, message: ChatMessage) -> None:
+        to = "you" if message.chat_id == self.actor.id else self.names.get(message.chat_id, str(message.chat_id))
+        self.say(f"bot → {to}{' (edited)' if message.edited else ''}:")
+        for line in message.text.splitlines() or [""]:
+            self.say(f"  {line}")
+        if message.document is not None:
+            self.say(f"  [file: {message.document[0]}, {len(message.document[1])} bytes]")
+        if message.inline_buttons():
+            labels = []
+            for button in message.inline_buttons():
+                number = self._number_of(message, button)
+                labels.append(f"[{number}] {button['text']}" if number else f"[· {button['text']}]")
+            self.say("  " + "   ".join(labels))
+        reply = [c for c in self.choices if c.message is None]
+        if reply and message is self._latest_reply_keyboard():
+            self.say("  keyboard: " + "   ".join(f"[{self.choices.index(c) + 1}] {c.label}" for c in reply))
+
+    def _number_of(self, message: ChatMessage, button: dict[str, Any]) -> int | None:
+        for index, choice in enumerate(self.choices, start=1):
+            if (
+                choice.message is message
+                and choice.label == button["text"]
+                and choice.callback_data == button.get("callback_data")
+            ):
+                return index
+        return None
+
+    def _latest_reply_keyboard(self) -> ChatMessage | None:
+        for message in reversed(self.recording.chat(self.actor.id)):
+            markup = message.reply_markup or {}
+            if "keyboard" in markup or markup.get("remove_keyboard"):
+                return message if "keyboard" in markup else None
+        return None
+
+    def _current_choices(self) -> list[Choice]:
+        """The actor's pressable buttons: the newest inline keyboard, then an open reply keyboard."""
+        choices: list[Choice] = []
+        for message in reversed(self.recording.chat(self.actor.id)):
+            if message.inline_buttons():
+                for button in message.inline_buttons():
+                    choices.append(
+                        Choice(
+                            button["text"], message, callback_data=button.get("callback_data"), url=button.get("url")
+                        )
+                    )
+                break
+        keyboard = self._latest_reply_keyboard()
+        if keyboard is not None:
+            for button in keyboard.reply_buttons():
+                choices.append(
+                    Choice(
+                        button["text"], None, reply_text=button["text"], location=bool(button.get("request_location"))
+                    )
+                )
+        return choices
+
+    async def choose(self, number: int) -> None:
+        if not 1 <= number <= len(self.choices):
+            self.say(f"  (no button {number}; {len(self.choices)} to choose from)")
+            return
+        choice = self.choices[number - 1]
+        if choice.url:
+            self.say(f"  (opens {choice.url} in a browser)")
+        elif choice.location:
+            self.say(f"  (sharing the demo location: {DEMO_LOCATION[0]}, {DEMO_LOCATION[1]})")
+            await self.step(self.updates.location(self.actor, *DEMO_LOCATION))
+        elif choice.reply_text is not None:
+            await self.step(self.updates.text(self.actor, choice.reply_text))
+        elif choice.callback_data is not None:
+            await self.step(self.updates.callback(self.actor, choice.callback_data, choice.message))
+
+    async def switch(self, words: list[str]) -> None:
+        if words == ["client"]:
+            self.actor = self.client
+        elif len(words) == 2 and words[0] == "pro":
+            slug = words[1]
+            person = self.pros.get(slug) or Person(PRO_IDS_FROM + len(self.pros), slug.split("-")[0].title(), "en")
+            try:
+                professional = await link_professional(self.app.sessions, slug, person.id)
+            except NotFound:
+                self.say(f"  (no professional {slug!r} in the catalog)")
+                return
+            self.pros[slug] = person
+            self.names[person.id] = f"{professional.name} (professional)"
+            self.actor = person
+        else:
+            self.say("  (use /as client or /as pro <slug>)")
+            return
+        self.say(f"  (you are now {self.names[self.actor.id]})")
+        self.choices = self._current_choices()
+        if self.choices:
+            self.say("  your buttons: " + "   ".join(f"[{n}] {c.label}" for n, c in enumerate(self.choices, start=1)))
+
+    async def travel(self, argument: str) -> None:
+        match = _TIME_STEP.match(argument)
+        if match is None:
+            self.say(f"  (clock: {format_instant(self.clock.now(), 'UTC', 'en')}; move it with /time +2h)")
+            return
+        mark, popups = len(self.recording.events), len(self.recording.popups)
+        self.clock.advance(timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+        self.say(f"  (clock: {format_instant(self.clock.now(), 'UTC', 'en')})")
+        await run_worker_once(self.app)
+        self.show(mark, popups)
+
+
+async def run_demo(
+    read_line: LineReader,
+    out: TextIO,
+    *,
+    database: Path | None = None,
+    now: datetime | None = None,
+    echo: bool = False,
+) -> None:
+    """The whole demo: migrate a SQLite file, load the example catalog, then the conversation loop."""
+    with tempfile.TemporaryDirectory(prefix="bookbot-demo-") as scratch:
+        path = database or Path(scratch) / "bookbot-demo.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        print(f"Bookbot demo: offline, the real handlers on the SQLite file {path}", file=out)
+        await upgrade(url)
+        clock = FrozenClock(now or datetime.now(UTC))
+        recording = RecordingSession(clock)
+        settings = Settings(database_url=url, redis_url=None, bot_token=None, _env_file=None)
+        app = build_app(settings, clock=clock, bot=Bot(BOT_TOKEN, session=recording))
+        try:
+            if not await import_example_catalog(app.sessions, EXAMPLE_CATALOG):
+                print("(the catalog importer is not available: no professionals are loaded)", file=out)
+            await DemoRunner(app, recording, clock, out).run(read_line, echo=echo)
+        finally:
+            await app.close()
+
+
+def stdin_reader(stream: TextIO | None = None) -> LineReader:
+    """Lines from `stream` (standard input by default); None at end of input."""
+
+    async def read_line() -> str | None:
+        line = await asyncio.to_thread((stream or sys.stdin).readline)
+        return line if line else None
+
+    return read_line

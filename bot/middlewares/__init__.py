@@ -1,0 +1,54 @@
+"""The outer middlewares every update passes through, in order (after aiogram's own error, user-context
+and FSM middlewares):
+
+1. `DedupeMiddleware`: a repeated `update_id` stops here.
+2. `DbSessionMiddleware`: `session` for the update; commit on success, rollback on error.
+3. `UserMiddleware`: `user`, the `models.User` of the sender, created on first contact.
+4. `LocaleMiddleware`: `locale`, and gettext set to it.
+
+A check that must see every update before any router (the crisis check of the safety issue) goes after
+the locale, so it can answer in the person's language: add it to the list `update_middlewares` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram import BaseMiddleware, Dispatcher
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.middlewares.database import DbSessionMiddleware
+from bot.middlewares.dedupe import DedupeMiddleware, Deduplicator, MemoryDeduplicator, RedisDeduplicator
+from bot.middlewares.locale import LocaleMiddleware
+from bot.middlewares.users import UserMiddleware
+from bot.services.clock import Clock
+
+__all__ = [
+    "DbSessionMiddleware",
+    "DedupeMiddleware",
+    "Deduplicator",
+    "LocaleMiddleware",
+    "MemoryDeduplicator",
+    "RedisDeduplicator",
+    "UserMiddleware",
+    "install",
+    "update_middlewares",
+]
+
+
+def update_middlewares(
+    *, deduplicator: Deduplicator, sessions: async_sessionmaker[AsyncSession], clock: Clock, i18n: I18n
+) -> list[BaseMiddleware]:
+    """The chain, outermost first."""
+    return [
+        DedupeMiddleware(deduplicator),
+        DbSessionMiddleware(sessions),
+        UserMiddleware(clock),
+        LocaleMiddleware(i18n),
+    ]
+
+
+def install(dispatcher: Dispatcher, middlewares: Sequence[BaseMiddleware]) -> None:
+    for middleware in middlewares:
+        dispatcher.update.outer_middleware(middleware)

@@ -1,0 +1,65 @@
+"""Renderers for outbox messages: kind -> function(payload, locale) -> Rendered.
+
+A feature module registers one renderer per kind it enqueues, next to the handlers that speak about
+the same thing::
+
+    from bot.render import Rendered, format_instant, outbox_renderers
+    from aiogram.utils.i18n import gettext as _
+
+    @outbox_renderers.register("booking_created_pro")
+    def booking_created_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
+        starts = datetime.fromisoformat(payload["starts_at"])
+        return Rendered(_("New booking: {when}").format(when=format_instant(starts, payload["zone"], locale)))
+
+The worker calls it inside ``i18n.use_locale(locale)``, so `_` speaks the recipient's language; pass
+`locale` on to the Babel helpers. Payloads are JSON: ids, ISO instants, zone names, amounts in minor
+units; everything a renderer needs, so it never has to reach for the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiogram.utils.i18n import I18n
+
+from bot.render.message import Rendered
+
+Renderer = Callable[[Mapping[str, Any], str], Rendered]
+
+
+class UnknownKind(LookupError):
+    pass
+
+
+class RendererRegistry:
+    def __init__(self) -> None:
+        self._renderers: dict[str, Renderer] = {}
+
+    def register(self, kind: str) -> Callable[[Renderer], Renderer]:
+        def decorator(renderer: Renderer) -> Renderer:
+            existing = self._renderers.get(kind)
+            if existing is not None and _name(existing) != _name(renderer):
+                raise ValueError(f"outbox kind {kind!r} already has a renderer: {_name(existing)}")
+            self._renderers[kind] = renderer
+            return renderer
+
+        return decorator
+
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self._renderers)
+
+    def render(self, kind: str, payload: Mapping[str, Any], locale: str, i18n: I18n) -> Rendered:
+        renderer = self._renderers.get(kind)
+        if renderer is None:
+            raise UnknownKind(kind)
+        with i18n.context(), i18n.use_locale(locale):
+            return renderer(payload, locale)
+
+
+def _name(renderer: Renderer) -> str:
+    return f"{renderer.__module__}.{getattr(renderer, '__qualname__', repr(renderer))}"
+
+
+# The registry feature modules register into and the worker reads (tests may build their own).
+outbox_renderers = RendererRegistry()

@@ -1,0 +1,436 @@
+"""The slot engine: which starts a professional offers for a service, exactly as DESIGN.md defines slots.
+
+The core (`compute_slots`) is a pure function of a `Schedule`, the busy intervals, the clock's `now`
+and a range; the async helpers below load those from the database and call it.
+
+Wall-clock times become instants in two ways, and the difference matters around DST changes:
+
+- a slot *start* is one wall-clock reading: a reading the clock skips does not exist and is no slot,
+  a reading the clock shows twice means its first occurrence (`fold=0`);
+- a window *end* (and a day's midnight) is a boundary: the earliest instant at which the wall clock
+  reads that time or later. For a reading that exists this is its first occurrence again; for one the
+  clock skips it is the instant of the jump, so a window "until 03:30" on a night that goes
+  03:00 -> 04:00 ends at the jump rather than an hour after it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.timezones import zone as zone_named
+from models import (
+    ACTIVE_STATES,
+    Booking,
+    BookingState,
+    DateOverride,
+    OverrideWindow,
+    Professional,
+    Service,
+    TimeOff,
+    WeeklyWindow,
+)
+from models.base import UTCDateTime
+
+MINUTES_PER_DAY = 24 * 60
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable session: start and end are aware UTC instants."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A professional's working time, in their own zone.
+
+    Windows are (start_minute, end_minute) after local midnight, 0 <= start < end <= 1440.
+    """
+
+    zone: ZoneInfo
+    weekly: Mapping[int, Sequence[tuple[int, int]]]  # weekday (0 = Monday) -> windows
+    overrides: Mapping[date, Sequence[tuple[int, int]]]  # local date -> windows; empty = day off
+    time_off: Sequence[tuple[date, date]]  # whole local dates, both ends included
+    buffer_before: timedelta
+    buffer_after: timedelta
+    min_notice: timedelta
+    horizon: timedelta
+
+    def windows_on(self, day: date) -> Sequence[tuple[int, int]]:
+        """The windows of one local date after overrides and time off."""
+        if any(first <= day <= last for first, last in self.time_off):
+            return ()
+        if day in self.overrides:
+            return self.overrides[day]
+        return self.weekly.get(day.weekday(), ())
+
+
+# --- wall clock <-> instants -------------------------------------------------------------------
+
+
+def wall_to_start(wall: datetime, zone: ZoneInfo) -> datetime | None:
+    """The UTC instant a naive wall-clock start means in `zone`: None if the clock skips it, the first
+    occurrence if the clock shows it twice."""
+    instant = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    # zoneinfo maps a skipped reading to *some* instant without complaint; only the round trip tells.
+    if instant.astimezone(zone).replace(tzinfo=None) != wall:
+        return None
+    return instant
+
+
+def wall_to_boundary(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The earliest UTC instant at which the wall clock in `zone` reads `wall` or later."""
+    existing = wall_to_start(wall, zone)
+    if existing is not None:
+        return existing
+    # In a gap fold=1 lands before the jump and fold=0 after it; the jump itself lies between.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if low > high:
+        low, high = high, low
+    step = timedelta(seconds=1)
+    while high - low > step:
+        middle = low + (high - low) / 2
+        middle = middle.replace(microsecond=0)
+        if middle <= low:
+            middle = low + step
+        if middle.astimezone(zone).replace(tzinfo=None) >= wall:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def start_of_local_day(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant local `day` begins in `zone` (its midnight, or the jump where midnight is skipped)."""
+    return wall_to_boundary(datetime.combine(day, time()), zone)
+
+
+def _as_utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+    return value.astimezone(UTC)
+
+
+# --- the pure engine ---------------------------------------------------------------------------
+
+
+class _Busy:
+    """Busy intervals merged into disjoint sorted runs, so one bisect answers each overlap question.
+
+    Merging touching intervals too is safe: half-open [a, b) and [b, c) cover exactly [a, c).
+    """
+
+    def __init__(self, intervals: Iterable[tuple[datetime, datetime]]) -> None:
+        starts: list[datetime] = []
+        ends: list[datetime] = []
+        for start, end in sorted((_as_utc(s, "busy start"), _as_utc(e, "busy end")) for s, e in intervals):
+            if end <= start:
+                continue
+            if ends and start <= ends[-1]:
+                ends[-1] = max(ends[-1], end)
+            else:
+                starts.append(start)
+                ends.append(end)
+        self._starts = starts
+        self._ends = ends
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Whether [start, end) meets any busy run; touching at an end point is not meeting."""
+        index = bisect_right(self._ends, start)
+        return index < len(self._starts) and self._starts[index] < end
+
+
+def compute_slots(
+    schedule: Schedule,
+    duration: timedelta,
+    step: timedelta,
+    busy: Sequence[tuple[datetime, datetime]],
+    now: datetime,
+    range_start: datetime,
+    range_end: datetime,
+) -> list[Slot]:
+    """Free slots whose start lies in [range_start, range_end), sorted by start.
+
+    `busy` holds the buffered intervals [block_start, block_end) of the active bookings.
+    """
+    if duration <= timedelta(0):
+        raise ValueError(f"duration must be positive, got {duration}")
+    if step <= timedelta(0):
+        raise ValueError(f"step must be positive, got {step}")
+    now = _as_utc(now, "now")
+    earliest = max(_as_utc(range_start, "range_start"), now + schedule.min_notice)
+    latest = now + schedule.horizon  # inclusive
+    range_end = _as_utc(range_end, "range_end")
+    if earliest >= range_end or earliest > latest:
+        return []
+
+    zone = schedule.zone
+    blocked = _Busy(busy)
+    found: dict[datetime, Slot] = {}
+    # A start's local date is the date of its own window, so these dates cover every candidate; the
+    # extra day in front keeps that true should a clock ever fall back across midnight.
+    day = earliest.astimezone(zone).date() - timedelta(days=1)
+    last_day = min(range_end, latest).astimezone(zone).date()
+    while day <= last_day:
+        midnight = datetime.combine(day, time())
+        for first_minute, end_minute in schedule.windows_on(day):
+            window_end_wall = midnight + timedelta(minutes=end_minute)
+            window_end = wall_to_boundary(window_end_wall, zone)
+            wall = midnight + timedelta(minutes=first_minute)
+            while wall < window_end_wall:
+                start = wall_to_start(wall, zone)
+                wall += step
+                if start is None or start < earliest or start in found:
+                    continue
+                end = start + duration
+                if end > window_end or start >= range_end or start > latest:
+                    # Starts only grow along a window, so nothing later in it can fit either.
+                    break
+                if not blocked.overlaps(start - schedule.buffer_before, end + schedule.buffer_after):
+                    found[start] = Slot(start, end)
+        day += timedelta(days=1)
+    return [found[start] for start in sorted(found)]
+
+
+# --- from the database -------------------------------------------------------------------------
+
+
+def _schedule(
+    professional: Professional,
+    weekly: Iterable[tuple[int, int, int]],
+    overrides: Iterable[tuple[date, int | None, int | None]],
+    time_off: Iterable[tuple[date, date]],
+) -> Schedule:
+    week: dict[int, list[tuple[int, int]]] = {}
+    for weekday, starts, ends in weekly:
+        week.setdefault(weekday, []).append((starts, ends))
+    days: dict[date, list[tuple[int, int]]] = {}
+    for on_date, first, last in overrides:
+        windows = days.setdefault(on_date, [])
+        # An override without windows still counts: it is a day off.
+        if first is not None and last is not None:
+            windows.append((first, last))
+    return Schedule(
+        zone=zone_named(professional.timezone),
+        weekly={weekday: sorted(windows) for weekday, windows in week.items()},
+        overrides={on_date: sorted(windows) for on_date, windows in days.items()},
+        time_off=list(time_off),
+        buffer_before=timedelta(minutes=professional.buffer_before_minutes),
+        buffer_after=timedelta(minutes=professional.buffer_after_minutes),
+        min_notice=timedelta(minutes=professional.min_notice_minutes),
+        horizon=timedelta(days=professional.booking_horizon_days),
+    )
+
+
+def schedule_of(professional: Professional) -> Schedule:
+    """The Schedule of a professional whose weekly windows, overrides and time off are loaded."""
+    return _schedule(
+        professional,
+        ((w.weekday, w.starts, w.ends) for w in professional.weekly_windows),
+        [
+            (override.on_date, window.starts, window.ends)
+            for override in professional.date_overrides
+            for window in override.windows
+        ]
+        + [(override.on_date, None, None) for override in professional.date_overrides if not override.windows],
+        ((off.first_day, off.last_day) for off in professional.time_off),
+    )
+
+
+def step_of(professional: Professional, service: Service) -> timedelta:
+    return timedelta(minutes=professional.slot_step_minutes or service.duration_minutes)
+
+
+async def _load_schedule(session: AsyncSession, professional: Professional, first: date, last: date) -> Schedule:
+    """The professional's schedule, with only the overrides and time off touching local [first, last]."""
+    weekly = await session.execute(
+        select(WeeklyWindow.weekday, WeeklyWindow.starts, WeeklyWindow.ends).where(
+            WeeklyWindow.professional_id == professional.id
+        )
+    )
+    overrides = await session.execute(
+        select(DateOverride.on_date, OverrideWindow.starts, OverrideWindow.ends)
+        .outerjoin(OverrideWindow, OverrideWindow.override_id == DateOverride.id)
+        .where(DateOverride.professional_id == professional.id, DateOverride.on_date.between(first, last))
+    )
+    time_off = await session.execute(
+        select(TimeOff.first_day, TimeOff.last_day).where(
+            TimeOff.professional_id == professional.id, TimeOff.first_day <= last, TimeOff.last_day >= first
+        )
+    )
+    return _schedule(
+        professional,
+        [(row[0], row[1], row[2]) for row in weekly],
+        [(row[0], row[1], row[2]) for row in overrides],
+        [(row[0], row[1]) for row in time_off],
+    )
+
+
+async def _load_busy(
+    session: AsyncSession,
+    professional_id: int,
+    low: datetime,
+    high: datetime,
+    now: datetime,
+    exclude_booking_id: int | None,
+) -> list[tuple[datetime, datetime]]:
+    """Buffered intervals of the bookings that occupy the calendar somewhere in [low, high)."""
+    active = and_(
+        Booking.professional_id == professional_id,
+        Booking.state.in_(ACTIVE_STATES),
+    )
+    # Active bookings of one professional never overlap (the database enforces it), so the intervals
+    # sorted by start are sorted by end too: of those starting before `low`, only the latest can reach
+    # into the range. Bounding the start from below by it lets the (professional, block start) index
+    # skip the whole history instead of scanning it for block ends.
+    latest_before = (
+        select(Booking.block_starts_at)
+        .where(active, Booking.block_starts_at <= literal(low, UTCDateTime()))
+        .order_by(Booking.block_starts_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = select(Booking.block_starts_at, Booking.block_ends_at).where(
+        active,
+        Booking.block_starts_at >= func.coalesce(latest_before, literal(low, UTCDateTime())),
+        Booking.block_starts_at < literal(high, UTCDateTime()),
+        Booking.block_ends_at > literal(low, UTCDateTime()),
+        # A hold the client let run out frees the slot even before the worker marks it expired.
+        or_(
+            Booking.state != BookingState.HELD,
+            Booking.hold_expires_at.is_(None),
+            Booking.hold_expires_at > literal(now, UTCDateTime()),
+        ),
+    )
+    if exclude_booking_id is not None:
+        query = query.where(Booking.id != exclude_booking_id)
+    rows = await session.execute(query)
+    return [(row[0], row[1]) for row in rows]
+
+
+async def free_slots(
+    session: AsyncSession,
+    professional: Professional,
+    service: Service,
+    range_start: datetime,
+    range_end: datetime,
+    now: datetime,
+    *,
+    exclude_booking_id: int | None = None,
+) -> list[Slot]:
+    """Free slots for `service` starting in [range_start, range_end).
+
+    `exclude_booking_id` leaves one booking out of the busy intervals (a booking being rescheduled
+    must not block its own move).
+    """
+    now = _as_utc(now, "now")
+    range_start = _as_utc(range_start, "range_start")
+    range_end = _as_utc(range_end, "range_end")
+    duration = timedelta(minutes=service.duration_minutes)
+    earliest = max(range_start, now + timedelta(minutes=professional.min_notice_minutes))
+    horizon_end = now + timedelta(days=professional.booking_horizon_days)
+    if earliest >= range_end or earliest > horizon_end:
+        return []
+    # The latest start that could be offered; every start is below it or (the horizon) equal to it.
+    latest = min(range_end, horizon_end)
+    zone = zone_named(professional.timezone)
+    schedule = await _load_schedule(
+        session, professional, earliest.astimezone(zone).date(), latest.astimezone(zone).date()
+    )
+    busy = await _load_busy(
+        session,
+        professional.id,
+        earliest - schedule.buffer_before,
+        latest + duration + schedule.buffer_after,
+        now,
+        exclude_booking_id,
+    )
+    return compute_slots(schedule, duration, step_of(professional, service), busy, now, range_start, range_end)
+
+
+async def is_offered(
+    session: AsyncSession,
+    professional: Professional,
+    service: Service,
+    start: datetime,
+    now: datetime,
+    *,
+    exclude_booking_id: int | None = None,
+) -> bool:
+    """Whether a slot starting exactly at `start` is free now."""
+    start = _as_utc(start, "start")
+    slots = await free_slots(
+        session,
+        professional,
+        service,
+        start,
+        start + timedelta(microseconds=1),
+        now,
+        exclude_booking_id=exclude_booking_id,
+    )
+    return any(slot.start == start for slot in slots)
+
+
+async def nearest_free_slots(
+    session: AsyncSession,
+    professional: Professional,
+    service: Service,
+    around: datetime,
+    now: datetime,
+    *,
+    limit: int = 3,
+    exclude_booking_id: int | None = None,
+) -> list[Slot]:
+    """Up to `limit` free slots nearest in time to `around` (before or after), sorted by start."""
+    if limit < 1:
+        return []
+    around = _as_utc(around, "around")
+    now = _as_utc(now, "now")
+    first_possible = now + timedelta(minutes=professional.min_notice_minutes)
+    last_possible = now + timedelta(days=professional.booking_horizon_days)
+    # Outside the bookable span every slot lies on one side, so the span's nearest edge ranks them
+    # the same way `around` would, and the search starts where slots can be.
+    around = min(max(around, first_possible), last_possible)
+    radius = timedelta(days=1)
+    while True:
+        low, high = around - radius, around + radius
+        slots = await free_slots(session, professional, service, low, high, now, exclude_booking_id=exclude_booking_id)
+        # Every slot outside [low, high) is at least `radius` away, so once `limit` slots lie inside,
+        # they are the nearest; ties go to the earlier slot, which also keeps the answer stable.
+        nearest = sorted(slots, key=lambda slot: (abs(slot.start - around), slot.start))[:limit]
+        if len(nearest) == limit or (low <= first_possible and high > last_possible):
+            return sorted(nearest, key=lambda slot: slot.start)
+        radius *= 2
+
+
+async def days_with_slots(
+    session: AsyncSession,
+    professional: Professional,
+    service: Service,
+    first_day: date,
+    days: int,
+    viewer_zone: ZoneInfo,
+    now: datetime,
+) -> list[date]:
+    """The viewer's local dates in [first_day, first_day + days) with at least one free slot, sorted."""
+    if days < 1:
+        return []
+    slots = await free_slots(
+        session,
+        professional,
+        service,
+        start_of_local_day(first_day, viewer_zone),
+        start_of_local_day(first_day + timedelta(days=days), viewer_zone),
+        now,
+    )
+    return sorted({slot.start.astimezone(viewer_zone).date() for slot in slots})

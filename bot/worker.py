@@ -1,0 +1,227 @@
+"""Worker ticks (DESIGN.md, data flow step 4): send the outbox, run the booking life cycle's clock.
+
+Every process runs them (APScheduler 3, in memory: the scheduler is only the clock, the database is the
+source of truth). `SKIP LOCKED` claims make each outbox row go out once across replicas; one token
+bucket (in Redis when configured, shared by every replica) keeps the bot under Telegram's ~30 msg/s.
+
+- `send_due(app)`: claim due rows, render each in its recipient's locale (bot.render.outbox), send,
+  mark sent right after Telegram accepts it (the only window for a duplicate is between the two).
+- `run_maintenance(app)`: the time-driven steps of other services, listed in MAINTENANCE_TASKS.
+- `run_worker_once(app)`: both, until nothing is due: what the demo and tests call after each step.
+- `start_scheduler(app)`: the same on a timer, for `bookbot run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.render import send_rendered
+from bot.services import outbox
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+SEND_INTERVAL_SECONDS = 2
+MAINTENANCE_INTERVAL_SECONDS = 30
+BATCH = 50
+# Telegram allows about 30 messages a second per bot; stay below it.
+RATE_PER_SECOND = 25.0
+
+# Time-driven steps of other services: (module, function), each `async def f(session, now) -> Any`,
+# run in its own transaction (committed by the worker) every MAINTENANCE_INTERVAL_SECONDS and by
+# `run_worker_once`. A module or function that does not exist (yet) is skipped.
+MAINTENANCE_TASKS: tuple[tuple[str, str], ...] = (
+    ("bot.services.booking", "expire_holds"),
+    ("bot.services.booking", "complete_past_sessions"),
+)
+
+MaintenanceTask = Callable[[AsyncSession, datetime], Awaitable[Any]]
+
+
+# --- rate limiting ---------------------------------------------------------------------------------
+
+
+class RateLimiter(Protocol):
+    async def acquire(self) -> None:
+        """Wait until one more message may go out."""
+        ...
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram said "retry after": nobody sends for that long."""
+        ...
+
+
+class TokenBucket:
+    """In-process token bucket on the monotonic clock (the app's clock may be frozen in tests)."""
+
+    def __init__(self, rate: float = RATE_PER_SECOND, capacity: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = capacity if capacity is not None else rate
+        self._tokens = self.capacity
+        self._at = time.monotonic()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+                self._at = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    async def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+# Returns 0 when a token was taken, else the milliseconds to wait. Redis's own clock, so replicas with
+# skewed clocks still share one bucket.
+_BUCKET_SCRIPT = """
+local paused = redis.call('PTTL', KEYS[2])
+if paused > 0 then return paused end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + (now - at) * rate / 1000)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 1000 / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], 60000)
+return wait
+"""
+
+
+class RedisTokenBucket:
+    """One bucket for every replica of the bot."""
+
+    def __init__(self, redis: Redis, key: str, rate: float = RATE_PER_SECOND) -> None:
+        self._redis = redis
+        self._keys = [f"{key}:bucket", f"{key}:paused"]
+        self.rate = rate
+        self._script = redis.register_script(_BUCKET_SCRIPT)
+
+    async def acquire(self) -> None:
+        while True:
+            wait_ms = int(await self._script(keys=self._keys, args=[self.rate, self.rate]))
+            if wait_ms <= 0:
+                return
+            await asyncio.sleep(wait_ms / 1000)
+
+    async def pause(self, seconds: float) -> None:
+        await self._redis.set(self._keys[1], 1, px=max(1, int(seconds * 1000)))
+
+
+def make_rate_limiter(redis: Redis | None, key_prefix: str, bot_id: int) -> RateLimiter:
+    if redis is None:
+        return TokenBucket()
+    return RedisTokenBucket(redis, f"{key_prefix}:rate:{bot_id}")
+
+
+# --- ticks -----------------------------------------------------------------------------------------
+
+
+async def send_due(app: App, limit: int = BATCH) -> int:
+    """One batch of due outbox rows; returns how many rows were claimed."""
+    now = app.clock.now()
+    async with app.sessions.begin() as session:
+        batch = await outbox.claim_due(session, now, limit)
+    for index, message in enumerate(batch):
+        try:
+            rendered = app.renderers.render(message.kind, message.payload, message.locale, app.i18n)
+        except Exception as exc:
+            # A renderer bug or a kind this replica does not know yet: retry later, a deploy may fix it.
+            log.exception("outbox %s: cannot render kind %r", message.id, message.kind)
+            await _failed(app, message.id, exc, permanent=False)
+            continue
+        await app.rate_limiter.acquire()
+        try:
+            await send_rendered(app.bot, message.chat_id, rendered)
+        except TelegramRetryAfter as exc:
+            await app.rate_limiter.pause(exc.retry_after)
+            async with app.sessions.begin() as session:
+                retry_at = app.clock.now() + timedelta(seconds=exc.retry_after)
+                await outbox.reschedule(session, message.id, retry_at, f"retry after {exc.retry_after} s")
+                await outbox.release(session, [rest.id for rest in batch[index + 1 :]])
+            log.warning("Telegram asked to slow down for %s s; outbox paused", exc.retry_after)
+            break
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            # Blocked by the person, chat gone, or a message Telegram will never accept: retrying won't help.
+            log.warning("outbox %s (%s) given up: %s", message.id, message.kind, exc)
+            await _failed(app, message.id, exc, permanent=True)
+        except Exception as exc:
+            log.warning("outbox %s (%s) failed, will retry: %r", message.id, message.kind, exc)
+            await _failed(app, message.id, exc, permanent=False)
+        else:
+            async with app.sessions.begin() as session:
+                await outbox.mark_sent(session, message.id, app.clock.now())
+    return len(batch)
+
+
+async def _failed(app: App, message_id: int, exc: BaseException, *, permanent: bool) -> None:
+    async with app.sessions.begin() as session:
+        await outbox.mark_failed(
+            session, message_id, app.clock.now(), f"{type(exc).__name__}: {exc}", permanent=permanent
+        )
+
+
+def maintenance_tasks() -> list[tuple[str, MaintenanceTask]]:
+    found: list[tuple[str, MaintenanceTask]] = []
+    for module_name, function_name in MAINTENANCE_TASKS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        function = getattr(module, function_name, None)
+        if function is not None:
+            found.append((f"{module_name}.{function_name}", function))
+    return found
+
+
+async def run_maintenance(app: App) -> None:
+    for name, task in maintenance_tasks():
+        try:
+            async with app.sessions.begin() as session:
+                await task(session, app.clock.now())
+        except Exception:
+            log.exception("worker task %s failed", name)
+
+
+async def run_worker_once(app: App) -> None:
+    """Every tick once, then the outbox until nothing more is due now."""
+    await run_maintenance(app)
+    while await send_due(app) == BATCH:
+        pass
+
+
+def start_scheduler(app: App) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    options = {"max_instances": 1, "coalesce": True, "next_run_time": datetime.now(UTC)}
+    scheduler.add_job(send_due, "interval", seconds=SEND_INTERVAL_SECONDS, args=[app], id="outbox", **options)
+    scheduler.add_job(
+        run_maintenance, "interval", seconds=MAINTENANCE_INTERVAL_SECONDS, args=[app], id="maintenance", **options
+    )
+    scheduler.start()
+    return scheduler

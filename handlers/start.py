@@ -1,0 +1,277 @@
+"""Onboarding: /start, the language and time zone steps (shared with /settings), deep links, and the
+always-available commands /help, /privacy and /cancel.
+
+Someone without a time zone is not onboarded yet: /start asks their language (preselected from
+Telegram's language_code), then their zone (a city or country typed, or a shared location), and shows
+it back: "Your time zone: Kyiv (UTC+02:00)". `/start pro_<slug>` remembers the link through
+onboarding and then opens it through the opener registered for "pro" (handlers/common.deep_link);
+until the catalog feature registers the real one, a stand-in here shows the professional's name and
+headline.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import gettext as _
+from babel import Locale
+from sqlalchemy import select
+
+from bot.render import Rendered, zone_label
+from bot.services.errors import InvalidTimeZone
+from bot.services.timezones import canonical_zone
+from bot.services.zone_search import search_zones, zone_at, zone_country
+from handlers.common import (
+    Callback,
+    Flow,
+    answer_stale,
+    bot_command,
+    bot_commands,
+    button_grid,
+    deep_link,
+    deep_link_opener,
+    home_screen,
+    open_home,
+    replace,
+    send,
+    state_prompt,
+)
+from models import Professional
+
+router = Router(name="start")
+
+bot_command("start", lambda: _("Start over"))
+bot_command("settings", lambda: _("Language and time zone"))
+bot_command("help", lambda: _("What I can do"))
+bot_command("privacy", lambda: _("What I keep about you"))
+bot_command("cancel", lambda: _("Stop what we are doing"))
+
+
+class Profile(StatesGroup):
+    language = State()
+    zone = State()
+
+
+class LanguageCb(Callback, prefix="lg"):
+    code: str
+
+
+class ZoneCb(Callback, prefix="tz"):
+    zone: str
+
+
+# FSM data keys. PURPOSE: "onboarding" (go on to the next step) or "settings" (stop after saving).
+PURPOSE = "profile_purpose"
+ONBOARDING = "onboarding"
+SETTINGS = "settings"
+PENDING_LINK = "pending_link"
+
+
+def language_name(code: str) -> str:
+    """A language in its own words: "English", "Українська"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+@state_prompt(Profile.language)
+async def ask_language(ctx: Flow) -> Rendered:
+    buttons = [
+        (("✓ " if code == ctx.locale else "") + language_name(code), LanguageCb(code=code))
+        for code in sorted(ctx.i18n.available_locales)
+    ]
+    return Rendered(_("Which language should I use?"), button_grid(buttons, columns=2))
+
+
+@state_prompt(Profile.zone)
+async def ask_zone(ctx: Flow) -> Rendered:
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📍 Share my location"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    return Rendered(
+        _(
+            "Which time zone are you in? Type your city or country (e.g. Kyiv, Madrid, New York), "
+            "or share your location."
+        ),
+        keyboard,
+    )
+
+
+async def begin_profile_step(ctx: Flow, state: State, purpose: str) -> Rendered:
+    """Enter the language or zone step; returns its question. /settings calls this too."""
+    await ctx.state.set_state(state)
+    await ctx.state.update_data({PURPOSE: purpose})
+    return await (ask_language(ctx) if state == Profile.language else ask_zone(ctx))
+
+
+@router.message(CommandStart())
+async def start(message: Message, command: CommandObject, ctx: Flow) -> None:
+    # /start always starts over: whatever flow was open is left (nothing saved is lost).
+    await ctx.state.clear()
+    link = command.args if command.args and deep_link_opener(command.args) is not None else None
+    if ctx.user.timezone is None:
+        if link:
+            await ctx.state.update_data({PENDING_LINK: link})
+        question = await begin_profile_step(ctx, Profile.language, ONBOARDING)
+        greeting = _(
+            "Hello, {name}! I help you book sessions with coaches, therapists and consultants, "
+            "in your language and your time zone."
+        ).format(name=ctx.user.first_name)
+        await send(ctx, Rendered(f"{greeting}\n\n{question.text}", question.reply_markup))
+        return
+    if link:
+        await send(ctx, await _open_link(ctx, link))
+        return
+    home = await open_home(ctx)
+    hello = _("Hello again, {name}!").format(name=ctx.user.first_name)
+    await send(ctx, Rendered(f"{hello}\n\n{home.text}", home.reply_markup, home.document))
+
+
+@router.callback_query(Profile.language, LanguageCb.filter())
+async def language_picked(query: CallbackQuery, callback_data: LanguageCb, ctx: Flow) -> None:
+    if callback_data.code not in ctx.i18n.available_locales:
+        await answer_stale(query)
+        return
+    ctx.user.locale = callback_data.code
+    ctx.switch_locale(callback_data.code)
+    saved = Rendered(_("Language: {language}").format(language=language_name(callback_data.code)))
+    await replace(query, ctx, saved)
+    if await ctx.state.get_value(PURPOSE) == SETTINGS:
+        await ctx.state.set_state(None)
+        return
+    await send(ctx, await begin_profile_step(ctx, Profile.zone, ONBOARDING))
+
+
+@router.message(Profile.zone, F.text, ~F.text.startswith("/"))
+async def zone_typed(message: Message, ctx: Flow) -> None:
+    query = message.text or ""
+    matches = search_zones(query, ctx.i18n.available_locales)
+    if not matches:
+        again = await ask_zone(ctx)
+        text = _("I couldn't find a time zone for “{query}”.").format(query=query[:64])
+        await send(ctx, Rendered(f"{text}\n\n{again.text}", again.reply_markup))
+        return
+    if len(matches) == 1:
+        await _save_zone(ctx, matches[0])
+        return
+    now = ctx.clock.now()
+    buttons = [(zone_label(name, ctx.locale, now), ZoneCb(zone=name)) for name in matches]
+    await send(
+        ctx,
+        Rendered(
+            _("Which one is yours? Not in the list? Type the nearest big city."),
+            button_grid(buttons, columns=2),
+        ),
+    )
+
+
+@router.callback_query(Profile.zone, ZoneCb.filter())
+async def zone_picked(query: CallbackQuery, callback_data: ZoneCb, ctx: Flow) -> None:
+    try:
+        name = canonical_zone(callback_data.zone)
+    except InvalidTimeZone:
+        await answer_stale(query)
+        return
+    await query.answer()
+    await _save_zone(ctx, name)
+
+
+@router.message(Profile.zone, F.location)
+async def zone_shared(message: Message, ctx: Flow) -> None:
+    location = message.location
+    name = zone_at(location.latitude, location.longitude) if location else None
+    if name is None:
+        again = await ask_zone(ctx)
+        text = _("I couldn't tell the time zone of that place.")
+        await send(ctx, Rendered(f"{text}\n\n{again.text}", again.reply_markup))
+        return
+    await _save_zone(ctx, name)
+
+
+async def _save_zone(ctx: Flow, name: str) -> None:
+    ctx.user.timezone = name
+    ctx.user.country = zone_country(name) or ctx.user.country
+    label = zone_label(name, ctx.locale, ctx.clock.now())
+    await send(ctx, Rendered(_("Your time zone: {zone}").format(zone=label), ReplyKeyboardRemove()))
+    data = await ctx.state.get_data()
+    await ctx.state.clear()
+    if data.get(PURPOSE) == SETTINGS:
+        return
+    link = data.get(PENDING_LINK)
+    if link:
+        await send(ctx, await _open_link(ctx, link))
+        return
+    home = await open_home(ctx)
+    await send(ctx, Rendered(_("You're all set.") + "\n\n" + home.text, home.reply_markup, home.document))
+
+
+async def _open_link(ctx: Flow, payload: str) -> Rendered:
+    found = deep_link_opener(payload)
+    if found is None:
+        return await open_home(ctx)
+    opener, argument = found
+    return await opener(ctx, argument)
+
+
+@home_screen(stand_in=True)
+async def home(ctx: Flow, _argument: str) -> Rendered:
+    return Rendered(_("/help lists what I can do; /settings changes your language or time zone."))
+
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+@deep_link("pro", stand_in=True)
+async def professional_card(ctx: Flow, slug: str) -> Rendered:
+    """Stand-in for the catalog's profile screen: who the link is for."""
+    professional = None
+    if _SLUG.match(slug):
+        professional = await ctx.session.scalar(
+            select(Professional).where(Professional.slug == slug, Professional.verified.is_(True))
+        )
+    if professional is None:
+        return Rendered(_("I couldn't find that professional. The link may be old: ask them for a new one."))
+    card = f"{professional.name}\n{professional.headline}".strip()
+    return Rendered(card + "\n\n" + _("Booking with {name} opens here.").format(name=professional.name))
+
+
+@router.message(Command("help"))
+async def help_command(message: Message, ctx: Flow) -> None:
+    lines = [f"/{command.name} — {command.describe()}" for command in bot_commands()]
+    intro = _("I help you book sessions with professionals, in your language and your time zone.")
+    await send(ctx, Rendered(intro + "\n\n" + "\n".join(lines)))
+
+
+@router.message(Command("privacy"))
+async def privacy_command(message: Message, ctx: Flow) -> None:
+    await send(
+        ctx,
+        Rendered(
+            _(
+                "What I keep about you: your Telegram id and first name, the language and time zone you "
+                "chose, your bookings and the notes you add to them. I never keep the text of your other "
+                "messages. A professional sees your first name, your bookings with them and your notes."
+            )
+        ),
+    )
+
+
+@router.message(Command("cancel"))
+async def cancel_command(message: Message, ctx: Flow) -> None:
+    if await ctx.state.get_state() is None:
+        text = _("There is nothing to cancel.")
+    else:
+        text = _("Stopped. Everything you saved is kept; /start to begin again.")
+    await ctx.state.clear()
+    await send(ctx, Rendered(text, ReplyKeyboardRemove()))

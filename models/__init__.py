@@ -1,0 +1,30 @@
+"""SQLAlchemy 2 typed models, engine setup and Alembic migrations.
+
+This package imports SQLAlchemy only: no aiogram, no services.
+"""
+
+from models.base import Base
+from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
+from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
+from models.outbox import OutboxMessage
+from models.professional import NoShowRule, Professional
+from models.user import User
+
+__all__ = [
+    "ACTIVE_STATES",
+    "Base",
+    "Booking",
+    "BookingEvent",
+    "BookingState",
+    "DateOverride",
+    "NoShowRule",
+    "OutboxMessage",
+    "OverrideWindow",
+    "Package",
+    "Professional",
+    "Service",
+    "ServiceMode",
+    "TimeOff",
+    "User",
+    "WeeklyWindow",
+]

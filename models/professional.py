@@ -1,0 +1,69 @@
+"""A professional's profile, policy and scheduling settings."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+
+if TYPE_CHECKING:
+    from models.catalog import DateOverride, Package, Service, TimeOff, WeeklyWindow
+
+
+class NoShowRule(enum.StrEnum):
+    CHARGE_FULL = "charge_full"
+    ONE_FREE_RESCHEDULE = "one_free_reschedule"
+
+
+class Professional(Base):
+    __tablename__ = "professionals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    headline: Mapped[str] = mapped_column(String(300), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    # Only verified professionals are listed to clients (seeds: "Getting verified").
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    address: Mapped[str | None] = mapped_column(Text)
+    access_notes: Mapped[str | None] = mapped_column(Text)
+    video_link: Mapped[str | None] = mapped_column(String(500))
+
+    # Policy (seeds: "cancelling more than 72 hours before often allows rescheduling or a refund").
+    free_cancellation_hours: Mapped[int] = mapped_column(Integer, default=24)
+    late_cancellation_refund_percent: Mapped[int] = mapped_column(Integer, default=0)
+    max_reschedules: Mapped[int] = mapped_column(Integer, default=1)
+    no_show: Mapped[NoShowRule] = mapped_column(
+        Enum(NoShowRule, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
+        default=NoShowRule.CHARGE_FULL,
+    )
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60)
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=30)
+
+    buffer_before_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    buffer_after_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # None: step by the service's duration.
+    slot_step_minutes: Mapped[int | None] = mapped_column(Integer)
+
+    services: Mapped[list[Service]] = relationship(
+        back_populates="professional", cascade="all, delete-orphan", order_by="Service.id"
+    )
+    packages: Mapped[list[Package]] = relationship(
+        back_populates="professional", cascade="all, delete-orphan", order_by="Package.id"
+    )
+    weekly_windows: Mapped[list[WeeklyWindow]] = relationship(
+        cascade="all, delete-orphan", order_by="(WeeklyWindow.weekday, WeeklyWindow.starts)"
+    )
+    date_overrides: Mapped[list[DateOverride]] = relationship(
+        cascade="all, delete-orphan", order_by="DateOverride.on_date"
+    )
+    time_off: Mapped[list[TimeOff]] = relationship(cascade="all, delete-orphan", order_by="TimeOff.first_day")

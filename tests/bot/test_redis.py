@@ -1,0 +1,89 @@
+"""With REDIS_URL: FSM state, update dedupe and the rate limit shared by replicas, against the real Redis."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
+
+from bot.services.clock import FrozenClock
+from bot.worker import RedisTokenBucket
+from tests.bot.harness import BotHarness
+from tests.conftest import REDIS_TEST_URL, service_unavailable
+
+pytestmark = pytest.mark.redis
+
+_tests = itertools.count()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own; only its keys are deleted afterwards (db 15 may be shared)."""
+    prefix = f"bookbot-test:{os.getpid()}:{next(_tests)}"
+    redis = Redis.from_url(REDIS_TEST_URL)
+    try:
+        await redis.ping()
+    except (OSError, ConnectionError) as exc:
+        await redis.aclose()
+        service_unavailable("Redis", exc)
+    yield prefix
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+async def test_replicas_share_state_and_dedupe(redis_prefix: str, bot_db_url: str, clock: FrozenClock) -> None:
+    url = bot_db_url
+    # Two replicas one after the other (one process holds one app's routers at a time): whatever the
+    # first knew, the second must know from Redis alone.
+    async with BotHarness.running(url, clock, redis_url=REDIS_TEST_URL, key_prefix=redis_prefix) as one:
+        assert isinstance(one.app.dispatcher.storage, RedisStorage)
+        person = one.person()
+        start = one.updates.text(person, "/start")
+        await one.feed(start)
+        assert len(one.calls_to("sendMessage")) == 1
+        assert one.app.redis is not None
+        assert [key async for key in one.app.redis.scan_iter(match=f"{redis_prefix}:fsm:*")]
+        message = one.last_message(person)
+        updates = one.updates
+    async with BotHarness.running(url, clock, redis_url=REDIS_TEST_URL, key_prefix=redis_prefix) as two:
+        two.updates = updates  # the same Telegram: update ids keep counting
+        await two.feed(start)  # redelivered to the other replica: dropped
+        assert two.calls == []
+        # The FSM state the first replica wrote: the language button works on the second.
+        language = next(b for b in message.inline_buttons() if "English" in b["text"])
+        await two.feed(updates.callback(person, language["callback_data"], message))
+        assert two.last_text(person).startswith("Which time zone are you in?")
+        await two.send_text(person, "kyiv")
+        assert two.texts(person)[-2] == "Your time zone: Kyiv (UTC+02:00)"
+
+    redis = Redis.from_url(REDIS_TEST_URL)
+    try:
+        keys = {key.decode() async for key in redis.scan_iter(match=f"{redis_prefix}:*")}
+    finally:
+        await redis.aclose()
+    assert any(key.startswith(f"{redis_prefix}:update:") for key in keys)
+
+
+async def test_the_shared_bucket_limits_every_replica_together(redis_prefix: str) -> None:
+    redis = Redis.from_url(REDIS_TEST_URL)
+    try:
+        replicas = [RedisTokenBucket(redis, f"{redis_prefix}:rate", rate=20) for _ in range(2)]
+        started = time.monotonic()
+        for _ in range(15):
+            for bucket in replicas:
+                await bucket.acquire()
+        # 30 sends at 20/s with a burst of 20: at least half a second, whichever replica sends.
+        assert time.monotonic() - started >= 0.45
+        await replicas[0].pause(0.3)
+        paused = time.monotonic()
+        await replicas[1].acquire()
+        assert time.monotonic() - paused >= 0.25
+    finally:
+        await redis.aclose()

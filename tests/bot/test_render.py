@@ -1,0 +1,162 @@
+"""Presentation helpers: zones, instants, money and durations as people read them; zone search; catalogs."""
+
+from __future__ import annotations
+
+import gettext
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiogram.utils.i18n import I18n
+from babel.messages.pofile import read_po
+
+from bot.i18n import LOCALES_DIR, build_i18n, ensure_compiled, pick_locale
+from bot.render import format_duration, format_instant, format_money, format_price, zone_label
+from bot.services.zone_search import normalise, search_zones, zone_at, zone_country
+
+WINTER = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+SUMMER = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def i18n() -> I18n:
+    return build_i18n("en")
+
+
+def test_renamed_zones_keep_their_names() -> None:
+    # Babel alone prints these as "GMT+03:00": its data is keyed by the old names.
+    assert zone_label("Europe/Kyiv", "en", WINTER) == "Kyiv (UTC+02:00)"
+    assert zone_label("Europe/Kiev", "en", SUMMER) == "Kyiv (UTC+03:00)"
+    assert zone_label("Europe/Kyiv", "uk", WINTER) == "Київ (UTC+02:00)"
+    assert zone_label("Asia/Kolkata", "en", WINTER) == "Kolkata (UTC+05:30)"
+    assert zone_label("America/St_Johns", "en", WINTER) == "St. John’s (UTC-03:30)"
+    assert zone_label("UTC", "en", WINTER) == "UTC"
+    assert "GMT" not in format_instant(WINTER, "Asia/Ho_Chi_Minh", "en")
+
+
+def test_instants_carry_their_zone_in_the_viewers_locale() -> None:
+    assert format_instant(WINTER, "Europe/Kyiv", "en") == "Tue, Dec 1, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)"
+    assert format_instant(WINTER, "Europe/Kyiv", "uk") == "вт, 1 груд. 2026\u00a0р., 09:00 (Київ, UTC+02:00)"
+    assert format_instant(WINTER, "America/New_York", "en_GB") == "Tue, 1 Dec 2026, 02:00 (New York, UTC-05:00)"
+    # CLDR's narrow no-break space (U+202F) never reaches a chat.
+    assert "\u202f" not in format_instant(WINTER, "Europe/Kyiv", "en") + format_instant(WINTER, "Europe/Kyiv", "uk")
+    with pytest.raises(ValueError):
+        format_instant(datetime(2026, 12, 1, 7), "Europe/Kyiv", "en")
+
+
+def test_money_uses_the_currencys_precision() -> None:
+    assert format_money(6000, "EUR", "en") == "€60.00"
+    assert format_money(6000, "EUR", "uk") == "60,00\u00a0EUR"
+    assert format_money(500, "JPY", "en") == "¥500"
+    assert format_money(1234, "KWD", "en") == "KWD1.234"
+
+
+def test_plurals_follow_each_languages_rules(i18n: I18n) -> None:
+    with i18n.context(), i18n.use_locale("en"):
+        assert [format_duration(m) for m in (1, 50, 60, 90, 120)] == [
+            "1 minute",
+            "50 minutes",
+            "1 hour",
+            "1 hour 30 minutes",
+            "2 hours",
+        ]
+        assert format_price(0, "EUR", "en") == "Free"
+    with i18n.context(), i18n.use_locale("uk"):
+        assert [format_duration(m) for m in (1, 2, 5, 21, 22, 25, 11)] == [
+            "1 хвилина",
+            "2 хвилини",
+            "5 хвилин",
+            "21 хвилина",
+            "22 хвилини",
+            "25 хвилин",
+            "11 хвилин",
+        ]
+        assert format_duration(300) == "5 годин"
+        assert format_price(0, "EUR", "uk") == "Безкоштовно"
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("kyiv", "Europe/Kyiv"),
+        ("Kiev", "Europe/Kyiv"),
+        ("  KYIV ", "Europe/Kyiv"),
+        ("Київ", "Europe/Kyiv"),
+        ("new york", "America/New_York"),
+        ("New_York", "America/New_York"),
+        ("New York, USA", "America/New_York"),
+        ("Sao Paulo", "America/Sao_Paulo"),
+        ("São Paulo", "America/Sao_Paulo"),
+        ("Ukraine", "Europe/Kyiv"),
+        ("Україна", "Europe/Kyiv"),
+        ("Spain", "Europe/Madrid"),
+        ("Іспанія", "Europe/Madrid"),
+        ("united states", "America/New_York"),
+        ("Europe/Kiev", "Europe/Kyiv"),
+        ("utc", "UTC"),
+        ("madr", "Europe/Madrid"),
+    ],
+)
+def test_zone_search(query: str, first: str) -> None:
+    assert search_zones(query, ["en", "uk"])[0] == first
+
+
+def test_zone_search_limits_and_misses() -> None:
+    assert search_zones("qwzx blorp") == []
+    assert search_zones("") == []
+    assert search_zones("a") == []  # too short to mean anything but an exact name
+    assert len(search_zones("United States")) == 8
+    # One zone per clock: Ceuta keeps Madrid's time all year, so Spain offers it once, as Madrid.
+    assert search_zones("Spain")[:2] == ["Europe/Madrid", "Atlantic/Canary"]
+
+
+def test_locations_and_countries() -> None:
+    assert zone_at(50.4501, 30.5234) == "Europe/Kyiv"
+    assert zone_at(40.7128, -74.0060) == "America/New_York"
+    assert zone_country("Europe/Kiev") == "UA"
+    assert zone_country("UTC") is None
+    assert normalise("São_Paulo!") == "sao paulo"
+
+
+def test_missing_or_stale_mo_files_are_compiled(tmp_path: Path) -> None:
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo"))
+    with pytest.raises(RuntimeError, match="not compiled"):
+        I18n(path=locales)  # aiogram's own behaviour, which ensure_compiled exists for
+    written = ensure_compiled(locales)
+    assert sorted(path.parent.parent.name for path in written) == ["en", "uk"]
+    assert ensure_compiled(locales) == []  # up to date: nothing to do
+    uk_po = locales / "uk" / "LC_MESSAGES" / "messages.po"
+    later = time.time() + 10
+    os.utime(uk_po, (later, later))
+    assert [path.parent.parent.name for path in ensure_compiled(locales)] == ["uk"]
+    with (locales / "uk" / "LC_MESSAGES" / "messages.mo").open("rb") as mo:
+        catalog = gettext.GNUTranslations(mo)
+    assert catalog.gettext("Start over") == "Почати спочатку"
+    assert catalog.ngettext("{n} hour", "{n} hours", 3) == "{n} години"
+
+
+def test_every_string_has_its_ukrainian_translation() -> None:
+    with (LOCALES_DIR / "uk" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    with (LOCALES_DIR / "messages.pot").open("rb") as pot:
+        template = read_po(pot)
+    assert catalog.num_plurals == 3
+    untranslated = [
+        message.id
+        for message in catalog
+        if message.id and (not all(message.string) if isinstance(message.string, tuple) else not message.string)
+    ]
+    assert untranslated == []
+    assert {m.id for m in template if m.id} <= {m.id for m in catalog if m.id}
+
+
+def test_locale_choice(i18n: I18n) -> None:
+    assert pick_locale(i18n, None, "uk") == "uk"
+    assert pick_locale(i18n, "en", "uk") == "en"
+    assert pick_locale(i18n, None, "uk-UA") == "uk"
+    assert pick_locale(i18n, None, "pt-br") == "en"
+    assert pick_locale(i18n, None, None) == "en"
