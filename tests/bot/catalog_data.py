@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo.updates import Person
+from bot.services import booking as booking_service
 from models import (
     Booking,
     BookingState,
@@ -28,6 +29,7 @@ from models import (
     User,
     WeeklyWindow,
 )
+from tests.bot.harness import BotHarness
 
 MON, TUE, WED, THU, FRI, SAT = range(6)
 
@@ -238,3 +240,54 @@ async def bookings_of(sessions: async_sessionmaker[AsyncSession], person: Person
 def kyiv_time(text: str) -> datetime:
     """ "2026-11-24 09:00" in Kyiv as an aware UTC instant."""
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Europe/Kyiv")).astimezone(UTC)
+
+
+STALE = "This button is no longer available."
+SORRY = "Sorry, that's not what I asked."
+
+
+async def with_catalog(harness: BotHarness) -> Catalog:
+    return await build_catalog(harness.app.sessions)
+
+
+async def client(harness: BotHarness, name: str = "Olena", zone: str = "Europe/Kyiv") -> Person:
+    """A new, onboarded client of the harness's bot."""
+    person = harness.person(name)
+    await onboarded(harness.app.sessions, person, zone, harness.clock.now())
+    return person
+
+
+def labels(harness: BotHarness, person: Person) -> list[str]:
+    """The labels of the newest inline keyboard in the person's chat (no-break spaces made plain)."""
+    return [_plain(button["text"]) for button in harness.buttons(person)]
+
+
+def last(harness: BotHarness, person: Person) -> str:
+    return _plain(harness.last_text(person))
+
+
+def _plain(text: object) -> str:
+    return str(text).replace("\u00a0", " ")
+
+
+async def press_label(harness: BotHarness, person: Person, label: str) -> None:
+    """Press the newest button whose label contains `label` (Babel's no-break spaces read as spaces)."""
+    for message in reversed(harness.session.chat(person.id)):
+        for button in message.inline_buttons():
+            if label in _plain(button.get("text", "")):
+                await harness.press(person, button["callback_data"], message)
+                return
+    raise AssertionError(f"no button containing {label!r}; the chat shows:\n{harness.transcript(person)}")
+
+
+async def booked(
+    harness: BotHarness, person: Person, service_id: int, starts_at: datetime, *, paid_with: str | None = "stripe"
+) -> int:
+    """A booking made through the booking service (confirmed as paid by `paid_with`, or left held)."""
+    now = harness.clock.now()
+    async with harness.db() as session:
+        owner = (await session.scalars(select(User).where(User.telegram_id == person.id))).one()
+        booking = await booking_service.hold(session, client=owner, service_id=service_id, starts_at=starts_at, now=now)
+        if paid_with is not None and booking.state == BookingState.HELD:
+            await booking_service.confirm(session, booking.id, now=now, paid_with=paid_with)
+        return booking.id
