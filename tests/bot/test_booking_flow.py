@@ -21,6 +21,7 @@ from tests.bot.catalog_data import (
     kyiv_time,
     labels,
     last,
+    onboarded,
     press_label,
     with_catalog,
 )
@@ -432,3 +433,21 @@ async def test_booking_on_postgresql(pg_harness: BotHarness) -> None:
     assert last(harness, nick).startswith(
         "Sorry, Tue, Nov 24, 2026, 2:00 AM (New York, UTC-05:00) is no longer available."
     )
+
+
+async def test_a_ukrainian_speaker_gets_dates_and_zones_in_ukrainian(harness: BotHarness, catalog: Catalog) -> None:
+    oksana = harness.person("Оксана", "uk")
+    await onboarded(harness.app.sessions, oksana, "Europe/Kyiv", harness.clock.now(), locale="uk")
+    await harness.send_text(oksana, "/start")
+    await harness.press_button(oksana, "Anna Koval")
+    assert "Українська, Англійська, Російська" in last(harness, oksana)
+    await harness.press_button(oksana, "Free intro call")
+    assert labels(harness, oksana)[:2] == ["пн, 23 лист.", "вт, 24 лист."]
+    assert "Київ, UTC+02:00" in last(harness, oksana)
+    await harness.press_button(oksana, "вт, 24 лист.")
+    await press_label(harness, oksana, "09:00")
+    await press_label(harness, oksana, "Skip")
+    await press_label(harness, oksana, "Confirm")
+    (booking,) = await bookings_of(harness.app.sessions, oksana)
+    assert booking.state == BookingState.CONFIRMED
+    assert "вт, 24 лист. 2026\u00a0р., 09:00 (Київ, UTC+02:00)" in harness.texts(oksana)[-2]
