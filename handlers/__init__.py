@@ -11,12 +11,19 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 
 from handlers import fallback, settings, start
+
+# isort: split
+# After start: import order is the order of /help and the command menu, and start's commands lead.
+from handlers import booking, catalog, my_bookings
 from handlers.common import FlowMiddleware
 
 # In the order they get a chance at an update.
 FEATURE_ROUTERS: list[Router] = [
     start.router,
     settings.router,
+    catalog.router,
+    booking.router,
+    my_bookings.router,
 ]
 
 

@@ -6,8 +6,10 @@ This package imports SQLAlchemy only: no aiogram, no services.
 from models.base import Base
 from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
 from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
+from models.invite import Invite
 from models.outbox import OutboxMessage
 from models.professional import NoShowRule, Professional
+from models.review import Review
 from models.user import User
 
 __all__ = [
@@ -17,11 +19,13 @@ __all__ = [
     "BookingEvent",
     "BookingState",
     "DateOverride",
+    "Invite",
     "NoShowRule",
     "OutboxMessage",
     "OverrideWindow",
     "Package",
     "Professional",
+    "Review",
     "Service",
     "ServiceMode",
     "TimeOff",

@@ -65,6 +65,14 @@ class TooLateToChange(DomainError):
         self.booking_id = booking_id
 
 
+class NotStartedYet(DomainError):
+    """Marking a session completed or missed before it has begun."""
+
+    def __init__(self, booking_id: int) -> None:
+        super().__init__(f"booking {booking_id} has not started yet")
+        self.booking_id = booking_id
+
+
 class HoldExpired(DomainError):
     def __init__(self, booking_id: int) -> None:
         super().__init__(f"the hold on booking {booking_id} has expired")

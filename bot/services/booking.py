@@ -1,0 +1,514 @@
+"""The booking life cycle (DESIGN.md, "Booking states"): hold, confirm, cancel, reschedule, complete,
+no-show, expiry, and the lists the chat shows.
+
+    held --confirm--> confirmed --complete--> completed
+      |                  |  \\--mark_no_show--> no_show --(one free rebooking, by policy)--> confirmed
+      |                  \\--cancel--> cancelled
+      |--cancel--> cancelled
+      \\--expire--> expired
+
+Only held and confirmed bookings occupy the calendar. The slot engine's check comes first, for a
+friendly answer; the database has the last word (exclusion constraint on PostgreSQL, triggers on
+SQLite), and a write it refuses becomes the same `SlotUnavailable` with the nearest free times. Every
+change bumps `version`, appends a `BookingEvent` and writes the messages the other party must get to
+the outbox, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import ORMOption
+
+from bot.services import outbox
+from bot.services.availability import is_offered, nearest_free_slots
+from bot.services.errors import (
+    HoldExpired,
+    IllegalTransition,
+    NotAllowed,
+    NotFound,
+    NotStartedYet,
+    RescheduleLimitReached,
+    SlotUnavailable,
+    TooLateToChange,
+)
+from bot.services.policy import (
+    ACTORS,
+    CLIENT,
+    PROFESSIONAL,
+    RESCHEDULE_LIMIT,
+    RESCHEDULE_STATE,
+    SYSTEM,
+    Policy,
+    can_reschedule,
+    cancellation_terms,
+)
+from models import ACTIVE_STATES, Booking, BookingEvent, BookingState, Professional, Service, User
+
+MAX_NOTES = 1000
+NEAREST = 3
+# A session is completed by the clock this long after it ended, leaving the professional time to
+# mark a no-show first.
+AUTO_COMPLETE_AFTER = timedelta(hours=24)
+PAID_WITH = frozenset({"free", "stripe", "credit"})
+
+_LOADED: tuple[ORMOption, ...] = (
+    selectinload(Booking.service),
+    selectinload(Booking.professional),
+    selectinload(Booking.client),
+    selectinload(Booking.events),
+)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+async def _load(session: AsyncSession, booking_id: int) -> Booking:
+    """The booking, locked for the rest of the transaction (PostgreSQL; SQLite's writer lock covers it)."""
+    booking = await session.get(
+        Booking, booking_id, with_for_update=True, populate_existing=True, options=list(_LOADED)
+    )
+    if booking is None:
+        raise NotFound("booking", booking_id)
+    return booking
+
+
+async def client_booking(session: AsyncSession, booking_id: int, client: User) -> Booking:
+    """The booking if `client` made it; NotFound or NotAllowed otherwise (callback data is untrusted)."""
+    booking = await session.get(Booking, booking_id, options=list(_LOADED))
+    if booking is None:
+        raise NotFound("booking", booking_id)
+    if booking.client_id != client.id:
+        raise NotAllowed(f"booking {booking_id} is not this client's")
+    return booking
+
+
+async def professional_booking(session: AsyncSession, booking_id: int, professional: Professional) -> Booking:
+    """The booking if it is with `professional`; NotFound or NotAllowed otherwise."""
+    booking = await session.get(Booking, booking_id, options=list(_LOADED))
+    if booking is None:
+        raise NotFound("booking", booking_id)
+    if booking.professional_id != professional.id:
+        raise NotAllowed(f"booking {booking_id} is not with this professional")
+    return booking
+
+
+def _live_hold(now: datetime) -> Any:
+    """Held bookings whose hold has not run out (an expired hold is free even before the worker says so)."""
+    return and_(
+        Booking.state == BookingState.HELD,
+        or_(Booking.hold_expires_at.is_(None), Booking.hold_expires_at > now),
+    )
+
+
+async def bookings_of_client(
+    session: AsyncSession, client: User, *, now: datetime, upcoming: bool, limit: int = 20
+) -> list[Booking]:
+    """Upcoming (live holds and confirmed sessions not yet over, soonest first) or past (the rest,
+    newest first)."""
+    current = or_(_live_hold(now), and_(Booking.state == BookingState.CONFIRMED, Booking.ends_at > now))
+    query = select(Booking).options(*_LOADED).where(Booking.client_id == client.id)
+    if upcoming:
+        query = query.where(current).order_by(Booking.starts_at, Booking.id)
+    else:
+        query = query.where(~current).order_by(Booking.starts_at.desc(), Booking.id.desc())
+    return list((await session.scalars(query.limit(limit))).all())
+
+
+async def agenda(session: AsyncSession, professional: Professional, start: datetime, end: datetime) -> list[Booking]:
+    """The professional's sessions (held, confirmed, completed, missed) starting in [start, end)."""
+    shown = (BookingState.HELD, BookingState.CONFIRMED, BookingState.COMPLETED, BookingState.NO_SHOW)
+    query = (
+        select(Booking)
+        .options(*_LOADED)
+        .where(
+            Booking.professional_id == professional.id,
+            Booking.state.in_(shown),
+            Booking.starts_at >= start,
+            Booking.starts_at < end,
+        )
+        .order_by(Booking.starts_at, Booking.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def pending_holds(session: AsyncSession, now: datetime) -> list[Booking]:
+    """Every hold still waiting for payment, the soonest to expire first."""
+    query = select(Booking).options(*_LOADED).where(_live_hold(now)).order_by(Booking.hold_expires_at, Booking.id)
+    return list((await session.scalars(query)).all())
+
+
+# --- changing --------------------------------------------------------------------------------------
+
+
+def _check_actor(by: str) -> None:
+    if by not in ACTORS:
+        raise ValueError(f"unknown actor {by!r}; one of {sorted(ACTORS)}")
+
+
+def _record(
+    booking: Booking,
+    to_state: BookingState,
+    action: str,
+    by: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Move the booking (or keep its state, for a move in time), bump its version, log it."""
+    from_state = booking.state
+    booking.state = to_state
+    booking.version += 1
+    booking.updated_at = now
+    booking.events.append(
+        BookingEvent(
+            at=now,
+            actor=by,
+            action=action,
+            from_state=str(from_state),
+            to_state=str(to_state),
+            version=booking.version,
+            detail=detail or {},
+        )
+    )
+
+
+def _buffered(professional: Professional, starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    return (
+        starts_at - timedelta(minutes=professional.buffer_before_minutes),
+        ends_at + timedelta(minutes=professional.buffer_after_minutes),
+    )
+
+
+async def _lock_calendar(session: AsyncSession, professional_id: int) -> None:
+    """Serialise the writes that take a professional's time, for the rest of the transaction.
+
+    The database's guard alone would keep the calendar right, but PostgreSQL's exclusion constraint
+    can deadlock concurrent inserts that wait on each other's conflicting rows (seen under a 50-client
+    race). One row lock per professional queues them instead; the guard stays the last word. SQLite
+    needs nothing: BEGIN IMMEDIATE already serialises writers.
+    """
+    await session.execute(select(Professional.id).where(Professional.id == professional_id).with_for_update())
+
+
+async def _expire_overdue(session: AsyncSession, now: datetime, professional_id: int | None = None) -> int:
+    """Mark holds whose time ran out as expired. The database constraint still counts a held row as
+    busy, so this runs before every write that takes a slot, not only on the worker's tick."""
+    query = (
+        select(Booking)
+        .options(*_LOADED)
+        .where(Booking.state == BookingState.HELD, Booking.hold_expires_at <= now)
+        .order_by(Booking.id)
+        .with_for_update(skip_locked=True)
+    )
+    if professional_id is not None:
+        query = query.where(Booking.professional_id == professional_id)
+    expired = list((await session.scalars(query)).all())
+    for booking in expired:
+        _record(booking, BookingState.EXPIRED, "expire", SYSTEM, now)
+        await _notify_client(session, booking, "hold_expired_client", now)
+    await session.flush()
+    return len(expired)
+
+
+async def _unavailable(
+    session: AsyncSession,
+    professional: Professional,
+    service: Service,
+    starts_at: datetime,
+    now: datetime,
+    *,
+    taken: bool | None = None,
+    exclude_booking_id: int | None = None,
+) -> SlotUnavailable:
+    """The error for a slot that cannot be had, with the nearest free starts to offer instead."""
+    if taken is None:
+        block_start, block_end = _buffered(
+            professional, starts_at, starts_at + timedelta(minutes=service.duration_minutes)
+        )
+        clash = select(Booking.id).where(
+            Booking.professional_id == professional.id,
+            or_(Booking.state == BookingState.CONFIRMED, _live_hold(now)),
+            Booking.block_starts_at < block_end,
+            Booking.block_ends_at > block_start,
+        )
+        if exclude_booking_id is not None:
+            clash = clash.where(Booking.id != exclude_booking_id)
+        taken = (await session.scalar(clash.limit(1))) is not None
+    nearest = await nearest_free_slots(
+        session, professional, service, starts_at, now, limit=NEAREST, exclude_booking_id=exclude_booking_id
+    )
+    return SlotUnavailable(starts_at, "taken" if taken else "not_offered", [slot.start for slot in nearest])
+
+
+async def hold(
+    session: AsyncSession,
+    *,
+    client: User,
+    service_id: int,
+    starts_at: datetime,
+    now: datetime,
+    notes: str | None = None,
+) -> Booking:
+    """Reserve a slot for `client` while they pay; a free service is confirmed at once."""
+    if starts_at.tzinfo is None:
+        raise ValueError("starts_at must be timezone-aware")
+    service = await session.scalar(
+        select(Service).options(selectinload(Service.professional)).where(Service.id == service_id)
+    )
+    if service is None or not service.active or not service.professional.verified:
+        raise NotFound("service", service_id)
+    professional = service.professional
+    await _lock_calendar(session, professional.id)
+    await _expire_overdue(session, now, professional.id)
+    if not await is_offered(session, professional, service, starts_at, now):
+        raise await _unavailable(session, professional, service, starts_at, now)
+
+    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+    block_start, block_end = _buffered(professional, starts_at, ends_at)
+    policy = Policy.of(professional)
+    cleaned = (notes or "").strip()[:MAX_NOTES] or None
+    booking = Booking(
+        client=client,
+        professional=professional,
+        service=service,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        block_starts_at=block_start,
+        block_ends_at=block_end,
+        state=BookingState.HELD,
+        version=1,
+        hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
+        price_minor=service.price_minor,
+        currency=service.currency,
+        policy=policy.to_json(),
+        reschedule_count=0,
+        client_notes=cleaned,
+        created_at=now,
+        updated_at=now,
+        events=[BookingEvent(at=now, actor=CLIENT, action="hold", from_state=None, to_state="held", version=1)],
+    )
+    try:
+        async with session.begin_nested():
+            session.add(booking)
+    except IntegrityError:
+        # Another client's hold committed between our check and our write: the database decided.
+        raise await _unavailable(session, professional, service, starts_at, now, taken=True) from None
+    if booking.price_minor == 0:
+        return await confirm(session, booking.id, now=now, paid_with="free")
+    return booking
+
+
+async def confirm(session: AsyncSession, booking_id: int, *, now: datetime, paid_with: str) -> Booking:
+    """held -> confirmed. A hold past its time that nobody else has taken yet (still held) can still
+    be confirmed: the slot is still the client's. One already expired cannot."""
+    if paid_with not in PAID_WITH:
+        raise ValueError(f"paid_with must be one of {sorted(PAID_WITH)}, got {paid_with!r}")
+    booking = await _load(session, booking_id)
+    if booking.state == BookingState.EXPIRED:
+        raise HoldExpired(booking.id)
+    if booking.state != BookingState.HELD:
+        raise IllegalTransition(booking.id, booking.state, "confirm")
+    booking.paid_with = paid_with
+    booking.hold_expires_at = None
+    _record(booking, BookingState.CONFIRMED, "confirm", SYSTEM if paid_with != "free" else CLIENT, now)
+    await _notify_professional(session, booking, "booking_new_pro", now)
+    await session.flush()
+    return booking
+
+
+async def cancel(
+    session: AsyncSession, booking_id: int, *, by: str, now: datetime, reason: str | None = None
+) -> Booking:
+    """held/confirmed -> cancelled, with the refund the copied policy gives (booking.refund_minor)."""
+    _check_actor(by)
+    booking = await _load(session, booking_id)
+    if booking.state not in ACTIVE_STATES:
+        raise IllegalTransition(booking.id, booking.state, "cancel")
+    if now >= booking.starts_at:
+        raise TooLateToChange(booking.id)
+    terms = cancellation_terms(booking, by=by, now=now)
+    was_confirmed = booking.state == BookingState.CONFIRMED
+    booking.refund_minor = terms.refund_minor
+    booking.cancelled_by = by
+    booking.cancel_reason = (reason or "").strip()[:MAX_NOTES] or None
+    booking.hold_expires_at = None
+    _record(
+        booking,
+        BookingState.CANCELLED,
+        "cancel",
+        by,
+        now,
+        {"refund_minor": terms.refund_minor, "refund_percent": terms.refund_percent},
+    )
+    extra = {
+        "cancelled_by": by,
+        "reason": booking.cancel_reason,
+        "refund_minor": terms.refund_minor,
+        "credit_returned": terms.credit_returned,
+    }
+    # The professional never heard of a booking that was only held.
+    if was_confirmed and by != PROFESSIONAL:
+        await _notify_professional(session, booking, "booking_cancelled_pro", now, extra)
+    if by != CLIENT:
+        await _notify_client(session, booking, "booking_cancelled_client", now, extra)
+    await session.flush()
+    return booking
+
+
+async def reschedule(
+    session: AsyncSession, booking_id: int, new_starts_at: datetime, *, by: str, now: datetime
+) -> Booking:
+    """Move a confirmed booking (or a missed one, once, under the one_free_reschedule rule) to another
+    free slot of its service, in one step: the old slot is freed exactly when the new one is taken."""
+    _check_actor(by)
+    if new_starts_at.tzinfo is None:
+        raise ValueError("new_starts_at must be timezone-aware")
+    professional_id = await session.scalar(select(Booking.professional_id).where(Booking.id == booking_id))
+    if professional_id is None:
+        raise NotFound("booking", booking_id)
+    # The calendar before the booking, the order every writer takes its locks in.
+    await _lock_calendar(session, professional_id)
+    booking = await _load(session, booking_id)
+    refusal = can_reschedule(booking, by=by, now=now)
+    if refusal == RESCHEDULE_STATE:
+        raise IllegalTransition(booking.id, booking.state, "reschedule")
+    if refusal == RESCHEDULE_LIMIT:
+        raise RescheduleLimitReached(booking.id, Policy.from_json(booking.policy).max_reschedules)
+    if refusal is not None:
+        raise TooLateToChange(booking.id)
+
+    professional, service = booking.professional, booking.service
+    await _expire_overdue(session, now, professional.id)
+    if not await is_offered(session, professional, service, new_starts_at, now, exclude_booking_id=booking.id):
+        raise await _unavailable(session, professional, service, new_starts_at, now, exclude_booking_id=booking.id)
+
+    previous = booking.starts_at
+    rebooking = booking.state == BookingState.NO_SHOW
+    new_ends_at = new_starts_at + timedelta(minutes=service.duration_minutes)
+    block_start, block_end = _buffered(professional, new_starts_at, new_ends_at)
+    try:
+        async with session.begin_nested():
+            booking.starts_at, booking.ends_at = new_starts_at, new_ends_at
+            booking.block_starts_at, booking.block_ends_at = block_start, block_end
+            if by == CLIENT and not rebooking:
+                booking.reschedule_count += 1
+            _record(
+                booking,
+                BookingState.CONFIRMED,
+                "rebook_after_no_show" if rebooking else "reschedule",
+                by,
+                now,
+                {"from": previous.isoformat(), "to": new_starts_at.isoformat()},
+            )
+    except IntegrityError:
+        # The savepoint's rollback expired the booking; the next read reloads it as it was.
+        raise await _unavailable(
+            session, professional, service, new_starts_at, now, taken=True, exclude_booking_id=booking_id
+        ) from None
+    extra = {"previous_starts_at": previous.isoformat(), "rescheduled_by": by}
+    if by != PROFESSIONAL:
+        await _notify_professional(session, booking, "booking_rescheduled_pro", now, extra)
+    if by != CLIENT:
+        await _notify_client(session, booking, "booking_rescheduled_client", now, extra)
+    await session.flush()
+    return booking
+
+
+async def _finish(session: AsyncSession, booking_id: int, to_state: BookingState, by: str, now: datetime) -> Booking:
+    _check_actor(by)
+    if by == CLIENT:
+        raise ValueError("only the professional, an operator or the system close a session")
+    booking = await _load(session, booking_id)
+    action = "complete" if to_state == BookingState.COMPLETED else "no_show"
+    if booking.state != BookingState.CONFIRMED:
+        raise IllegalTransition(booking.id, booking.state, action)
+    if now < booking.starts_at:
+        raise NotStartedYet(booking.id)
+    _record(booking, to_state, action, by, now)
+    await session.flush()
+    return booking
+
+
+async def complete(session: AsyncSession, booking_id: int, *, by: str, now: datetime) -> Booking:
+    """confirmed -> completed, once the session has begun."""
+    return await _finish(session, booking_id, BookingState.COMPLETED, by, now)
+
+
+async def mark_no_show(session: AsyncSession, booking_id: int, *, by: str, now: datetime) -> Booking:
+    """confirmed -> no_show, once the session has begun."""
+    return await _finish(session, booking_id, BookingState.NO_SHOW, by, now)
+
+
+async def expire_holds(session: AsyncSession, now: datetime) -> int:
+    """Worker tick: every hold whose time ran out becomes expired; the client is told."""
+    return await _expire_overdue(session, now)
+
+
+async def complete_past_sessions(session: AsyncSession, now: datetime) -> int:
+    """Worker tick: confirmed sessions that ended over a day ago and were not marked are completed."""
+    query = (
+        select(Booking.id)
+        .where(Booking.state == BookingState.CONFIRMED, Booking.ends_at <= now - AUTO_COMPLETE_AFTER)
+        .order_by(Booking.id)
+    )
+    ids: Sequence[int] = (await session.scalars(query)).all()
+    for booking_id in ids:
+        await complete(session, booking_id, by=SYSTEM, now=now)
+    return len(ids)
+
+
+# --- notifications ---------------------------------------------------------------------------------
+
+
+def _payload(booking: Booking, zone: str, other_zone: str) -> dict[str, Any]:
+    professional, service = booking.professional, booking.service
+    return {
+        "booking_id": booking.id,
+        "version": booking.version,
+        "service_name": service.name,
+        "professional_name": professional.name,
+        "professional_slug": professional.slug,
+        "client_name": booking.client.first_name,
+        "starts_at": booking.starts_at.isoformat(),
+        "ends_at": booking.ends_at.isoformat(),
+        "zone": zone,
+        "other_zone": other_zone if other_zone != zone else None,
+        "mode": str(service.mode),
+        "notes": booking.client_notes,
+        "price_minor": booking.price_minor,
+        "currency": booking.currency,
+    }
+
+
+def _client_zone(booking: Booking) -> str:
+    return booking.client.timezone or booking.professional.timezone
+
+
+async def _notify_professional(
+    session: AsyncSession, booking: Booking, kind: str, now: datetime, extra: dict[str, Any] | None = None
+) -> None:
+    professional = booking.professional
+    if professional.telegram_id is None:
+        return  # not linked yet: nobody to tell in chat
+    chat_user = await session.scalar(select(User).where(User.telegram_id == professional.telegram_id))
+    locale = (chat_user.locale if chat_user else None) or next(iter(professional.languages), None) or "en"
+    payload = _payload(booking, professional.timezone, _client_zone(booking)) | (extra or {})
+    await outbox.enqueue(
+        session, f"{kind}:{booking.id}:{booking.version}", professional.telegram_id, kind, payload, locale, now
+    )
+
+
+async def _notify_client(
+    session: AsyncSession, booking: Booking, kind: str, now: datetime, extra: dict[str, Any] | None = None
+) -> None:
+    client = booking.client
+    payload = _payload(booking, _client_zone(booking), booking.professional.timezone) | (extra or {})
+    await outbox.enqueue(
+        session, f"{kind}:{booking.id}:{booking.version}", client.telegram_id, kind, payload, client.locale or "en", now
+    )
