@@ -53,6 +53,7 @@ MAX_MINOR = 2**31 - 1
 MAX_TELEGRAM_ID = 2**63 - 1
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+MAX_PROFESSIONAL_SLUG = 64 - len("pro_")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 _WINDOW = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
 _URL = re.compile(r"https?://\S+")
@@ -503,6 +504,9 @@ class _Reader:
     def professional(self, node: yaml.Node) -> ProfessionalSpec:
         f = self.mapping(node, "professional", "professional", _PROFESSIONAL_KEYS)
         slug = self.required(f, "slug", self.slug)
+        if len(slug) > MAX_PROFESSIONAL_SLUG:
+            # The professional's own link is /start pro_<slug>, and Telegram takes at most 64 characters.
+            self.fail(f.get("slug"), f"slug: at most {MAX_PROFESSIONAL_SLUG} characters, so the link pro_{slug} fits")
         f.what = f'professional "{slug}"'
         name = self.required(f, "name", lambda n, k: self.text(n, k, 200))
         headline = self.optional(f, "headline", lambda n, k: self.text(n, k, 300, blank_ok=True), "")

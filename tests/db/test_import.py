@@ -523,6 +523,11 @@ class Broken:
 
 
 BROKEN = {
+    "professional slug too long for a deep link": Broken(
+        [("- slug: anna-koval", "- slug: " + "a" * 61)],
+        "slug: at most 60 characters, so the link pro_" + "a" * 61 + " fits",
+        ["- slug: " + "a" * 61],
+    ),
     "window format": Broken(
         [('mon: ["09:00-12:00", "13:30-17:00"]', 'mon: ["9-12", "13:30-17:00"]')],
         'mon: window "9-12" is not HH:MM-HH:MM',
