@@ -10,13 +10,15 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import fallback, settings, start
+from handlers import fallback, hours, professional, settings, start
 from handlers.common import FlowMiddleware
 
 # In the order they get a chance at an update.
 FEATURE_ROUTERS: list[Router] = [
     start.router,
     settings.router,
+    professional.router,
+    hours.router,
 ]
 
 
