@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import fallback, hours, professional, settings, start
+from handlers import admin, fallback, hours, professional, settings, start
 from handlers.common import FlowMiddleware
 
 # In the order they get a chance at an update.
@@ -19,6 +19,7 @@ FEATURE_ROUTERS: list[Router] = [
     settings.router,
     professional.router,
     hours.router,
+    admin.router,
 ]
 
 
