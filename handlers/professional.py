@@ -308,7 +308,12 @@ async def agenda_screen(ctx: Flow, professional: Professional) -> Rendered:
         for booking in await bookings.agenda(ctx.session, professional, day_start - UNMARKED_LOOKBACK, day_start)
         if booking.state == BookingState.CONFIRMED
     ]
-    upcoming = await bookings.agenda(ctx.session, professional, day_start, week_end)
+    upcoming = [
+        booking
+        for booking in await bookings.agenda(ctx.session, professional, day_start, week_end)
+        # A hold that ran out is no session, even before the worker marks it expired.
+        if not (booking.state == BookingState.HELD and booking.hold_expires_at and booking.hold_expires_at <= now)
+    ]
 
     header = _("Your agenda, times in {zone}").format(zone=zone_suffix(professional.timezone, ctx.locale, now))
     blocks: list[list[str]] = []

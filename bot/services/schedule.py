@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.services.availability import MINUTES_PER_DAY, Schedule
 from bot.services.errors import DomainError, NotAllowed, NotFound
 from bot.services.timezones import zone as zone_named
-from models import ACTIVE_STATES, Booking, DateOverride, Professional, TimeOff, WeeklyWindow
+from models import Booking, BookingState, DateOverride, Professional, TimeOff, WeeklyWindow
 
 Window = tuple[int, int]  # minutes after local midnight, 0 <= start < end <= 1440
 
@@ -211,7 +211,11 @@ async def sessions_outside_hours(session: AsyncSession, professional: Profession
                 .options(selectinload(Booking.client), selectinload(Booking.service))
                 .where(
                     Booking.professional_id == professional.id,
-                    Booking.state.in_(ACTIVE_STATES),
+                    or_(
+                        Booking.state == BookingState.CONFIRMED,
+                        # A hold that ran out is nobody's session, even before the worker expires it.
+                        and_(Booking.state == BookingState.HELD, Booking.hold_expires_at > now),
+                    ),
                     Booking.ends_at > now,
                 )
                 .order_by(Booking.starts_at, Booking.id)

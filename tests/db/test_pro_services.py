@@ -150,6 +150,18 @@ async def test_schedule_changes_leave_bookings_alone(
             now=clock.now(),
         )
         tuesday_id, thursday_id = tuesday.id, thursday.id
+        paid = (await session.scalars(select(Service).where(Service.slug == "s"))).one()
+        paid.price_minor = 5000
+        await session.flush()
+        # A paid hold on Tuesday 13:00 that runs out at 06:30 UTC.
+        await booking.hold(
+            session,
+            client=client,
+            service_id=service_id,
+            starts_at=datetime(2026, 11, 24, 11, tzinfo=UTC),
+            now=clock.now(),
+        )
+    clock.advance(timedelta(minutes=31))
 
     async with sessions.begin() as session:
         outside = await schedule.set_weekday_hours(session, anna, 1, [(600, 720)], now=clock.now())
@@ -187,7 +199,7 @@ async def test_schedule_changes_leave_bookings_alone(
             b.id: str(b.state)
             for b in await booking.agenda(session, anna, clock.now(), clock.now() + timedelta(days=7))
         }
-    assert states == {tuesday_id: "confirmed", thursday_id: "confirmed"}
+    assert (states[tuesday_id], states[thursday_id]) == ("confirmed", "confirmed")
 
 
 async def test_time_off_of_another_professional_is_not_removed(
