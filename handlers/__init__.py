@@ -10,13 +10,20 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import admin, fallback, hours, professional, settings, start
+from handlers import fallback, settings, start
+
+# isort: split
+# After start: import order is the order of /help and the command menu, and start's commands lead.
+from handlers import admin, booking, catalog, hours, my_bookings, professional
 from handlers.common import FlowMiddleware
 
 # In the order they get a chance at an update.
 FEATURE_ROUTERS: list[Router] = [
     start.router,
     settings.router,
+    catalog.router,
+    booking.router,
+    my_bookings.router,
     professional.router,
     hours.router,
     admin.router,

@@ -185,6 +185,17 @@ def _buffered(professional: Professional, starts_at: datetime, ends_at: datetime
     )
 
 
+async def _lock_calendar(session: AsyncSession, professional_id: int) -> None:
+    """Serialise the writes that take a professional's time, for the rest of the transaction.
+
+    The database's guard alone would keep the calendar right, but PostgreSQL's exclusion constraint
+    can deadlock concurrent inserts that wait on each other's conflicting rows (seen under a 50-client
+    race). One row lock per professional queues them instead; the guard stays the last word. SQLite
+    needs nothing: BEGIN IMMEDIATE already serialises writers.
+    """
+    await session.execute(select(Professional.id).where(Professional.id == professional_id).with_for_update())
+
+
 async def _expire_overdue(session: AsyncSession, now: datetime, professional_id: int | None = None) -> int:
     """Mark holds whose time ran out as expired. The database constraint still counts a held row as
     busy, so this runs before every write that takes a slot, not only on the worker's tick."""
@@ -253,6 +264,7 @@ async def hold(
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     professional = service.professional
+    await _lock_calendar(session, professional.id)
     await _expire_overdue(session, now, professional.id)
     if not await is_offered(session, professional, service, starts_at, now):
         raise await _unavailable(session, professional, service, starts_at, now)
@@ -357,6 +369,11 @@ async def reschedule(
     _check_actor(by)
     if new_starts_at.tzinfo is None:
         raise ValueError("new_starts_at must be timezone-aware")
+    professional_id = await session.scalar(select(Booking.professional_id).where(Booking.id == booking_id))
+    if professional_id is None:
+        raise NotFound("booking", booking_id)
+    # The calendar before the booking, the order every writer takes its locks in.
+    await _lock_calendar(session, professional_id)
     booking = await _load(session, booking_id)
     refusal = can_reschedule(booking, by=by, now=now)
     if refusal == RESCHEDULE_STATE:

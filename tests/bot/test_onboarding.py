@@ -42,7 +42,7 @@ async def test_language_then_zone_by_city(harness: BotHarness) -> None:
     await harness.send_text(olena, "kyiv")
     assert harness.texts(olena)[-2:] == [
         "Your time zone: Kyiv (UTC+02:00)",
-        "You're all set.\n\n/help lists what I can do; /settings changes your language or time zone.",
+        "You're all set.\n\nNo professionals are listed yet; please come back soon. /help lists what I can do.",
     ]
     assert harness.reply_keyboard(olena) == []
     user = await _user(harness, olena)
@@ -163,6 +163,7 @@ async def test_help_and_privacy(harness: BotHarness) -> None:
         "/help — What I can do",
         "/privacy — What I keep about you",
         "/cancel — Stop what we are doing",
+        "/bookings — Your sessions",
     ]
     await harness.send_text(person, "/privacy")
     assert "never keep the text of your other messages" in harness.last_text(person)

@@ -60,7 +60,8 @@ async def test_deep_link_waits_for_onboarding(harness: BotHarness) -> None:
     await harness.send_text(person, "kyiv")
     assert harness.texts(person)[-2:] == [
         "Your time zone: Kyiv (UTC+02:00)",
-        "Anna Koval\nCareer coach for people changing fields\n\nBooking with Anna Koval opens here.",
+        "Anna Koval\nCareer coach for people changing fields\n✓ Verified professional\n\nLanguages: —\n"
+        "Rating: No reviews yet\n\nAnna Koval has no services to book right now.",
     ]
 
 

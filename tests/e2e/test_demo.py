@@ -11,11 +11,15 @@ import io
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
+from bot.demo import runner
 from bot.demo.runner import LineReader, run_demo
+from tests.bot.catalog_data import build_catalog
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 Step = tuple[str, Sequence[str]]
@@ -68,14 +72,27 @@ def _catalog_importer_exists() -> bool:
         return False
 
 
+@pytest.fixture
+def example_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's catalog: examples/catalog.yaml through the real importer once it exists, until then
+    the same professionals built with the ORM (tests/bot/catalog_data.py)."""
+    if _catalog_importer_exists():
+        return
+
+    async def build(sessions: async_sessionmaker[AsyncSession], path: Path) -> bool:
+        await build_catalog(sessions)
+        return True
+
+    monkeypatch.setattr(runner, "import_example_catalog", build)
+
+
 async def test_onboarding_in_the_demo() -> None:
     output = await _play(ONBOARDING)
     _check(output, ONBOARDING)
     assert "Traceback" not in output
 
 
-@pytest.mark.skipif(not _catalog_importer_exists(), reason="bot.services.catalog.import_file not written yet")
-async def test_deep_link_and_acting_as_the_professional() -> None:
+async def test_deep_link_and_acting_as_the_professional(example_catalog: None) -> None:
     steps: list[Step] = [
         ("/start pro_anna-koval", ["Which language should I use?"]),
         ("1", ["Which time zone are you in?"]),
@@ -86,6 +103,42 @@ async def test_deep_link_and_acting_as_the_professional() -> None:
     ]
     output = await _play(steps)
     _check(output, steps)
+
+
+BOOKING: list[Step] = [
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["You're all set.", "Find a professional (2 listed)", "[1] 1. Anna Koval", "[2] 2. David Moreno"]),
+    ("1", ["Anna Koval", "Rating: No reviews yet", "[2] Coaching session · €60.00"]),
+    ("2", ["Pick a day in the week of Nov 23 – 29, 2026 (your time zone: Kyiv, UTC+02:00):", "[2] Tue, Nov 24"]),
+    ("2", ["Tue, Nov 24, 2026: free times (Kyiv, UTC+02:00)", "[1] 9:00"]),
+    ("1", ["Anything Anna Koval should know before the session?", "[1] Skip"]),
+    (
+        "Captions, please.",
+        ["Please check your booking:", "Your notes: Captions, please.", "50% back", "[1] ✅ Confirm"],
+    ),
+    ("1", ["Held for you until 11:30", "(Kyiv, UTC+02:00); payment comes next.", "[1] Release this time"]),
+    ("/time +31m", ["The time held for you has run out", "[1] 🗓 Pick a time again"]),
+    ("1", ["Pick a day in the week of Nov 23 – 29, 2026"]),
+    ("/start", ["Hello again, Olena!"]),
+    ("1", ["[1] Free intro call · Free"]),
+    ("1", ["[2] Tue, Nov 24"]),
+    ("2", ["[1] 9:00"]),
+    ("1", ["[1] Skip"]),
+    ("1", ["Cancellation: free at any time before the start.", "[1] ✅ Confirm"]),
+    ("1", ["✅ Booked!", "Video call: https://meet.example.org/anna-koval", "[file: session-20261124-0700.ics"]),
+    ("/bookings", ["Your upcoming sessions:", "Free intro call with Anna Koval (confirmed)", "[1] 1. Tue, Nov 24"]),
+    ("1", ["Status: confirmed", "[2] ✖ Cancel"]),
+    ("2", ["Cancel this session?", "This is free.", "[1] Yes, cancel it"]),
+    ("1", ["✖ Cancelled.", "[1] 🗓 Pick another time"]),
+    ("/bookings", ["You have no upcoming sessions."]),
+]
+
+
+async def test_booking_a_session_in_the_demo(example_catalog: None) -> None:
+    output = await _play(BOOKING)
+    _check(output, BOOKING)
+    assert "Traceback" not in output
 
 
 def test_bookbot_demo_command_reads_stdin_until_eof(

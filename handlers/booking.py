@@ -1,0 +1,578 @@
+"""Booking a session: a service's calendar (a week at a time, only days with free slots, in the client's
+zone) -> the free times of a day -> optional notes for the professional -> a summary with the
+cancellation policy in plain words -> Confirm -> booking.hold().
+
+A free service is confirmed at once: the confirmation carries the video link or the address and an
+.ics calendar file. A paid one is held until its expiry; payment comes next (a later feature), and the
+hold says so rather than pretending anything was paid.
+
+The same calendar and time screens serve rescheduling (handlers/my_bookings.py): then `rb` in the
+callback data names the booking being moved, its own slot does not count as busy, and the last screen
+asks to move it instead of booking anew.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.render import Rendered, format_clock, format_duration, format_instant, format_price, zone_suffix
+from bot.services import booking as bookings
+from bot.services import directory, picker
+from bot.services.booking import MAX_NOTES
+from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
+from bot.services.policy import CLIENT, Policy, can_reschedule
+from bot.services.timezones import zone as zone_named
+from handlers.client_common import (
+    AT,
+    CAT,
+    DAY,
+    LANG,
+    NOTES,
+    PAGE,
+    RB,
+    SVC,
+    WEEK,
+    BookingCb,
+    BookingsCb,
+    BrowseCb,
+    CancelCb,
+    ConfirmCb,
+    DayCb,
+    MoveYesCb,
+    NotesCb,
+    ProfileCb,
+    SkipNotesCb,
+    TimeCb,
+    WeekCb,
+    as_int,
+    calendar_file,
+    day_code,
+    day_from_code,
+    format_soon,
+    instant_from_code,
+    long_day,
+    minute_code,
+    notes_line,
+    place_lines,
+    policy_lines,
+    reschedule_refusal,
+    same_zone,
+    service_facts,
+    service_with,
+    short_day,
+    viewer_zone,
+    week_label,
+    when_lines,
+)
+from handlers.common import Button, Flow, inline_keyboard, replace, send, state_prompt
+from models import Booking, BookingState, Service
+
+router = Router(name="booking")
+
+
+class Book(StatesGroup):
+    day = State()
+    time = State()
+    notes = State()
+    summary = State()
+    move = State()
+
+
+def local_day(instant: datetime, zone_name: str) -> date:
+    return instant.astimezone(zone_named(zone_name)).date()
+
+
+async def subject(ctx: Flow, service_id: int, booking_id: int) -> tuple[Service, Booking | None]:
+    """What a picker button is about: a bookable service, or (rb) the client's own booking to move.
+
+    Both raise NotFound / NotAllowed for anything stale or forged; a booking to move takes its service
+    from itself, whatever service id the button claims."""
+    if booking_id:
+        booking = await bookings.client_booking(ctx.session, booking_id, ctx.user)
+        return booking.service, booking
+    return await directory.bookable_service(ctx.session, service_id), None
+
+
+def refusal_screen(booking: Booking, reason: str) -> Rendered:
+    rows: list[list[Button]] = []
+    if booking.state in (BookingState.HELD, BookingState.CONFIRMED) and reason != "started":
+        rows.append([(_("Cancel it instead"), CancelCb(id=booking.id, v=booking.version))])
+    rows.append([("◀ " + _("Back to the session"), BookingCb(id=booking.id))])
+    return Rendered(reschedule_refusal(booking, reason), inline_keyboard(*rows))
+
+
+def gone_screen() -> Rendered:
+    text = _("That is no longer available.")
+    return Rendered(text, inline_keyboard([(_("Find a professional"), BrowseCb())]))
+
+
+async def forget_flow(ctx: Flow) -> None:
+    """Leave the booking flow: no state, and none of its data kept."""
+    data = await ctx.state.get_data()
+    await ctx.state.set_data({key: value for key, value in data.items() if not key.startswith("c_")})
+    await ctx.state.set_state(None)
+
+
+# --- the week --------------------------------------------------------------------------------------
+
+
+async def show_week(ctx: Flow, service: Service, day: date | None, booking: Booking | None) -> Rendered:
+    zone, now = viewer_zone(ctx), ctx.clock.now()
+    professional = service.professional
+    rb = booking.id if booking else 0
+    week = await picker.week_of(
+        ctx.session, service, day or local_day(now, zone), zone, now, exclude_booking_id=rb or None
+    )
+    data = await ctx.state.get_data()
+    changes: dict[str, Any] = {SVC: service.id, WEEK: day_code(week.monday), RB: rb}
+    if data.get(SVC) != service.id or rb:
+        changes[NOTES] = None
+    await ctx.state.set_state(Book.day)
+    await ctx.state.update_data(changes)
+
+    label = week_label(week.monday, week.monday + timedelta(days=6), ctx.locale)
+    if booking is not None:
+        lines = [
+            _("Moving your session: {what}").format(what=service_with(service, professional)),
+            _("Now: {when}").format(when=format_instant(booking.starts_at, zone, ctx.locale)),
+            "",
+        ]
+    else:
+        lines = [service_with(service, professional), service_facts(service, ctx.locale), ""]
+    rows: list[list[Button]] = []
+    noon = datetime.combine(week.monday, time(12), UTC)
+    if week.days:
+        lines.append(
+            _("Pick a day in the week of {week} (your time zone: {zone}):").format(
+                week=label, zone=zone_suffix(zone, ctx.locale, noon)
+            )
+        )
+        days: list[Button] = [
+            (short_day(free, ctx.locale), DayCb(svc=service.id, day=day_code(free), rb=rb)) for free in week.days
+        ]
+        rows += [days[index : index + 3] for index in range(0, len(days), 3)]
+    else:
+        lines.append(_("No free times in the week of {week}.").format(week=label))
+        if week.next_free_day is not None:
+            following = picker.monday_of(week.next_free_day)
+            lines.append(
+                _("The next free times are in the week of {week}.").format(
+                    week=week_label(following, following + timedelta(days=6), ctx.locale)
+                )
+            )
+            jump = WeekCb(svc=service.id, week=day_code(week.next_free_day), rb=rb)
+            rows.append([(_("Go to the week of {day}").format(day=short_day(following, ctx.locale)) + " ▶", jump)])
+        else:
+            lines.append(
+                _("Nothing is free later either, up to {days} days ahead.").format(
+                    days=professional.booking_horizon_days
+                )
+            )
+    paging: list[Button] = []
+    if week.previous is not None:
+        paging.append(("◀ " + _("Previous week"), WeekCb(svc=service.id, week=day_code(week.previous), rb=rb)))
+    if week.next is not None:
+        paging.append((_("Next week") + " ▶", WeekCb(svc=service.id, week=day_code(week.next), rb=rb)))
+    rows.append(paging)
+    if booking is not None:
+        rows.append([("◀ " + _("Back to the session"), BookingCb(id=booking.id))])
+    else:
+        back = ProfileCb(
+            id=professional.id,
+            cat=str(data.get(CAT, "")),
+            lang=str(data.get(LANG, "")),
+            page=as_int(data, PAGE),
+        )
+        rows.append([("◀ " + _("Back to {name}").format(name=professional.name), back)])
+    return Rendered("\n".join(lines), inline_keyboard(*rows))
+
+
+@router.callback_query(WeekCb.filter())
+async def week_pressed(query: CallbackQuery, callback_data: WeekCb, ctx: Flow) -> None:
+    service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
+    if booking is not None and (reason := can_reschedule(booking, by=CLIENT, now=ctx.clock.now())):
+        await replace(query, ctx, refusal_screen(booking, reason))
+        return
+    day = day_from_code(callback_data.week) if callback_data.week else None
+    await replace(query, ctx, await show_week(ctx, service, day, booking))
+
+
+@state_prompt(Book.day)
+async def ask_day(ctx: Flow) -> Rendered:
+    data = await ctx.state.get_data()
+    try:
+        service, booking = await subject(ctx, as_int(data, SVC), as_int(data, RB))
+        return await show_week(ctx, service, day_from_code(as_int(data, WEEK)), booking)
+    except (NotFound, NotAllowed):
+        await forget_flow(ctx)
+        return gone_screen()
+
+
+# --- the times of a day ----------------------------------------------------------------------------
+
+
+async def show_times(ctx: Flow, service: Service, day: date, booking: Booking | None) -> Rendered:
+    zone, now = viewer_zone(ctx), ctx.clock.now()
+    professional = service.professional
+    rb = booking.id if booking else 0
+    slots = await picker.times_on(ctx.session, service, day, zone, now, exclude_booking_id=rb or None)
+    await ctx.state.set_state(Book.time)
+    await ctx.state.update_data({SVC: service.id, DAY: day_code(day), RB: rb})
+    other_days = ("◀ " + _("Other days"), WeekCb(svc=service.id, week=day_code(day), rb=rb))
+    if not slots:
+        text = _("No free times are left on {day}.").format(day=long_day(day, ctx.locale))
+        return Rendered(text, inline_keyboard([other_days]))
+    first = slots[0].start
+    lines = [
+        service_with(service, professional),
+        _("{day}: free times ({zone})").format(
+            day=long_day(day, ctx.locale), zone=zone_suffix(zone, ctx.locale, first)
+        ),
+    ]
+    theirs = not same_zone(professional.timezone, zone)
+    if theirs:
+        lines.append(
+            _("In brackets: {name}'s time ({zone}).").format(
+                name=professional.name, zone=zone_suffix(professional.timezone, ctx.locale, first)
+            )
+        )
+    buttons: list[Button] = []
+    for slot in slots:
+        label = format_clock(slot.start, zone, ctx.locale)
+        if theirs:
+            label += f" ({format_clock(slot.start, professional.timezone, ctx.locale)})"
+        buttons.append((label, TimeCb(svc=service.id, at=minute_code(slot.start), rb=rb)))
+    columns = 2 if theirs else 3
+    rows = [buttons[index : index + columns] for index in range(0, len(buttons), columns)]
+    return Rendered("\n".join(lines), inline_keyboard(*rows, [other_days]))
+
+
+@router.callback_query(DayCb.filter())
+async def day_pressed(query: CallbackQuery, callback_data: DayCb, ctx: Flow) -> None:
+    service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
+    if booking is not None and (reason := can_reschedule(booking, by=CLIENT, now=ctx.clock.now())):
+        await replace(query, ctx, refusal_screen(booking, reason))
+        return
+    await replace(query, ctx, await show_times(ctx, service, day_from_code(callback_data.day), booking))
+
+
+@state_prompt(Book.time)
+async def ask_time(ctx: Flow) -> Rendered:
+    data = await ctx.state.get_data()
+    try:
+        service, booking = await subject(ctx, as_int(data, SVC), as_int(data, RB))
+        return await show_times(ctx, service, day_from_code(as_int(data, DAY)), booking)
+    except (NotFound, NotAllowed):
+        await forget_flow(ctx)
+        return gone_screen()
+
+
+async def show_gone(ctx: Flow, service: Service, gone: SlotUnavailable, booking: Booking | None) -> Rendered:
+    """A time someone else took meanwhile (or that is no longer offered), with the nearest free ones."""
+    zone = viewer_zone(ctx)
+    rb = booking.id if booking else 0
+    day = local_day(gone.starts_at, zone)
+    await ctx.state.set_state(Book.time)
+    await ctx.state.update_data({SVC: service.id, DAY: day_code(day), RB: rb})
+    when = format_instant(gone.starts_at, zone, ctx.locale)
+    if gone.reason == "taken":
+        lines = [_("Sorry, {when} was just taken by someone else.").format(when=when)]
+    else:
+        lines = [_("Sorry, {when} is no longer available.").format(when=when)]
+    rows: list[list[Button]] = []
+    if gone.nearest:
+        lines.append(_("The nearest free times ({zone}):").format(zone=zone_suffix(zone, ctx.locale, gone.nearest[0])))
+        for start in gone.nearest:
+            label = f"{short_day(local_day(start, zone), ctx.locale)}, {format_clock(start, zone, ctx.locale)}"
+            rows.append([(label, TimeCb(svc=service.id, at=minute_code(start), rb=rb))])
+    else:
+        lines.append(_("There are no other free times right now."))
+    rows.append([("◀ " + _("Other days"), WeekCb(svc=service.id, week=day_code(day), rb=rb))])
+    return Rendered("\n".join(lines), inline_keyboard(*rows))
+
+
+@router.callback_query(TimeCb.filter())
+async def time_pressed(query: CallbackQuery, callback_data: TimeCb, ctx: Flow) -> None:
+    service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
+    now = ctx.clock.now()
+    if booking is not None and (reason := can_reschedule(booking, by=CLIENT, now=now)):
+        await replace(query, ctx, refusal_screen(booking, reason))
+        return
+    starts = instant_from_code(callback_data.at)
+    try:
+        await picker.check_free(ctx.session, service, starts, now, exclude_booking_id=booking.id if booking else None)
+    except SlotUnavailable as gone:
+        await replace(query, ctx, await show_gone(ctx, service, gone, booking))
+        return
+    if booking is not None:
+        await replace(query, ctx, await show_move(ctx, booking, starts))
+        return
+    data = await ctx.state.get_data()
+    notes = data.get(NOTES)
+    if data.get(SVC) == service.id and isinstance(notes, str):
+        # Notes written (or skipped) for another time of this service stay: nothing typed is lost.
+        await replace(query, ctx, await show_summary(ctx, service, starts, notes))
+    else:
+        await replace(query, ctx, await show_notes(ctx, service, starts))
+
+
+# --- notes -----------------------------------------------------------------------------------------
+
+
+async def show_notes(ctx: Flow, service: Service, starts: datetime, problem: str | None = None) -> Rendered:
+    zone = viewer_zone(ctx)
+    professional = service.professional
+    await ctx.state.set_state(Book.notes)
+    await ctx.state.update_data({SVC: service.id, AT: minute_code(starts), RB: 0})
+    lines = [problem, ""] if problem else []
+    lines += [
+        service_with(service, professional),
+        format_instant(starts, zone, ctx.locale),
+        "",
+        _(
+            "Anything {name} should know before the session? For example accessibility needs (captions, "
+            "language, pacing) or what you'd like to work on. Type it here, or press Skip."
+        ).format(name=professional.name),
+    ]
+    at = minute_code(starts)
+    keyboard = inline_keyboard(
+        [(_("Skip"), SkipNotesCb(svc=service.id, at=at))],
+        [("◀ " + _("Other times"), DayCb(svc=service.id, day=day_code(local_day(starts, zone))))],
+    )
+    return Rendered("\n".join(lines), keyboard)
+
+
+async def _flow_time(ctx: Flow) -> tuple[Service, datetime]:
+    data = await ctx.state.get_data()
+    service = await directory.bookable_service(ctx.session, as_int(data, SVC))
+    return service, instant_from_code(as_int(data, AT))
+
+
+@state_prompt(Book.notes)
+async def ask_notes(ctx: Flow) -> Rendered:
+    try:
+        service, starts = await _flow_time(ctx)
+    except NotFound:
+        await forget_flow(ctx)
+        return gone_screen()
+    return await show_notes(ctx, service, starts)
+
+
+@router.message(Book.notes, F.text, ~F.text.startswith("/"))
+async def notes_typed(message: Message, ctx: Flow) -> None:
+    try:
+        service, starts = await _flow_time(ctx)
+    except NotFound:
+        await forget_flow(ctx)
+        await send(ctx, gone_screen())
+        return
+    notes = (message.text or "").strip()
+    if len(notes) > MAX_NOTES:
+        problem = _("That's {count} characters; please keep it under {limit}.").format(
+            count=len(notes), limit=MAX_NOTES
+        )
+        await send(ctx, await show_notes(ctx, service, starts, problem))
+        return
+    await send(ctx, await show_summary(ctx, service, starts, notes))
+
+
+@router.callback_query(SkipNotesCb.filter())
+async def notes_skipped(query: CallbackQuery, callback_data: SkipNotesCb, ctx: Flow) -> None:
+    service = await directory.bookable_service(ctx.session, callback_data.svc)
+    starts = instant_from_code(callback_data.at)
+    await replace(query, ctx, await show_summary(ctx, service, starts, ""))
+
+
+@router.callback_query(NotesCb.filter())
+async def notes_again(query: CallbackQuery, callback_data: NotesCb, ctx: Flow) -> None:
+    service = await directory.bookable_service(ctx.session, callback_data.svc)
+    await replace(query, ctx, await show_notes(ctx, service, instant_from_code(callback_data.at)))
+
+
+# --- the summary and Confirm -----------------------------------------------------------------------
+
+
+async def show_summary(ctx: Flow, service: Service, starts: datetime, notes: str) -> Rendered:
+    zone = viewer_zone(ctx)
+    professional = service.professional
+    at = minute_code(starts)
+    await ctx.state.set_state(Book.summary)
+    await ctx.state.update_data({SVC: service.id, AT: at, NOTES: notes, RB: 0})
+    lines = [
+        _("Please check your booking:"),
+        "",
+        service_with(service, professional),
+        *when_lines(starts, professional, zone, ctx.locale),
+        _("Duration: {duration}").format(duration=format_duration(service.duration_minutes)),
+        _("Price: {price}").format(price=format_price(service.price_minor, service.currency, ctx.locale)),
+        *place_lines(service, professional, confirmed=False),
+        *notes_line(notes),
+        "",
+        *policy_lines(Policy.of(professional), service.price_minor),
+    ]
+    keyboard = inline_keyboard(
+        [("✅ " + _("Confirm"), ConfirmCb(svc=service.id, at=at, n=1 if notes else 0))],
+        [
+            ("✏️ " + (_("Change notes") if notes else _("Add notes")), NotesCb(svc=service.id, at=at)),
+            ("◀ " + _("Other times"), DayCb(svc=service.id, day=day_code(local_day(starts, zone)))),
+        ],
+    )
+    return Rendered("\n".join(lines), keyboard)
+
+
+@state_prompt(Book.summary)
+async def ask_summary(ctx: Flow) -> Rendered:
+    data = await ctx.state.get_data()
+    try:
+        service, starts = await _flow_time(ctx)
+    except NotFound:
+        await forget_flow(ctx)
+        return gone_screen()
+    notes = data.get(NOTES)
+    return await show_summary(ctx, service, starts, notes if isinstance(notes, str) else "")
+
+
+def confirmation(booking: Booking, zone: str, locale: str, *, moved: bool = False) -> Rendered:
+    """A confirmed session: when (in both zones where they differ), where, and what comes next."""
+    service, professional = booking.service, booking.professional
+    lines = [
+        ("✅ " + _("Moved!")) if moved else ("✅ " + _("Booked!")),
+        "",
+        service_with(service, professional),
+        *when_lines(booking.starts_at, professional, zone, locale),
+        _("Duration: {duration}").format(duration=format_duration(service.duration_minutes)),
+        _("Price: {price}").format(price=format_price(booking.price_minor, booking.currency, locale)),
+        *place_lines(service, professional, confirmed=True),
+        *notes_line(booking.client_notes),
+        "",
+        _("The calendar file below adds it to your calendar; /bookings shows your sessions."),
+    ]
+    keyboard = inline_keyboard([(_("Open the booking"), BookingCb(id=booking.id)), (_("My sessions"), BookingsCb())])
+    return Rendered("\n".join(lines), keyboard)
+
+
+async def send_calendar_file(ctx: Flow, booking: Booking) -> None:
+    await send(ctx, Rendered(_("Add it to your calendar:"), document=calendar_file(booking, ctx.clock.now())))
+
+
+def held(booking: Booking, zone: str, locale: str, now: datetime) -> Rendered:
+    """A paid session held while payment comes next; nothing here pretends it has been paid."""
+    service, professional = booking.service, booking.professional
+    expires = booking.hold_expires_at or booking.starts_at
+    lines = [
+        "⏳ "
+        + _("Held for you until {when}; payment comes next.").format(when=format_soon(expires, zone, locale, now)),
+        "",
+        service_with(service, professional),
+        *when_lines(booking.starts_at, professional, zone, locale),
+        _("Duration: {duration}").format(duration=format_duration(service.duration_minutes)),
+        _("Price: {price}").format(price=format_price(booking.price_minor, booking.currency, locale)),
+        *notes_line(booking.client_notes),
+        "",
+        _("If it isn't paid by then, the time is released for others."),
+    ]
+    keyboard = inline_keyboard(
+        [(_("Release this time"), CancelCb(id=booking.id, v=booking.version)), (_("My sessions"), BookingsCb())]
+    )
+    return Rendered("\n".join(lines), keyboard)
+
+
+@router.callback_query(ConfirmCb.filter())
+async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: Flow) -> None:
+    starts = instant_from_code(callback_data.at)
+    data = await ctx.state.get_data()
+    notes: str | None = None
+    if callback_data.n:
+        # The notes the summary showed live in the conversation; a summary from another, finished
+        # conversation would book without them, so it is stale instead.
+        same = data.get(SVC) == callback_data.svc and data.get(AT) == callback_data.at
+        kept = data.get(NOTES)
+        if not same or not isinstance(kept, str) or not kept:
+            service = await directory.bookable_service(ctx.session, callback_data.svc)
+            await replace(query, ctx, await show_notes(ctx, service, starts, _("Please write your notes again.")))
+            return
+        notes = kept
+    now, zone = ctx.clock.now(), viewer_zone(ctx)
+    try:
+        booking = await bookings.hold(
+            ctx.session, client=ctx.user, service_id=callback_data.svc, starts_at=starts, now=now, notes=notes
+        )
+    except SlotUnavailable as gone:
+        mine = await _own_booking_at(ctx, callback_data.svc, starts)
+        if mine is not None:
+            # Confirm pressed twice: the first press booked it.
+            await forget_flow(ctx)
+            await replace(
+                query,
+                ctx,
+                held(mine, zone, ctx.locale, now)
+                if mine.state == BookingState.HELD
+                else confirmation(mine, zone, ctx.locale),
+            )
+            return
+        service = await directory.bookable_service(ctx.session, callback_data.svc)
+        await replace(query, ctx, await show_gone(ctx, service, gone, None))
+        return
+    await forget_flow(ctx)
+    if booking.state == BookingState.CONFIRMED:
+        await replace(query, ctx, confirmation(booking, zone, ctx.locale))
+        await send_calendar_file(ctx, booking)
+    else:
+        await replace(query, ctx, held(booking, zone, ctx.locale, now))
+
+
+async def _own_booking_at(ctx: Flow, service_id: int, starts: datetime) -> Booking | None:
+    upcoming = await bookings.bookings_of_client(ctx.session, ctx.user, now=ctx.clock.now(), upcoming=True)
+    return next((b for b in upcoming if b.service_id == service_id and b.starts_at == starts), None)
+
+
+# --- moving a booking (the last step of rescheduling; handlers/my_bookings.py starts and ends it) ----
+
+
+async def show_move(ctx: Flow, booking: Booking, starts: datetime) -> Rendered:
+    zone = viewer_zone(ctx)
+    service, professional = booking.service, booking.professional
+    at = minute_code(starts)
+    await ctx.state.set_state(Book.move)
+    await ctx.state.update_data({SVC: service.id, AT: at, RB: booking.id})
+    policy = Policy.from_json(booking.policy)
+    left = policy.max_reschedules - booking.reschedule_count - 1
+    lines = [
+        _("Move this session?"),
+        service_with(service, professional),
+        _("From: {when}").format(when=format_instant(booking.starts_at, zone, ctx.locale)),
+        _("To: {when}").format(when=format_instant(starts, zone, ctx.locale)),
+    ]
+    lines += when_lines(starts, professional, zone, ctx.locale)[1:]
+    if booking.state == BookingState.CONFIRMED:
+        if left > 0:
+            lines.append(
+                ngettext(
+                    "After this you can move it once more.", "After this you can move it {n} more times.", left
+                ).format(n=left)
+            )
+        else:
+            lines.append(_("This is the last time you can move it."))
+    keyboard = inline_keyboard(
+        [("✅ " + _("Move it"), MoveYesCb(id=booking.id, at=at, v=booking.version))],
+        [("◀ " + _("Other times"), DayCb(svc=service.id, day=day_code(local_day(starts, zone)), rb=booking.id))],
+    )
+    return Rendered("\n".join(lines), keyboard)
+
+
+@state_prompt(Book.move)
+async def ask_move(ctx: Flow) -> Rendered:
+    data = await ctx.state.get_data()
+    try:
+        booking = await bookings.client_booking(ctx.session, as_int(data, RB), ctx.user)
+        return await show_move(ctx, booking, instant_from_code(as_int(data, AT)))
+    except (NotFound, NotAllowed):
+        await forget_flow(ctx)
+        return gone_screen()

@@ -1,0 +1,413 @@
+"""/bookings: the client's upcoming and past sessions; open one to cancel it (the refund shown before
+asking), reschedule it (the booking flow's calendar, handlers/booking.py), get its calendar file, or
+book the same service again.
+
+Also the messages the booking service sends the client through the outbox: a session the professional
+(or the system) cancelled, one the professional moved, a hold that ran out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.render import (
+    Rendered,
+    format_clock,
+    format_duration,
+    format_instant,
+    format_money,
+    format_price,
+    outbox_renderers,
+)
+from bot.services import booking as bookings
+from bot.services import directory
+from bot.services.errors import (
+    IllegalTransition,
+    NotAllowed,
+    NotFound,
+    RescheduleLimitReached,
+    SlotUnavailable,
+    TooLateToChange,
+)
+from bot.services.policy import CLIENT, Policy, can_reschedule, cancellation_terms
+from handlers.booking import (
+    confirmation,
+    forget_flow,
+    local_day,
+    refusal_screen,
+    send_calendar_file,
+    show_gone,
+    show_week,
+)
+from handlers.client_common import (
+    BOOKING,
+    PAST,
+    AgainCb,
+    BookingCb,
+    BookingsCb,
+    BrowseCb,
+    CancelCb,
+    CancelYesCb,
+    IcsCb,
+    MoveCb,
+    MoveYesCb,
+    as_int,
+    instant_from_code,
+    notes_line,
+    place_lines,
+    policy_lines,
+    refund_words,
+    service_with,
+    short_day,
+    state_label,
+    their_time,
+    viewer_zone,
+    when_lines,
+)
+from handlers.common import Button, Flow, bot_command, inline_keyboard, replace, send, state_prompt
+from models import ACTIVE_STATES, Booking, BookingState
+
+router = Router(name="my_bookings")
+
+bot_command("bookings", lambda: _("Your sessions"))
+
+
+class MySessions(StatesGroup):
+    list = State()
+    detail = State()
+    cancel = State()
+
+
+# --- the list --------------------------------------------------------------------------------------
+
+
+async def show_list(ctx: Flow, past: bool = False) -> Rendered:
+    zone, now = viewer_zone(ctx), ctx.clock.now()
+    found = await bookings.bookings_of_client(ctx.session, ctx.user, now=now, upcoming=not past)
+    await ctx.state.set_state(MySessions.list)
+    await ctx.state.update_data({PAST: int(past)})
+    switch: Button = (_("Upcoming sessions"), BookingsCb(past=0)) if past else (_("Past sessions"), BookingsCb(past=1))
+    find: Button = (_("Find a professional"), BrowseCb())
+    if not found:
+        text = _("You have no past sessions yet.") if past else _("You have no upcoming sessions.")
+        return Rendered(text, inline_keyboard([switch], [find]))
+    lines = [_("Your past sessions:") if past else _("Your upcoming sessions:"), ""]
+    rows: list[list[Button]] = []
+    for number, booking in enumerate(found, start=1):
+        what = service_with(booking.service, booking.professional)
+        lines.append(f"{number}. {format_instant(booking.starts_at, zone, ctx.locale)}")
+        lines.append(f"   {what} ({state_label(booking, zone, ctx.locale, now)})")
+        label = (
+            f"{number}. {short_day(local_day(booking.starts_at, zone), ctx.locale)}, "
+            f"{format_clock(booking.starts_at, zone, ctx.locale)} · {booking.professional.name}"
+        )
+        rows.append([(label, BookingCb(id=booking.id))])
+    rows += [[switch], [find]]
+    return Rendered("\n".join(lines), inline_keyboard(*rows))
+
+
+@router.message(Command("bookings"))
+async def bookings_command(message: Message, ctx: Flow) -> None:
+    await send(ctx, await show_list(ctx))
+
+
+@router.callback_query(BookingsCb.filter())
+async def list_pressed(query: CallbackQuery, callback_data: BookingsCb, ctx: Flow) -> None:
+    await replace(query, ctx, await show_list(ctx, past=bool(callback_data.past)))
+
+
+@state_prompt(MySessions.list)
+async def ask_list(ctx: Flow) -> Rendered:
+    return await show_list(ctx, past=bool(as_int(await ctx.state.get_data(), PAST)))
+
+
+# --- one session -----------------------------------------------------------------------------------
+
+
+def _upcoming(booking: Booking, now: datetime) -> bool:
+    return booking.state in ACTIVE_STATES and now < booking.starts_at
+
+
+async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> Rendered:
+    zone, now = viewer_zone(ctx), ctx.clock.now()
+    service, professional = booking.service, booking.professional
+    await ctx.state.set_state(MySessions.detail)
+    await ctx.state.update_data({BOOKING: booking.id})
+    upcoming = _upcoming(booking, now)
+    lines = [note, ""] if note else []
+    lines += [
+        service_with(service, professional),
+        _("Status: {state}").format(state=state_label(booking, zone, ctx.locale, now)),
+        *when_lines(booking.starts_at, professional, zone, ctx.locale),
+        _("Duration: {duration}").format(duration=format_duration(service.duration_minutes)),
+        _("Price: {price}").format(price=format_price(booking.price_minor, booking.currency, ctx.locale)),
+    ]
+    if upcoming:
+        lines += place_lines(service, professional, confirmed=booking.state == BookingState.CONFIRMED)
+    lines += notes_line(booking.client_notes)
+    policy = Policy.from_json(booking.policy)
+    if booking.reschedule_count:
+        lines.append(
+            _("Moved {count} of {limit} times.").format(count=booking.reschedule_count, limit=policy.max_reschedules)
+        )
+    if booking.state == BookingState.CANCELLED and booking.refund_minor:
+        refund = format_money(booking.refund_minor, booking.currency, ctx.locale)
+        lines.append(_("Refund: {amount}").format(amount=refund))
+    if upcoming:
+        lines += ["", *policy_lines(policy, booking.price_minor)]
+    rows: list[list[Button]] = []
+    if upcoming:
+        actions: list[Button] = []
+        if booking.state == BookingState.CONFIRMED:
+            actions.append(("🗓 " + _("Reschedule"), MoveCb(id=booking.id)))
+        release = _("Release this time") if booking.state == BookingState.HELD else _("Cancel")
+        actions.append(("✖ " + release, CancelCb(id=booking.id, v=booking.version)))
+        rows.append(actions)
+        if booking.state == BookingState.CONFIRMED:
+            rows.append([("📅 " + _("Calendar file"), IcsCb(id=booking.id))])
+    else:
+        rows.append([("🔁 " + _("Book this again"), AgainCb(id=booking.id))])
+    rows.append([("◀ " + _("My sessions"), BookingsCb(past=0 if upcoming else 1))])
+    return Rendered("\n".join(lines), inline_keyboard(*rows))
+
+
+@router.callback_query(BookingCb.filter())
+async def booking_pressed(query: CallbackQuery, callback_data: BookingCb, ctx: Flow) -> None:
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+    await replace(query, ctx, await show_booking(ctx, booking))
+
+
+@state_prompt(MySessions.detail)
+async def ask_booking(ctx: Flow) -> Rendered:
+    try:
+        booking = await bookings.client_booking(ctx.session, as_int(await ctx.state.get_data(), BOOKING), ctx.user)
+    except (NotFound, NotAllowed):
+        return await show_list(ctx)
+    return await show_booking(ctx, booking)
+
+
+# --- cancelling ------------------------------------------------------------------------------------
+
+
+async def ask_to_cancel(ctx: Flow, booking: Booking, note: str | None = None) -> Rendered:
+    """The refund the client would get now, before they say yes; or why it can no longer be cancelled."""
+    zone, now = viewer_zone(ctx), ctx.clock.now()
+    if booking.state not in ACTIVE_STATES:
+        return await show_booking(
+            ctx, booking, _("This session is {state}.").format(state=state_label(booking, zone, ctx.locale, now))
+        )
+    if now >= booking.starts_at:
+        return await show_booking(ctx, booking, _("This session has already started, so it can't be cancelled."))
+    terms = cancellation_terms(booking, by=CLIENT, now=now)
+    await ctx.state.set_state(MySessions.cancel)
+    await ctx.state.update_data({BOOKING: booking.id})
+    held = booking.state == BookingState.HELD
+    lines = [note, ""] if note else []
+    lines += [
+        _("Release this time?") if held else _("Cancel this session?"),
+        service_with(booking.service, booking.professional),
+        format_instant(booking.starts_at, zone, ctx.locale),
+        "",
+        refund_words(booking, terms, ctx.locale),
+    ]
+    yes = _("Yes, release it") if held else _("Yes, cancel it")
+    keyboard = inline_keyboard(
+        [(yes, CancelYesCb(id=booking.id, v=booking.version, p=terms.refund_percent))],
+        [(_("No, keep it"), BookingCb(id=booking.id))],
+    )
+    return Rendered("\n".join(lines), keyboard)
+
+
+@router.callback_query(CancelCb.filter())
+async def cancel_pressed(query: CallbackQuery, callback_data: CancelCb, ctx: Flow) -> None:
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+    await replace(query, ctx, await ask_to_cancel(ctx, booking))
+
+
+@state_prompt(MySessions.cancel)
+async def ask_cancel(ctx: Flow) -> Rendered:
+    try:
+        booking = await bookings.client_booking(ctx.session, as_int(await ctx.state.get_data(), BOOKING), ctx.user)
+    except (NotFound, NotAllowed):
+        return await show_list(ctx)
+    return await ask_to_cancel(ctx, booking)
+
+
+@router.callback_query(CancelYesCb.filter())
+async def cancel_confirmed(query: CallbackQuery, callback_data: CancelYesCb, ctx: Flow) -> None:
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+    now, zone = ctx.clock.now(), viewer_zone(ctx)
+    if booking.state not in ACTIVE_STATES or now >= booking.starts_at:
+        await replace(query, ctx, await ask_to_cancel(ctx, booking))
+        return
+    terms = cancellation_terms(booking, by=CLIENT, now=now)
+    if booking.version != callback_data.v or terms.refund_percent != callback_data.p:
+        # Something changed since the question (a move, or the free window closed): ask again.
+        await replace(query, ctx, await ask_to_cancel(ctx, booking, _("Something changed since; please check again.")))
+        return
+    try:
+        booking = await bookings.cancel(ctx.session, booking.id, by=CLIENT, now=now)
+    except (IllegalTransition, TooLateToChange):
+        booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+        await replace(query, ctx, await ask_to_cancel(ctx, booking))
+        return
+    await forget_flow(ctx)
+    released = booking.paid_with is None and terms.paid_minor == 0 and booking.price_minor > 0
+    lines = [
+        ("✖ " + _("Released.")) if released else ("✖ " + _("Cancelled.")),
+        service_with(booking.service, booking.professional),
+        format_instant(booking.starts_at, zone, ctx.locale),
+        "",
+        refund_words(booking, terms, ctx.locale),
+    ]
+    keyboard = inline_keyboard(
+        [("🗓 " + _("Pick another time"), AgainCb(id=booking.id))],
+        [(_("My sessions"), BookingsCb())],
+    )
+    await replace(query, ctx, Rendered("\n".join(lines), keyboard))
+
+
+# --- rescheduling ----------------------------------------------------------------------------------
+
+
+@router.callback_query(MoveCb.filter())
+async def move_pressed(query: CallbackQuery, callback_data: MoveCb, ctx: Flow) -> None:
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+    reason = can_reschedule(booking, by=CLIENT, now=ctx.clock.now())
+    if reason is not None:
+        await replace(query, ctx, refusal_screen(booking, reason))
+        return
+    await replace(query, ctx, await show_week(ctx, booking.service, None, booking))
+
+
+@router.callback_query(MoveYesCb.filter())
+async def move_confirmed(query: CallbackQuery, callback_data: MoveYesCb, ctx: Flow) -> None:
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+    now, zone = ctx.clock.now(), viewer_zone(ctx)
+    if booking.version != callback_data.v:
+        await replace(
+            query, ctx, await show_booking(ctx, booking, _("This session changed meanwhile; here it is now."))
+        )
+        return
+    starts = instant_from_code(callback_data.at)
+    try:
+        booking = await bookings.reschedule(ctx.session, booking.id, starts, by=CLIENT, now=now)
+    except SlotUnavailable as gone:
+        booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+        await replace(query, ctx, await show_gone(ctx, booking.service, gone, booking))
+        return
+    except (RescheduleLimitReached, TooLateToChange, IllegalTransition):
+        booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+        reason = can_reschedule(booking, by=CLIENT, now=now) or "state"
+        await replace(query, ctx, refusal_screen(booking, reason))
+        return
+    await forget_flow(ctx)
+    await replace(query, ctx, confirmation(booking, zone, ctx.locale, moved=True))
+    await send_calendar_file(ctx, booking)
+
+
+# --- the calendar file, and booking again ----------------------------------------------------------
+
+
+@router.callback_query(IcsCb.filter())
+async def calendar_pressed(query: CallbackQuery, callback_data: IcsCb, ctx: Flow) -> None:
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+    if booking.state != BookingState.CONFIRMED:
+        await query.answer(_("Only a confirmed session has a calendar file."))
+        return
+    await send_calendar_file(ctx, booking)
+    await query.answer()
+
+
+@router.callback_query(AgainCb.filter())
+async def again_pressed(query: CallbackQuery, callback_data: AgainCb, ctx: Flow) -> None:
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+    try:
+        service = await directory.bookable_service(ctx.session, booking.service_id)
+    except NotFound:
+        text = _("{service} can't be booked any more.").format(service=booking.service.name)
+        await replace(query, ctx, Rendered(text, inline_keyboard([(_("Find a professional"), BrowseCb())])))
+        return
+    await replace(query, ctx, await show_week(ctx, service, None, None))
+
+
+# --- messages from the outbox ----------------------------------------------------------------------
+
+
+def _when(payload: Mapping[str, Any], key: str, locale: str) -> str:
+    return format_instant(datetime.fromisoformat(payload[key]), payload["zone"], locale)
+
+
+def _what(payload: Mapping[str, Any]) -> str:
+    return _("{service} with {name}").format(service=payload["service_name"], name=payload["professional_name"])
+
+
+def _their_line(payload: Mapping[str, Any], locale: str) -> list[str]:
+    other = payload.get("other_zone")
+    if not other:
+        return []
+    line = their_time(
+        datetime.fromisoformat(payload["starts_at"]), payload["professional_name"], other, payload["zone"], locale
+    )
+    return [line] if line else []
+
+
+@outbox_renderers.register("booking_cancelled_client")
+def cancelled_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+    """The professional (or the system, or support) cancelled: the refund, and a way to new times."""
+    name = payload["professional_name"]
+    if payload.get("cancelled_by") == "professional":
+        head = _("{name} had to cancel your session.").format(name=name)
+    else:
+        head = _("Your session has been cancelled.")
+    lines = [head, _what(payload), _when(payload, "starts_at", locale)]
+    if payload.get("reason"):
+        lines.append(_("Reason: {reason}").format(reason=payload["reason"]))
+    lines.append("")
+    refund = int(payload.get("refund_minor") or 0)
+    if payload.get("credit_returned"):
+        lines.append(_("Your package credit comes back to you."))
+    elif refund > 0:
+        amount = format_money(refund, payload["currency"], locale)
+        lines.append(_("You'll get {amount} back in full.").format(amount=amount))
+    elif int(payload.get("price_minor") or 0) > 0:
+        lines.append(_("Nothing was charged."))
+    lines.append(_("Would you like another time?"))
+    keyboard = inline_keyboard(
+        [("🗓 " + _("New times with {name}").format(name=name), AgainCb(id=int(payload["booking_id"])))]
+    )
+    return Rendered("\n".join(lines), keyboard)
+
+
+@outbox_renderers.register("booking_rescheduled_client")
+def rescheduled_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+    lines = [
+        _("{name} moved your session.").format(name=payload["professional_name"]),
+        _what(payload),
+        _("Was: {when}").format(when=_when(payload, "previous_starts_at", locale)),
+        _("Now: {when}").format(when=_when(payload, "starts_at", locale)),
+        *_their_line(payload, locale),
+        "",
+        _("If the new time doesn't suit you, open the booking to change it."),
+    ]
+    keyboard = inline_keyboard([(_("Open the booking"), BookingCb(id=int(payload["booking_id"])))])
+    return Rendered("\n".join(lines), keyboard)
+
+
+@outbox_renderers.register("hold_expired_client")
+def hold_expired_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+    lines = [
+        _("The time held for you has run out, so it is free for others again."),
+        _what(payload),
+        _when(payload, "starts_at", locale),
+    ]
+    keyboard = inline_keyboard([("🗓 " + _("Pick a time again"), AgainCb(id=int(payload["booking_id"])))])
+    return Rendered("\n".join(lines), keyboard)
