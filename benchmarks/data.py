@@ -58,13 +58,14 @@ async def busy_professional(
     session.add_all([pro, client])
     await session.flush()
 
-    # 5,000 bookings: hourly slots, 8 a day, half in the past year and half over the coming months.
+    # 5,000 bookings, 6 a day every 90 minutes from 06:00 UTC, half before `now` and half after: the
+    # mornings are full, late afternoons keep a few free starts.
     rows = []
-    start_day = now - timedelta(days=bookings // 16)
+    start_day = now - timedelta(days=bookings // 12)
     for index in range(bookings):
-        day, hour = divmod(index, 8)
+        day, hour = divmod(index, 6)
         starts = datetime.combine(start_day.date() + timedelta(days=day), datetime.min.time(), UTC) + timedelta(
-            hours=6 + hour * 1.25
+            hours=6 + hour * 1.5
         )
         ends = starts + timedelta(minutes=50)
         rows.append(

@@ -9,8 +9,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bot.demo.runner import run_demo, stdin_reader
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("demo", help="talk to the bot in this terminal, offline")
@@ -33,5 +31,8 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     # Only problems on stderr: the conversation is the output.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Imported here: aiogram's types take seconds to load, which `bookbot import` and the like need not pay.
+    from bot.demo.runner import run_demo, stdin_reader
+
     asyncio.run(run_demo(stdin_reader(), sys.stdout, database=args.db, now=args.now, echo=not sys.stdin.isatty()))
     return 0

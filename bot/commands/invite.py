@@ -7,29 +7,18 @@ import asyncio
 import sys
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
-from sqlalchemy import inspect
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from bot.commands.run import make_bot as make_telegram_bot
+from bot.cli_database import UsageError, open_database
 from bot.services import invites
 from bot.services.clock import SystemClock
 from bot.services.errors import NotFound
 from bot.services.invites import DEFAULT_DAYS, MAX_DAYS, BadUsername
 from bot.settings import Settings
-from models.db import make_engine, make_sessionmaker
+from models.db import make_sessionmaker
 
-SET_UP = "run `bookbot db upgrade` and `bookbot import FILE` first"
-NEEDED_TABLES = frozenset({"professionals", "invites"})
-
-
-class UsageError(Exception):
-    """A bad argument or an unusable database: one line on stderr and exit code 2."""
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +54,6 @@ def _invite(args: argparse.Namespace) -> int:
     try:
         days = _days(args.days)
         settings = Settings()
-        _check_sqlite_file(settings.database_url)
         created = asyncio.run(_create(settings, args.pro, args.bot_username, days, args.relink))
     except UsageError as exc:
         print(f"bookbot invite: {exc}", file=sys.stderr)
@@ -97,33 +85,11 @@ def _days(text: str) -> int:
     return days
 
 
-def _check_sqlite_file(database_url: str) -> None:
-    url = make_url(database_url)
-    # Connecting would create an empty file and hide the mistake.
-    if (
-        url.get_backend_name() == "sqlite"
-        and url.database not in (None, "", ":memory:")
-        and not Path(url.database).exists()
-    ):
-        raise UsageError(f"no database file {url.database}: {SET_UP}")
-
-
-def _has_tables(connection: Connection) -> bool:
-    return set(inspect(connection).get_table_names()) >= NEEDED_TABLES
-
-
-async def _check_database(engine: AsyncEngine, database_url: str) -> None:
-    try:
-        async with engine.connect() as connection:
-            if not await connection.run_sync(_has_tables):
-                raise UsageError(f"the database is not migrated (no invites table): {SET_UP}")
-    except (DBAPIError, OSError) as exc:
-        reason = exc.orig if isinstance(exc, DBAPIError) else exc
-        raise UsageError(f"cannot open the database {make_url(database_url).render_as_string()}: {reason}") from None
-
-
 def make_bot(settings: Settings) -> Bot:
     """The Bot that answers getMe (tests replace this with an offline one)."""
+    # Imported here: aiogram takes seconds to load, which only the getMe path needs to pay.
+    from bot.serving import make_bot as make_telegram_bot
+
     return make_telegram_bot(settings)
 
 
@@ -135,6 +101,8 @@ async def _username(settings: Settings, given: str | None) -> str:
                 "the bot's username is unknown: pass --bot-username NAME, set BOT_USERNAME, "
                 "or set BOT_TOKEN so it can be asked from Telegram"
             )
+        from aiogram.exceptions import TelegramAPIError
+
         bot = make_bot(settings)
         try:
             me = await bot.get_me()
@@ -161,9 +129,7 @@ class _Created:
 
 
 async def _create(settings: Settings, slug: str, username: str | None, days: int, relink: bool) -> _Created:
-    engine = make_engine(settings.database_url)
-    try:
-        await _check_database(engine, settings.database_url)
+    async with open_database(settings.database_url) as engine:
         sessions = make_sessionmaker(engine)
         # The slug first (a typo should not cost a call to Telegram), the invite after the username is
         # known (no row for a link that could not be printed).
@@ -181,5 +147,3 @@ async def _create(settings: Settings, slug: str, username: str | None, days: int
                 raise UsageError(f"no professional with slug {slug!r}") from None
             token, expires_at = invite.token, invite.expires_at
         return _Created(invites.invite_link(bot_name, token), expires_at, name, was_linked)
-    finally:
-        await engine.dispose()

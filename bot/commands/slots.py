@@ -8,28 +8,22 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import inspect, select
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli_database import UsageError, open_database
 from bot.services.availability import Slot, free_slots, start_of_local_day
 from bot.services.clock import SystemClock
 from bot.services.errors import InvalidTimeZone
 from bot.services.timezones import zone as zone_named
 from bot.settings import Settings
 from models import Professional, Service
-from models.db import make_engine, make_sessionmaker
+from models.db import make_sessionmaker
 
 MAX_DAYS = 366
 SET_UP = "run `bookbot db upgrade` and `bookbot import FILE` first"
-
-
-class UsageError(Exception):
-    """A bad argument or an unusable database: one line on stderr and exit code 2."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,7 +81,6 @@ def _slots(args: argparse.Namespace) -> int:
     try:
         request = _parse(args)
         database_url = Settings().database_url
-        _check_sqlite_file(database_url)
         answer = asyncio.run(_find(database_url, request))
     except UsageError as exc:
         print(f"bookbot slots: {exc}", file=sys.stderr)
@@ -138,37 +131,9 @@ def _parse(args: argparse.Namespace) -> _Request:
     return _Request(args.pro, args.service, first_day, days, zone, now, args.json)
 
 
-def _has_tables(connection: Connection) -> bool:
-    names = set(inspect(connection).get_table_names())
-    return {"professionals", "services", "bookings"} <= names
-
-
-def _check_sqlite_file(database_url: str) -> None:
-    url = make_url(database_url)
-    # Connecting would create an empty file and hide the mistake.
-    if (
-        url.get_backend_name() == "sqlite"
-        and url.database not in (None, "", ":memory:")
-        and not Path(url.database).exists()
-    ):
-        raise UsageError(f"no database file {url.database}: {SET_UP}")
-
-
 async def _find(database_url: str, request: _Request) -> _Answer:
-    url = make_url(database_url)
-    engine = make_engine(database_url)
-    try:
-        try:
-            async with engine.connect() as connection:
-                if not await connection.run_sync(_has_tables):
-                    raise UsageError(f"the database has no tables yet: {SET_UP}")
-        except (DBAPIError, OSError) as exc:
-            reason = exc.orig if isinstance(exc, DBAPIError) else exc
-            raise UsageError(f"cannot open the database {url.render_as_string()}: {reason}") from None
-        async with make_sessionmaker(engine)() as session:
-            return await _lookup_and_compute(session, request)
-    finally:
-        await engine.dispose()
+    async with open_database(database_url, SET_UP) as engine, make_sessionmaker(engine)() as session:
+        return await _lookup_and_compute(session, request)
 
 
 async def _lookup_and_compute(session: AsyncSession, request: _Request) -> _Answer:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -138,7 +140,7 @@ def test_unmigrated_or_missing_database_exits_2(
     empty.touch()
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{empty}")
     assert main(["invite", "--pro", "anna-koval", "--bot-username", "b_bot_x"]) == 2
-    assert "the database is not migrated (no invites table): run `bookbot db upgrade`" in capsys.readouterr().err
+    assert "the database has no tables yet: run `bookbot db upgrade` first" in capsys.readouterr().err
 
 
 def test_relink_drops_the_old_chat(
@@ -153,3 +155,10 @@ def test_relink_drops_the_old_chat(
     assert "old chat link was dropped" in err
     token = out.strip().rsplit("inv_", 1)[1]
     assert asyncio.run(_accept(bot_db_url, token, 502)) == 502
+
+
+def test_the_command_loads_aiogram_only_to_ask_telegram() -> None:
+    # aiogram takes seconds to import; `bookbot invite --bot-username ...` need not pay for it.
+    probe = "import sys, bot.commands.invite; print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram'))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from bot.app import announce_commands
 from bot.cli import main
-from bot.commands.run import make_bot
+from bot.serving import make_bot
 from bot.settings import Settings
 from tests.bot.harness import BotHarness
 
