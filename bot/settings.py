@@ -15,6 +15,8 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     bot_token: SecretStr | None = None
+    # The bot's @username, for the links `bookbot invite` prints (else asked from Telegram with BOT_TOKEN).
+    bot_username: str | None = None
     redis_url: str | None = None
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None

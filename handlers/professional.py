@@ -1,0 +1,401 @@
+"""The professional's side of the chat: linking their chat through an invite link, the notifications
+about their bookings, and /agenda.
+
+- `/start inv_<token>` (a link `bookbot invite` prints) links this Telegram account to the invite's
+  professional (bot/services/invites.py) and greets them with what they can do here.
+- Notifications ("booking_new_pro", "booking_cancelled_pro", "booking_rescheduled_pro") are written
+  to the outbox by the booking service and rendered here, in the professional's zone and language.
+- /agenda: today's and the next six days' sessions in the professional's zone, with the client's
+  first name, service and notes; a session that has begun can be marked completed or no-show.
+
+/agenda and /hours (handlers/hours.py) are not in the public command menu, which every client sees:
+a professional gets them in their own chat's menu when they link (BotCommandScopeChat) and in the
+greeting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.render import (
+    Rendered,
+    format_clock,
+    format_day,
+    format_duration,
+    format_instant,
+    format_price,
+    outbox_renderers,
+    zone_suffix,
+)
+from bot.services import booking as bookings
+from bot.services import invites
+from bot.services.availability import start_of_local_day
+from bot.services.errors import IllegalTransition, NotAllowed, NotFound, NotStartedYet
+from bot.services.invites import INVITE_PREFIX, AlreadyLinked, InviteUnusable
+from bot.services.timezones import zone as zone_named
+from handlers.common import (
+    Callback,
+    CommandInfo,
+    Flow,
+    answer_stale,
+    bot_commands,
+    deep_link,
+    inline_keyboard,
+    replace,
+    send,
+)
+from models import Booking, BookingState, Professional
+
+log = logging.getLogger(__name__)
+
+router = Router(name="professional")
+
+AGENDA_DAYS = 7
+# Confirmed sessions from the days before today still wait for a mark until the worker completes
+# them (24 h after they end); show them that long.
+UNMARKED_LOOKBACK = timedelta(days=3)
+NOTES_IN_AGENDA = 300
+MAX_MARK_BUTTONS = 8
+TEXT_LIMIT = 4000  # Telegram's 4096, with room for the "and N more" line
+BULLET = "• "
+
+
+def professional_commands() -> list[CommandInfo]:
+    """The commands only a linked professional has (listed in their greeting and their chat's menu)."""
+    return [
+        CommandInfo("agenda", lambda: _("Your sessions today and this week")),
+        CommandInfo("hours", lambda: _("Your weekly hours and days off")),
+    ]
+
+
+async def linked_professional(ctx: Flow) -> Professional | None:
+    return await invites.professional_of(ctx.session, ctx.user.telegram_id)
+
+
+def for_professionals_only() -> Rendered:
+    return Rendered(
+        _(
+            "This is for professionals: it works once your chat is linked to your profile. "
+            "If you are one, ask the operator for an invite link."
+        )
+    )
+
+
+# --- invites ---------------------------------------------------------------------------------------
+
+
+@deep_link(INVITE_PREFIX)
+async def open_invite(ctx: Flow, token: str) -> Rendered:
+    try:
+        linked = await invites.accept_invite(ctx.session, token, ctx.user.telegram_id, now=ctx.clock.now())
+    except InviteUnusable as exc:
+        return Rendered(_invite_refusal(exc.reason))
+    except AlreadyLinked as exc:
+        if exc.reason == "account":
+            text = _(
+                "This Telegram account is already linked to another professional's profile ({name}). "
+                "One account can be linked to one profile: ask the operator for help."
+            ).format(name=exc.professional_name or "?")
+        else:
+            text = _(
+                "{name}'s profile is already linked to another Telegram account. If that account is no "
+                "longer yours, ask the operator to issue a new invite that replaces it."
+            ).format(name=exc.professional_name)
+        return Rendered(text)
+    await _set_chat_menu(ctx)
+    professional = linked.professional
+    if linked.already:
+        hello = _("This chat is already linked to your profile, {name}.").format(name=professional.name)
+    else:
+        hello = _("Welcome, {name}! This chat is now linked to your profile.").format(name=professional.name)
+    lines = [
+        hello,
+        "",
+        _("Here I tell you about every new, cancelled or moved booking, and you can use:"),
+        *(f"/{command.name} — {command.describe()}" for command in professional_commands()),
+    ]
+    if not professional.verified:
+        lines += ["", _("Your profile is not verified yet: clients will find you once an operator has verified it.")]
+    return Rendered("\n".join(lines))
+
+
+def _invite_refusal(reason: str) -> str:
+    if reason == "expired":
+        return _("This invite link has expired. Ask the operator for a new one.")
+    if reason == "used":
+        return _("This invite link has already been used. Ask the operator for a new one.")
+    return _("I don't know this invite link. Check that you copied all of it, or ask the operator for a new one.")
+
+
+async def _set_chat_menu(ctx: Flow) -> None:
+    """The professional's own chat gets the public commands plus theirs, in their language."""
+    commands = [BotCommand(command=c.name, description=c.describe()) for c in bot_commands() + professional_commands()]
+    try:
+        await ctx.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=ctx.chat_id))
+    except TelegramAPIError as exc:
+        # A convenience: the greeting lists the commands anyway.
+        log.warning("setMyCommands for a professional's chat failed: %r", exc)
+
+
+# --- notifications (outbox renderers) --------------------------------------------------------------
+
+
+def _instant(payload: Mapping[str, Any], key: str) -> datetime:
+    return datetime.fromisoformat(payload[key])
+
+
+def _mode(mode: str) -> str:
+    return _("video") if mode == "video" else _("in person")
+
+
+def _booking_lines(payload: Mapping[str, Any], locale: str, *, when_label: str | None = None) -> list[str]:
+    """Client, service and time (in the professional's zone, and the client's where it differs)."""
+    starts, ends = _instant(payload, "starts_at"), _instant(payload, "ends_at")
+    minutes = int((ends - starts).total_seconds() // 60)
+    client = payload["client_name"] or _("a client")
+    lines = [
+        _("Client: {name}").format(name=client),
+        _("Service: {service} ({mode}, {duration})").format(
+            service=payload["service_name"], mode=_mode(payload["mode"]), duration=format_duration(minutes)
+        ),
+        (when_label or _("When: {when}")).format(when=format_instant(starts, payload["zone"], locale)),
+    ]
+    if payload.get("other_zone"):
+        lines.append(
+            _("{name}'s time: {when}").format(name=client, when=format_instant(starts, payload["other_zone"], locale))
+        )
+    return lines
+
+
+def _notes_line(payload: Mapping[str, Any]) -> list[str]:
+    return [_("Notes: {notes}").format(notes=payload["notes"])] if payload.get("notes") else []
+
+
+def _agenda_button() -> InlineKeyboardMarkup:
+    return inline_keyboard([(_("Open my agenda"), AgendaCb())])
+
+
+def _by(actor: str) -> str:
+    if actor == "client":
+        return _("by the client")
+    if actor == "operator":
+        return _("by an operator")
+    if actor == "professional":
+        return _("by you")
+    return _("automatically")
+
+
+@outbox_renderers.register("booking_new_pro")
+def booking_new_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
+    lines = [
+        _("📅 New booking"),
+        *_booking_lines(payload, locale),
+        _("Price: {price}").format(price=format_price(payload["price_minor"], payload["currency"], locale)),
+        *_notes_line(payload),
+    ]
+    return Rendered("\n".join(lines), _agenda_button())
+
+
+@outbox_renderers.register("booking_cancelled_pro")
+def booking_cancelled_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
+    lines = [
+        _("❌ Booking cancelled {by}").format(by=_by(payload.get("cancelled_by") or "system")),
+        *_booking_lines(payload, locale, when_label=_("Was: {when}")),
+    ]
+    if payload.get("reason"):
+        lines.append(_("Reason: {reason}").format(reason=payload["reason"]))
+    lines.append(_("The time is free for other bookings again."))
+    return Rendered("\n".join(lines), _agenda_button())
+
+
+@outbox_renderers.register("booking_rescheduled_pro")
+def booking_rescheduled_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
+    previous = _instant(payload, "previous_starts_at")
+    lines = [
+        _("🔁 Booking moved {by}").format(by=_by(payload.get("rescheduled_by") or "client")),
+        _("From: {when}").format(when=format_instant(previous, payload["zone"], locale)),
+        *_booking_lines(payload, locale, when_label=_("To: {when}")),
+        *_notes_line(payload),
+    ]
+    return Rendered("\n".join(lines), _agenda_button())
+
+
+# --- /agenda ---------------------------------------------------------------------------------------
+
+
+class AgendaCb(Callback, prefix="ag"):
+    pass
+
+
+class MarkCb(Callback, prefix="agm"):
+    id: int
+    outcome: str  # "done" | "missed"
+
+
+OUTCOMES = ("done", "missed")
+
+
+@router.message(Command("agenda"))
+async def agenda_command(message: Message, ctx: Flow) -> None:
+    professional = await linked_professional(ctx)
+    if professional is None:
+        await send(ctx, for_professionals_only())
+        return
+    await send(ctx, await agenda_screen(ctx, professional))
+
+
+@router.callback_query(AgendaCb.filter())
+async def agenda_pressed(query: CallbackQuery, ctx: Flow) -> None:
+    professional = await linked_professional(ctx)
+    if professional is None:
+        await answer_stale(query)
+        return
+    await replace(query, ctx, await agenda_screen(ctx, professional))
+
+
+@router.callback_query(MarkCb.filter())
+async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow) -> None:
+    professional = await linked_professional(ctx)
+    if professional is None or callback_data.outcome not in OUTCOMES:
+        await answer_stale(query)
+        return
+    now = ctx.clock.now()
+    try:
+        # Callback data is untrusted: only this professional's own booking goes any further.
+        booking = await bookings.professional_booking(ctx.session, callback_data.id, professional)
+        if callback_data.outcome == "done":
+            booking = await bookings.complete(ctx.session, booking.id, by="professional", now=now)
+        else:
+            booking = await bookings.mark_no_show(ctx.session, booking.id, by="professional", now=now)
+    except (NotFound, NotAllowed):
+        await answer_stale(query)
+        return
+    except NotStartedYet:
+        with suppress(TelegramAPIError):
+            await query.answer(_("You can mark a session once it has begun."))
+        return
+    except IllegalTransition:
+        note = _("That session was already marked or cancelled; here is how it stands.")
+    else:
+        when = format_clock(booking.starts_at, professional.timezone, ctx.locale)
+        if booking.state == BookingState.COMPLETED:
+            note = _("Marked completed: {name}, {time}.").format(name=booking.client.first_name, time=when)
+        else:
+            note = _("Marked as a no-show: {name}, {time}.").format(name=booking.client.first_name, time=when)
+    screen = await agenda_screen(ctx, professional)
+    await replace(query, ctx, Rendered(f"{note}\n\n{screen.text}", screen.reply_markup))
+
+
+async def agenda_screen(ctx: Flow, professional: Professional) -> Rendered:
+    now = ctx.clock.now()
+    zone = zone_named(professional.timezone)
+    today = now.astimezone(zone).date()
+    day_start = start_of_local_day(today, zone)
+    week_end = start_of_local_day(today + timedelta(days=AGENDA_DAYS), zone)
+    earlier = [
+        booking
+        for booking in await bookings.agenda(ctx.session, professional, day_start - UNMARKED_LOOKBACK, day_start)
+        if booking.state == BookingState.CONFIRMED
+    ]
+    upcoming = [
+        booking
+        for booking in await bookings.agenda(ctx.session, professional, day_start, week_end)
+        # A hold that ran out is no session, even before the worker marks it expired.
+        if not (booking.state == BookingState.HELD and booking.hold_expires_at and booking.hold_expires_at <= now)
+    ]
+
+    header = _("Your agenda, times in {zone}").format(zone=zone_suffix(professional.timezone, ctx.locale, now))
+    blocks: list[list[str]] = []
+    if earlier:
+        blocks.append([_("Waiting for your mark:"), *_session_lines(earlier, professional, ctx.locale, with_day=True)])
+    days: dict[date, list[Booking]] = {}
+    for booking in upcoming:
+        days.setdefault(booking.starts_at.astimezone(zone).date(), []).append(booking)
+    today_title = _("Today, {day}").format(day=format_day(day_start, professional.timezone, ctx.locale))
+    today_lines = _session_lines(days.pop(today, []), professional, ctx.locale) or [_("No sessions.")]
+    blocks.append([today_title, *today_lines])
+    for day_bookings in days.values():
+        title = format_day(day_bookings[0].starts_at, professional.timezone, ctx.locale)
+        blocks.append([title, *_session_lines(day_bookings, professional, ctx.locale)])
+    if not days:
+        blocks.append([_("Nothing booked for the next six days.")])
+    text = _fit([header], blocks)
+
+    markable = [b for b in [*earlier, *upcoming] if b.state == BookingState.CONFIRMED and b.starts_at <= now]
+    rows: list[list[tuple[str, Callback]]] = []
+    for booking in markable[-MAX_MARK_BUTTONS:]:
+        label = f"{format_clock(booking.starts_at, professional.timezone, ctx.locale)} {booking.client.first_name}"
+        rows.append(
+            [
+                (_("✓ Completed: {session}").format(session=label), MarkCb(id=booking.id, outcome="done")),
+                (_("✗ No-show: {session}").format(session=label), MarkCb(id=booking.id, outcome="missed")),
+            ]
+        )
+    rows.append([(_("↻ Refresh"), AgendaCb())])
+    return Rendered(text, inline_keyboard(*rows))
+
+
+def _session_lines(
+    sessions: Sequence[Booking], professional: Professional, locale: str, *, with_day: bool = False
+) -> list[str]:
+    lines: list[str] = []
+    for booking in sessions:
+        starts = format_clock(booking.starts_at, professional.timezone, locale)
+        ends = format_clock(booking.ends_at, professional.timezone, locale)
+        when = f"{starts}–{ends}"
+        if with_day:
+            when = f"{format_day(booking.starts_at, professional.timezone, locale)}, {when}"
+        line = BULLET + _("{when} {name} · {service}").format(
+            when=when, name=booking.client.first_name, service=booking.service.name
+        )
+        status = _status(booking.state)
+        lines.append(f"{line} ({status})" if status else line)
+        if booking.client_notes:
+            notes = booking.client_notes
+            if len(notes) > NOTES_IN_AGENDA:
+                notes = notes[:NOTES_IN_AGENDA].rstrip() + "…"
+            lines.append("   " + _("Notes: {notes}").format(notes=notes))
+    return lines
+
+
+def _status(state: BookingState) -> str:
+    if state == BookingState.HELD:
+        return _("awaiting payment")
+    if state == BookingState.COMPLETED:
+        return _("completed")
+    if state == BookingState.NO_SHOW:
+        return _("no-show")
+    return ""
+
+
+def _fit(head: list[str], blocks: list[list[str]]) -> str:
+    """Join the blocks, leaving out whole lines from the end rather than going over Telegram's limit."""
+    lines = list(head)
+    for block in blocks:
+        lines += ["", *block]
+    text = "\n".join(lines)
+    if len(text) <= TEXT_LIMIT:
+        return text
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if len("\n".join([*kept, line])) > TEXT_LIMIT:
+            hidden = sum(1 for rest in lines[index:] if rest.startswith(BULLET))
+            more = ngettext(
+                "… and {count} more session: see them nearer the day.",
+                "… and {count} more sessions: see them nearer the day.",
+                hidden,
+            ).format(count=hidden)
+            return "\n".join([*kept, more])
+        kept.append(line)
+    return "\n".join(kept)

@@ -1,0 +1,517 @@
+"""The professional's side: invite links, notifications through the outbox, /agenda, /hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.demo.updates import Person
+from bot.services import booking, invites
+from bot.services.outbox import backoff
+from handlers.hours import RemoveOffCb, WeekdayCb
+from handlers.professional import AgendaCb, MarkCb
+from models import Invite, Professional, TimeOff, WeeklyWindow
+from tests.bot.harness import BotHarness
+from tests.bot.pro_world import add_client, add_professional, book, state_of
+
+STALE = "This button is no longer available."
+FOR_PROS = (
+    "This is for professionals: it works once your chat is linked to your profile. "
+    "If you are one, ask the operator for an invite link."
+)
+GREETING_TAIL = (
+    "Here I tell you about every new, cancelled or moved booking, and you can use:\n"
+    "/agenda — Your sessions today and this week\n"
+    "/hours — Your weekly hours and days off"
+)
+# Monday 2026-11-23 in Kyiv (UTC+02:00).
+MON_0900 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+MON_1000 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+MON_1330 = datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
+TUE_0900 = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+THU_0900 = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+FRI_0900 = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+
+
+async def _invite(harness: BotHarness, slug: str = "anna-koval", *, relink: bool = False) -> str:
+    async with harness.db() as session:
+        invite = await invites.create_invite(session, slug, now=harness.clock.now(), relink=relink)
+        return invite.token
+
+
+async def _onboard(harness: BotHarness, person: Person) -> None:
+    await harness.send_text(person, "/start")
+    await harness.press_button(person, "English")
+    await harness.send_text(person, "kyiv")
+
+
+async def _linked_id(harness: BotHarness, slug: str = "anna-koval") -> int | None:
+    async with harness.db() as session:
+        professional = (await session.scalars(select(Professional).where(Professional.slug == slug))).one()
+        return professional.telegram_id
+
+
+# --- invites ---------------------------------------------------------------------------------------
+
+
+async def test_invite_link_links_the_chat_after_onboarding(harness: BotHarness) -> None:
+    await add_professional(harness, verified=False)
+    token = await _invite(harness)
+    assert len(f"inv_{token}") <= 64 and token.replace("-", "").replace("_", "").isalnum()
+    anna = harness.person("Anna")
+    await harness.send_text(anna, f"/start inv_{token}")
+    assert harness.last_text(anna).endswith("Which language should I use?")
+    await harness.press_button(anna, "English")
+    await harness.send_text(anna, "kyiv")
+    assert harness.last_text(anna) == (
+        "Welcome, Anna Koval! This chat is now linked to your profile.\n\n"
+        f"{GREETING_TAIL}\n\n"
+        "Your profile is not verified yet: clients will find you once an operator has verified it."
+    )
+    assert await _linked_id(harness) == anna.id
+    async with harness.db() as session:
+        invite = (await session.scalars(select(Invite))).one()
+    assert (invite.used_at, invite.used_by_telegram_id) == (harness.clock.now(), anna.id)
+    # Their own chat's command menu gets the professional's commands.
+    menu = harness.calls_to("setMyCommands")[-1].params
+    assert menu["scope"] == {"type": "chat", "chat_id": anna.id}
+    assert [c["command"] for c in menu["commands"]][-2:] == ["agenda", "hours"]
+
+    # Tapping the link again is answered kindly.
+    await harness.send_text(anna, f"/start inv_{token}")
+    assert harness.last_text(anna).startswith(
+        f"This chat is already linked to your profile, Anna Koval.\n\n{GREETING_TAIL}\n\nYour profile is not verified"
+    )
+
+
+async def test_expired_used_and_unknown_invites(harness: BotHarness) -> None:
+    await add_professional(harness)
+    await add_professional(harness, "david-moreno", "David Moreno", timezone="America/New_York")
+    old = await _invite(harness)
+    harness.clock.advance(timedelta(days=7))
+    fresh = await _invite(harness, "david-moreno")
+    someone, david = harness.person("Mallory"), harness.person("David")
+    for person in (someone, david):
+        await _onboard(harness, person)
+
+    await harness.send_text(someone, f"/start inv_{old}")
+    assert harness.last_text(someone) == "This invite link has expired. Ask the operator for a new one."
+    await harness.send_text(david, f"/start inv_{fresh}")
+    assert harness.last_text(david).startswith("Welcome, David Moreno!")
+    await harness.send_text(someone, f"/start inv_{fresh}")
+    assert harness.last_text(someone) == "This invite link has already been used. Ask the operator for a new one."
+    unknown = "I don't know this invite link. Check that you copied all of it, or ask the operator for a new one."
+    for payload in ("inv_nosuchtoken", "inv_" + "x" * 60, "inv_a.b"):
+        await harness.send_text(someone, f"/start {payload}")
+        assert harness.last_text(someone) == unknown
+    assert await _linked_id(harness) is None
+    assert await _linked_id(harness, "david-moreno") == david.id
+
+
+async def test_conflicting_links_are_refused_until_an_operator_relinks(harness: BotHarness) -> None:
+    await add_professional(harness)
+    await add_professional(harness, "david-moreno", "David Moreno", timezone="America/New_York")
+    anna, new_phone = harness.person("Anna"), harness.person("Anna")
+    for person in (anna, new_phone):
+        await _onboard(harness, person)
+    await harness.send_text(anna, f"/start inv_{await _invite(harness)}")
+
+    # Anna's account cannot become David's chat too.
+    davids = await _invite(harness, "david-moreno")
+    await harness.send_text(anna, f"/start inv_{davids}")
+    assert harness.last_text(anna) == (
+        "This Telegram account is already linked to another professional's profile (Anna Koval). "
+        "One account can be linked to one profile: ask the operator for help."
+    )
+    # Another account cannot take Anna's profile over with a plain invite ...
+    plain = await _invite(harness)
+    await harness.send_text(new_phone, f"/start inv_{plain}")
+    assert harness.last_text(new_phone) == (
+        "Anna Koval's profile is already linked to another Telegram account. If that account is no longer "
+        "yours, ask the operator to issue a new invite that replaces it."
+    )
+    assert await _linked_id(harness) == anna.id
+    async with harness.db() as session:
+        unused = {i.token for i in await session.scalars(select(Invite).where(Invite.used_at.is_(None)))}
+    assert unused == {davids, plain}
+    # ... but with one the operator issued with --relink.
+    await harness.send_text(new_phone, f"/start inv_{await _invite(harness, relink=True)}")
+    assert harness.last_text(new_phone).startswith("Welcome, Anna Koval!")
+    assert await _linked_id(harness) == new_phone.id
+    await harness.send_text(anna, "/agenda")
+    assert harness.last_text(anna) == FOR_PROS
+
+
+# --- notifications ---------------------------------------------------------------------------------
+
+
+async def test_notifications_reach_the_professional_and_survive_a_telegram_failure(harness: BotHarness) -> None:
+    _, service_id = await add_professional(harness)
+    anna, olena = harness.person("Anna"), harness.person("Olena")
+    await harness.link_professional("anna-koval", anna)
+    await add_client(harness, olena)
+    mark = harness.mark()
+    booking_id = await book(harness, olena, service_id, THU_0900, notes="Captions, please")
+    harness.session.fail_next("sendMessage", 502, "Bad Gateway")
+    await harness.run_worker()
+    assert harness.messages_since(mark, anna) == []
+    harness.clock.advance(backoff(1))
+    await harness.run_worker()
+    [new] = harness.messages_since(mark, anna)
+    assert new.text == (
+        "📅 New booking\n"
+        "Client: Olena\n"
+        "Service: Coaching session (video, 50 minutes)\n"
+        "When: Thu, Nov 26, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)\n"
+        "Olena's time: Thu, Nov 26, 2026, 2:00\u00a0AM (New York, UTC-05:00)\n"
+        "Price: €60.00\n"
+        "Notes: Captions, please"
+    )
+    assert [b["text"] for b in new.inline_buttons()] == ["Open my agenda"]
+
+    mark = harness.mark()
+    async with harness.db() as session:
+        await booking.reschedule(session, booking_id, FRI_0900, by="client", now=harness.clock.now())
+    await harness.run_worker()
+    [moved] = harness.messages_since(mark, anna)
+    assert moved.text == (
+        "🔁 Booking moved by the client\n"
+        "From: Thu, Nov 26, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)\n"
+        "Client: Olena\n"
+        "Service: Coaching session (video, 50 minutes)\n"
+        "To: Fri, Nov 27, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)\n"
+        "Olena's time: Fri, Nov 27, 2026, 2:00\u00a0AM (New York, UTC-05:00)\n"
+        "Notes: Captions, please"
+    )
+
+    mark = harness.mark()
+    async with harness.db() as session:
+        await booking.cancel(session, booking_id, by="client", now=harness.clock.now(), reason="Feeling unwell")
+    await harness.run_worker()
+    [cancelled] = harness.messages_since(mark, anna)
+    assert cancelled.text == (
+        "❌ Booking cancelled by the client\n"
+        "Client: Olena\n"
+        "Service: Coaching session (video, 50 minutes)\n"
+        "Was: Fri, Nov 27, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)\n"
+        "Olena's time: Fri, Nov 27, 2026, 2:00\u00a0AM (New York, UTC-05:00)\n"
+        "Reason: Feeling unwell\n"
+        "The time is free for other bookings again."
+    )
+    # The button under a notification opens the agenda.
+    await harness.press_button(anna, "Open my agenda")
+    assert harness.last_text(anna).startswith("Your agenda, times in Kyiv, UTC+02:00")
+
+
+async def test_a_client_in_the_same_zone_gets_no_second_time(harness: BotHarness) -> None:
+    _, service_id = await add_professional(harness)
+    anna, olena = harness.person("Anna"), harness.person("Olena")
+    await harness.link_professional("anna-koval", anna)
+    await add_client(harness, olena, timezone="Europe/Kyiv")
+    await book(harness, olena, service_id, MON_1330)
+    await harness.run_worker()
+    assert harness.last_text(anna) == (
+        "📅 New booking\n"
+        "Client: Olena\n"
+        "Service: Coaching session (video, 50 minutes)\n"
+        "When: Mon, Nov 23, 2026, 1:30\u00a0PM (Kyiv, UTC+02:00)\n"
+        "Price: €60.00"
+    )
+
+
+# --- /agenda ---------------------------------------------------------------------------------------
+
+
+async def test_agenda_is_for_linked_professionals_only(harness: BotHarness) -> None:
+    await add_professional(harness)
+    olena = harness.person("Olena")
+    await _onboard(harness, olena)
+    for command in ("/agenda", "/hours"):
+        await harness.send_text(olena, command)
+        assert harness.last_text(olena) == FOR_PROS
+    before = harness.mark()
+    await harness.press(olena, AgendaCb())
+    assert harness.popup() == STALE
+    assert harness.messages_since(before) == []
+
+
+async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
+    _, service_id = await add_professional(harness)
+    anna, olena, petro = harness.person("Anna"), harness.person("Olena"), harness.person("Petro")
+    await harness.link_professional("anna-koval", anna)
+    await add_client(harness, olena)
+    await add_client(harness, petro, timezone="Europe/Kyiv")
+    first = await book(harness, olena, service_id, MON_0900, notes="Captions, please")
+    second = await book(harness, petro, service_id, MON_1000)
+    # A hold that has run out (the worker has not expired it yet) is no session.
+    await book(harness, olena, service_id, datetime(2026, 11, 25, 10, 0, tzinfo=UTC), confirm=False)
+    harness.clock.set(datetime(2026, 11, 23, 8, 30, tzinfo=UTC))  # 10:30 in Kyiv
+    await book(harness, olena, service_id, TUE_0900, confirm=False)
+
+    await harness.send_text(anna, "/agenda")
+    assert harness.last_text(anna) == (
+        "Your agenda, times in Kyiv, UTC+02:00\n\n"
+        "Today, Mon, Nov 23, 2026\n"
+        "• 9:00\u00a0AM–9:50\u00a0AM Olena · Coaching session\n"
+        "   Notes: Captions, please\n"
+        "• 10:00\u00a0AM–10:50\u00a0AM Petro · Coaching session\n\n"
+        "Tue, Nov 24, 2026\n"
+        "• 9:00\u00a0AM–9:50\u00a0AM Olena · Coaching session (awaiting payment)"
+    )
+    assert [b["text"] for b in harness.buttons(anna)] == [
+        "✓ Completed: 9:00\u00a0AM Olena",
+        "✗ No-show: 9:00\u00a0AM Olena",
+        "✓ Completed: 10:00\u00a0AM Petro",
+        "✗ No-show: 10:00\u00a0AM Petro",
+        "↻ Refresh",
+    ]
+    agenda_message = harness.last_message(anna)
+
+    await harness.press_button(anna, "✓ Completed: 9:00\u00a0AM Olena")
+    assert harness.last_text(anna).startswith("Marked completed: Olena, 9:00\u00a0AM.\n\nYour agenda")
+    assert "• 9:00\u00a0AM–9:50\u00a0AM Olena · Coaching session (completed)" in harness.last_text(anna)
+    await harness.press_button(anna, "✗ No-show: 10:00\u00a0AM Petro")
+    assert harness.last_text(anna).startswith("Marked as a no-show: Petro, 10:00\u00a0AM.")
+    assert (await state_of(harness, first), await state_of(harness, second)) == ("completed", "no_show")
+    assert [b["text"] for b in harness.buttons(anna)] == ["↻ Refresh"]
+
+    # The same button once more, from the first agenda message: it says how things stand.
+    await harness.press(anna, MarkCb(id=first, outcome="missed"), agenda_message)
+    assert harness.last_text(anna).startswith("That session was already marked or cancelled; here is how it stands.")
+    assert await state_of(harness, first) == "completed"
+
+
+async def test_forged_agenda_buttons_change_nothing(harness: BotHarness) -> None:
+    _, anna_service = await add_professional(harness)
+    _, david_service = await add_professional(harness, "david-moreno", "David Moreno", timezone="Europe/Kyiv")
+    anna, olena = harness.person("Anna"), harness.person("Olena")
+    await harness.link_professional("anna-koval", anna)
+    await add_client(harness, olena)
+    davids = await book(harness, olena, david_service, MON_0900)
+    upcoming = await book(harness, olena, anna_service, MON_1330)
+    harness.clock.set(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+    await harness.send_text(anna, "/agenda")
+    before = harness.mark()
+
+    for forged in (MarkCb(id=davids, outcome="done"), MarkCb(id=999_999, outcome="done"), "agm:1"):
+        await harness.press(anna, forged)
+        assert harness.popup() == STALE
+    await harness.press(anna, MarkCb(id=upcoming, outcome="shrug"))
+    assert harness.popup() == STALE
+    await harness.press(anna, MarkCb(id=upcoming, outcome="done"))
+    assert harness.popup() == "You can mark a session once it has begun."
+    # Someone who is no professional at all, with Anna's own button.
+    await harness.press(olena, MarkCb(id=upcoming, outcome="missed"))
+    assert harness.popup() == STALE
+    assert harness.messages_since(before, anna) == []
+    assert (await state_of(harness, davids), await state_of(harness, upcoming)) == ("confirmed", "confirmed")
+
+
+async def test_agenda_lists_unmarked_sessions_of_earlier_days(harness: BotHarness) -> None:
+    _, service_id = await add_professional(harness)
+    anna, olena = harness.person("Anna"), harness.person("Olena")
+    await harness.link_professional("anna-koval", anna)
+    await add_client(harness, olena)
+    await book(harness, olena, service_id, MON_1330)
+    harness.clock.set(datetime(2026, 11, 24, 6, 0, tzinfo=UTC))  # Tuesday 08:00 in Kyiv
+    await harness.send_text(anna, "/agenda")
+    assert harness.last_text(anna) == (
+        "Your agenda, times in Kyiv, UTC+02:00\n\n"
+        "Waiting for your mark:\n"
+        "• Mon, Nov 23, 2026, 1:30\u00a0PM–2:20\u00a0PM Olena · Coaching session\n\n"
+        "Today, Tue, Nov 24, 2026\n"
+        "No sessions.\n\n"
+        "Nothing booked for the next six days."
+    )
+    await harness.press_button(anna, "✓ Completed: 1:30\u00a0PM Olena")
+    assert harness.last_text(anna).startswith("Marked completed: Olena, 1:30\u00a0PM.")
+
+
+# --- /hours ----------------------------------------------------------------------------------------
+
+OVERVIEW = (
+    "Your weekly hours, in Kyiv (UTC+02:00):\n"
+    "Monday: 09:00-12:00, 13:30-17:00\n"
+    "Tuesday: 09:00-12:00, 13:30-17:00\n"
+    "Wednesday: 12:00-20:00\n"
+    "Thursday: 09:00-12:00, 13:30-17:00\n"
+    "Friday: 09:00-13:00\n"
+    "Saturday: no hours\n"
+    "Sunday: no hours\n\n"
+    "Days off ahead:\n"
+    "none\n\n"
+    "Bookings already made are never moved by a change here."
+)
+MONDAY_QUESTION = (
+    "Monday now: 09:00-12:00, 13:30-17:00.\n"
+    "Type the new hours for Monday in Kyiv (UTC+02:00) as HH:MM-HH:MM, several separated by commas, "
+    "e.g. 09:00-12:00, 13:30-17:00. Type “off” for no hours that day."
+)
+DAYS_OFF_QUESTION = (
+    "Which days do you take off? Type a date, e.g. 2026-12-23, or a range, e.g. 2026-12-23..2026-12-25 "
+    "(both days included)."
+)
+
+
+async def _weekly(harness: BotHarness, weekday: int) -> list[tuple[int, int]]:
+    async with harness.db() as session:
+        rows = await session.scalars(
+            select(WeeklyWindow).where(WeeklyWindow.weekday == weekday).order_by(WeeklyWindow.starts)
+        )
+        return [(row.starts, row.ends) for row in rows]
+
+
+async def _time_off(harness: BotHarness) -> list[tuple[date, date]]:
+    async with harness.db() as session:
+        rows = await session.scalars(select(TimeOff).order_by(TimeOff.first_day))
+        return [(row.first_day, row.last_day) for row in rows]
+
+
+async def test_hours_change_a_weekday_with_bad_input_first(harness: BotHarness) -> None:
+    _, service_id = await add_professional(harness)
+    anna, olena = harness.person("Anna"), harness.person("Olena")
+    await harness.link_professional("anna-koval", anna)
+    await add_client(harness, olena)
+    await book(harness, olena, service_id, datetime(2026, 11, 30, 7, 0, tzinfo=UTC))  # next Monday 09:00
+
+    await harness.send_text(anna, "/hours")
+    assert harness.last_text(anna) == OVERVIEW
+    assert [b["text"] for b in harness.buttons(anna)] == [
+        "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Add days off", "Remove days off"
+    ]  # fmt: skip
+    await harness.press_button(anna, "Mon")
+    assert harness.last_text(anna) == MONDAY_QUESTION
+    bad = {
+        "9-12": "“9-12” is not HH:MM-HH:MM, e.g. 09:00-12:00.",
+        "09:00-12:00, 11:00-13:00": "09:00-12:00 and 11:00-13:00 overlap.",
+        "12:00-09:00": (
+            "“12:00-09:00” ends before it starts. Hours cannot cross midnight: "
+            "end at 24:00 and start the next day at 00:00."
+        ),
+        "25:00-26:00": "“25:00-26:00” starts at no time of day (00:00 to 23:59).",
+        "10:00-24:30": "“10:00-24:30” ends at no time of day (00:01 to 24:00).",
+        "10:00-10:00": "“10:00-10:00” starts and ends at the same time.",
+    }
+    for typed, problem in bad.items():
+        await harness.send_text(anna, typed)
+        assert harness.last_text(anna) == f"{problem}\n\n{MONDAY_QUESTION}"
+    await harness.send_sticker(anna)
+    assert harness.last_text(anna) == f"Sorry, that's not what I asked.\n\n{MONDAY_QUESTION}"
+    assert await _weekly(harness, 0) == [(540, 720), (810, 1020)]
+
+    await harness.send_text(anna, "13:00 - 24:00; 10:00-12:00")
+    text = harness.last_text(anna)
+    assert text.startswith(
+        "Saved: Monday: 10:00-12:00, 13:00-24:00.\n\n"
+        "These sessions are outside your hours now. They stay booked: nothing was moved or cancelled. "
+        "Talk to the client if one should change:\n"
+        "• Mon, Nov 30, 2026, 9:00\u00a0AM Olena · Coaching session\n\n"
+        "Your weekly hours, in Kyiv (UTC+02:00):\n"
+        "Monday: 10:00-12:00, 13:00-24:00\n"
+    )
+    assert await _weekly(harness, 0) == [(600, 720), (780, 1440)]
+    # The state is over: text is no longer read as hours.
+    await harness.send_text(anna, "09:00-10:00")
+    assert harness.last_text(anna) == "I'm not sure what you mean. /help lists what I can do."
+
+
+async def test_hours_day_off_by_button_and_by_word(harness: BotHarness) -> None:
+    await add_professional(harness)
+    anna = harness.person("Anna")
+    await harness.link_professional("anna-koval", anna)
+    await harness.send_text(anna, "/hours")
+    await harness.press_button(anna, "Fri")
+    await harness.press_button(anna, "No hours on Friday")
+    assert harness.last_text(anna).startswith("Saved: Friday: no hours.\n\nYour weekly hours")
+    await harness.press_button(anna, "Sat")
+    await harness.send_text(anna, "10:00-14:00")
+    await harness.press_button(anna, "Wed")
+    await harness.send_text(anna, "OFF")
+    assert harness.last_text(anna).startswith("Saved: Wednesday: no hours.")
+    assert (await _weekly(harness, 4), await _weekly(harness, 5), await _weekly(harness, 2)) == ([], [(600, 840)], [])
+    await harness.press(anna, WeekdayCb(weekday=9, off=True))
+    assert harness.popup() == STALE
+
+
+async def test_days_off_added_merged_and_removed(harness: BotHarness) -> None:
+    _, service_id = await add_professional(harness)
+    anna, olena = harness.person("Anna"), harness.person("Olena")
+    await harness.link_professional("anna-koval", anna)
+    await add_client(harness, olena)
+    await book(harness, olena, service_id, datetime(2026, 12, 24, 7, 0, tzinfo=UTC))
+    await harness.send_text(anna, "/hours")
+    await harness.press_button(anna, "Add days off")
+    assert harness.last_text(anna) == DAYS_OFF_QUESTION
+    bad = {
+        "tomorrow": "“tomorrow” is not a date as YYYY-MM-DD, e.g. 2026-12-24.",
+        "2026-13-01": "“2026-13-01” is not a date as YYYY-MM-DD, e.g. 2026-12-24.",
+        "2026-12-26..2026-12-24": "“2026-12-26..2026-12-24” ends before it starts.",
+        "2026-11-20": "That date has passed.",
+        "2026-01-01..2027-06-01": "That is more than 366 days at once.",
+    }
+    for typed, problem in bad.items():
+        await harness.send_text(anna, typed)
+        assert harness.last_text(anna) == f"{problem}\n\n{DAYS_OFF_QUESTION}"
+    await harness.send_photo(anna)
+    assert harness.last_text(anna) == f"Sorry, that's not what I asked.\n\n{DAYS_OFF_QUESTION}"
+
+    await harness.send_text(anna, "2026-12-24..2026-12-26")
+    assert harness.last_text(anna).startswith(
+        "Days off: Thu, Dec 24, 2026 – Sat, Dec 26, 2026. Clients can't book those days.\n\n"
+        "These sessions are outside your hours now. They stay booked: nothing was moved or cancelled. "
+        "Talk to the client if one should change:\n"
+        "• Thu, Dec 24, 2026, 9:00\u00a0AM Olena · Coaching session\n\n"
+    )
+    assert "Days off ahead:\n• Thu, Dec 24, 2026 – Sat, Dec 26, 2026\n" in harness.last_text(anna)
+    await harness.press_button(anna, "Add days off")
+    await harness.send_text(anna, "2026-12-27")
+    assert harness.last_text(anna).startswith("Days off: Thu, Dec 24, 2026 – Sun, Dec 27, 2026.")
+    await harness.press_button(anna, "Add days off")
+    await harness.send_text(anna, "2027-01-05")
+    assert await _time_off(harness) == [(date(2026, 12, 24), date(2026, 12, 27)), (date(2027, 1, 5), date(2027, 1, 5))]
+
+    await harness.press_button(anna, "Remove days off")
+    assert harness.last_text(anna) == "Which days off should become working days again?"
+    assert [b["text"] for b in harness.buttons(anna)] == [
+        "✕ Thu, Dec 24, 2026 – Sun, Dec 27, 2026",
+        "✕ Tue, Jan 5, 2027",
+        "‹ Back to my hours",
+    ]
+    await harness.press_button(anna, "✕ Tue, Jan 5, 2027")
+    assert harness.last_text(anna).startswith(
+        "Removed from your days off: Tue, Jan 5, 2027. Clients can book those days again."
+    )
+    assert await _time_off(harness) == [(date(2026, 12, 24), date(2026, 12, 27))]
+
+
+async def test_forged_day_off_removal_changes_nothing(harness: BotHarness) -> None:
+    await add_professional(harness)
+    david_id, _ = await add_professional(harness, "david-moreno", "David Moreno")
+    async with harness.db() as session:
+        davids = TimeOff(professional_id=david_id, first_day=date(2026, 12, 1), last_day=date(2026, 12, 2))
+        session.add(davids)
+        await session.flush()
+        davids_id = davids.id
+    anna = harness.person("Anna")
+    await harness.link_professional("anna-koval", anna)
+    await harness.send_text(anna, "/hours")
+    await harness.press_button(anna, "Remove days off")
+    assert harness.last_text(anna) == "You have no days off ahead."
+    await harness.press(anna, RemoveOffCb(id=davids_id))
+    assert harness.popup() == STALE
+    assert await _time_off(harness) == [(date(2026, 12, 1), date(2026, 12, 2))]
+
+
+async def test_hours_text_from_someone_unlinked_meanwhile(harness: BotHarness) -> None:
+    await add_professional(harness)
+    anna = harness.person("Anna")
+    await harness.link_professional("anna-koval", anna)
+    await harness.send_text(anna, "/hours")
+    await harness.press_button(anna, "Tue")
+    async with harness.db() as session:
+        professional = (await session.scalars(select(Professional))).one()
+        professional.telegram_id = None
+    await harness.send_text(anna, "10:00-11:00")
+    assert harness.last_text(anna) == FOR_PROS
+    assert await _weekly(harness, 1) == [(540, 720), (810, 1020)]

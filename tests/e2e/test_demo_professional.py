@@ -1,0 +1,55 @@
+"""The demo as the professional: `/as pro anna-koval`, then the client books and cancels, and the
+professional's notifications show in the terminal (the runner ticks the worker after every step);
+then /agenda and /hours as the professional."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_demo import Step, _check, _play
+from tests.e2e.test_demo import example_catalog as example_catalog  # the fixture, shared
+
+PROFESSIONAL: list[Step] = [
+    ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
+    ("/as client", ["(you are now Olena (client))"]),
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["[1] 1. Anna Koval"]),
+    ("1", ["[1] Free intro call · Free"]),
+    ("1", ["[2] Tue, Nov 24"]),
+    ("2", ["[1] 9:00"]),
+    ("1", ["[1] Skip"]),
+    ("Captions, please.", ["[1] ✅ Confirm"]),
+    (
+        "1",
+        [
+            "✅ Booked!",
+            "bot → Anna Koval (professional):\n  📅 New booking\n  Client: Olena\n  Service: Free intro call",
+            "Notes: Captions, please.",
+            "[· Open my agenda]",
+        ],
+    ),
+    ("/bookings", ["[1] 1. Tue, Nov 24"]),
+    ("1", ["[2] ✖ Cancel"]),
+    ("2", ["[1] Yes, cancel it"]),
+    (
+        "1",
+        [
+            "✖ Cancelled.",
+            "bot → Anna Koval (professional):\n  ❌ Booking cancelled by the client\n  Client: Olena",
+            "The time is free for other bookings again.",
+        ],
+    ),
+    ("/as pro anna-koval", ["your buttons: [1] Open my agenda"]),
+    ("1", ["bot → you (edited):\n  Your agenda, times in Kyiv, UTC+02:00", "No sessions."]),
+    ("/hours", ["Monday: 09:00-12:00, 13:30-17:00", "Friday: 09:00-13:00", "Days off ahead:\n  • "]),
+    ("/as client", ["(you are now Olena (client))"]),
+    ("/agenda", ["This is for professionals"]),
+]
+
+
+@pytest.mark.usefixtures("example_catalog")
+async def test_the_professional_side_in_the_demo() -> None:
+    output = await _play(PROFESSIONAL)
+    _check(output, PROFESSIONAL)
+    assert "Traceback" not in output
