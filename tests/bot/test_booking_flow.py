@@ -446,8 +446,8 @@ async def test_a_ukrainian_speaker_gets_dates_and_zones_in_ukrainian(harness: Bo
     assert "Київ, UTC+02:00" in last(harness, oksana)
     await harness.press_button(oksana, "вт, 24 лист.")
     await press_label(harness, oksana, "09:00")
-    await press_label(harness, oksana, "Skip")
-    await press_label(harness, oksana, "Confirm")
+    await press_label(harness, oksana, "Пропустити")
+    await press_label(harness, oksana, "Підтвердити")
     (booking,) = await bookings_of(harness.app.sessions, oksana)
     assert booking.state == BookingState.CONFIRMED
     assert "вт, 24 лист. 2026\u00a0р., 09:00 (Київ, UTC+02:00)" in harness.texts(oksana)[-2]
