@@ -288,3 +288,23 @@ def bot_command(name: str, describe: Callable[[], str]) -> None:
 
 def bot_commands() -> list[CommandInfo]:
     return list(_commands.values())
+
+
+RoleCommands = Callable[[Flow], Awaitable[list[CommandInfo]]]
+_role_commands: list[RoleCommands] = []
+
+
+def role_commands(provider: RoleCommands) -> RoleCommands:
+    """Register the extra commands a person has in a role (a linked professional's /agenda, say), so
+    /help lists them for that person only; the feature that owns the role decides who has it."""
+    if provider not in _role_commands:
+        _role_commands.append(provider)
+    return provider
+
+
+async def commands_for(ctx: Flow) -> list[CommandInfo]:
+    """What /help lists for this person: the public commands, then those of their roles."""
+    found = bot_commands()
+    for provider in _role_commands:
+        found.extend(await provider(ctx))
+    return found

@@ -53,6 +53,7 @@ from handlers.common import (
     deep_link,
     inline_keyboard,
     replace,
+    role_commands,
     send,
 )
 from models import Booking, BookingState, Professional
@@ -77,6 +78,11 @@ def professional_commands() -> list[CommandInfo]:
         CommandInfo("agenda", lambda: _("Your sessions today and this week")),
         CommandInfo("hours", lambda: _("Your weekly hours and days off")),
     ]
+
+
+@role_commands
+async def commands_of_a_professional(ctx: Flow) -> list[CommandInfo]:
+    return professional_commands() if await linked_professional(ctx) is not None else []
 
 
 async def linked_professional(ctx: Flow) -> Professional | None:

@@ -36,8 +36,8 @@ from handlers.common import (
     Flow,
     answer_stale,
     bot_command,
-    bot_commands,
     button_grid,
+    commands_for,
     deep_link,
     deep_link_opener,
     home_screen,
@@ -248,7 +248,7 @@ async def professional_card(ctx: Flow, slug: str) -> Rendered:
 
 @router.message(Command("help"))
 async def help_command(message: Message, ctx: Flow) -> None:
-    lines = [f"/{command.name} — {command.describe()}" for command in bot_commands()]
+    lines = [f"/{command.name} — {command.describe()}" for command in await commands_for(ctx)]
     intro = _("I help you book sessions with professionals, in your language and your time zone.")
     await send(ctx, Rendered(intro + "\n\n" + "\n".join(lines)))
 

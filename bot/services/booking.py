@@ -16,7 +16,7 @@ the outbox, all in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -79,24 +79,23 @@ async def _load(session: AsyncSession, booking_id: int) -> Booking:
     return booking
 
 
-async def client_booking(session: AsyncSession, booking_id: int, client: User) -> Booking:
-    """The booking if `client` made it; NotFound or NotAllowed otherwise (callback data is untrusted)."""
+async def _owned(session: AsyncSession, booking_id: int, owner: Callable[[Booking], bool], whose: str) -> Booking:
     booking = await session.get(Booking, booking_id, options=list(_LOADED))
     if booking is None:
         raise NotFound("booking", booking_id)
-    if booking.client_id != client.id:
-        raise NotAllowed(f"booking {booking_id} is not this client's")
+    if not owner(booking):
+        raise NotAllowed(f"booking {booking_id} is not {whose}")
     return booking
+
+
+async def client_booking(session: AsyncSession, booking_id: int, client: User) -> Booking:
+    """The booking if `client` made it; NotFound or NotAllowed otherwise (callback data is untrusted)."""
+    return await _owned(session, booking_id, lambda b: b.client_id == client.id, "this client's")
 
 
 async def professional_booking(session: AsyncSession, booking_id: int, professional: Professional) -> Booking:
     """The booking if it is with `professional`; NotFound or NotAllowed otherwise."""
-    booking = await session.get(Booking, booking_id, options=list(_LOADED))
-    if booking is None:
-        raise NotFound("booking", booking_id)
-    if booking.professional_id != professional.id:
-        raise NotAllowed(f"booking {booking_id} is not with this professional")
-    return booking
+    return await _owned(session, booking_id, lambda b: b.professional_id == professional.id, "with this professional")
 
 
 def _live_hold(now: datetime) -> Any:

@@ -236,6 +236,20 @@ async def test_agenda_is_for_linked_professionals_only(harness: BotHarness) -> N
     assert harness.messages_since(before) == []
 
 
+async def test_help_lists_the_professional_commands_to_professionals_only(harness: BotHarness) -> None:
+    await add_professional(harness)
+    olena, anna = harness.person("Olena"), harness.person("Anna")
+    for person in (olena, anna):
+        await _onboard(harness, person)
+    await harness.link_professional("anna-koval", anna)
+    await harness.send_text(olena, "/help")
+    assert "/agenda" not in harness.last_text(olena)
+    await harness.send_text(anna, "/help")
+    assert harness.last_text(anna).endswith(
+        "/agenda — Your sessions today and this week\n/hours — Your weekly hours and days off"
+    )
+
+
 async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
     _, service_id = await add_professional(harness)
     anna, olena, petro = harness.person("Anna"), harness.person("Olena"), harness.person("Petro")
