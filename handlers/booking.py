@@ -171,9 +171,11 @@ async def show_week(ctx: Flow, service: Service, day: date | None, booking: Book
             rows.append([(_("Go to the week of {day}").format(day=short_day(following, ctx.locale)) + " ▶", jump)])
         else:
             lines.append(
-                _("Nothing is free later either, up to {days} days ahead.").format(
-                    days=professional.booking_horizon_days
-                )
+                ngettext(
+                    "Nothing is free later either, up to {days} day ahead.",
+                    "Nothing is free later either, up to {days} days ahead.",
+                    professional.booking_horizon_days,
+                ).format(days=professional.booking_horizon_days)
             )
     paging: list[Button] = []
     if week.previous is not None:

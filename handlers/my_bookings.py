@@ -17,6 +17,7 @@ from aiogram.filters import Command
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.render import (
     Rendered,
@@ -156,7 +157,9 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
     policy = Policy.from_json(booking.policy)
     if booking.reschedule_count:
         lines.append(
-            _("Moved {count} of {limit} times.").format(count=booking.reschedule_count, limit=policy.max_reschedules)
+            ngettext(
+                "Moved {count} of {limit} time.", "Moved {count} of {limit} times.", policy.max_reschedules
+            ).format(count=booking.reschedule_count, limit=policy.max_reschedules)
         )
     if booking.state == BookingState.CANCELLED and booking.refund_minor:
         refund = format_money(booking.refund_minor, booking.currency, ctx.locale)
