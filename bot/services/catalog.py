@@ -955,57 +955,60 @@ def _sync_time_off(pro: Professional, spec: ProfessionalSpec) -> bool:
     return changed
 
 
-def _sync_services(pro: Professional, spec: ProfessionalSpec, counts: dict[str, int]) -> bool:
-    by_slug = {service.slug: service for service in pro.services}
+_Offered = TypeVar("_Offered", Service, Package)
+
+
+def _sync_offered(
+    rows: list[_Offered],
+    wanted: dict[str, dict[str, Any]],
+    make: Callable[..., _Offered],
+    retired_key: str,
+    counts: dict[str, int],
+) -> bool:
+    """Upsert the services (or packages) the file lists, by slug; retire the ones it no longer lists.
+    Retired rows stay: bookings and credits refer to them."""
+    by_slug = {row.slug: row for row in rows}
     changed = False
-    for item in spec.services:
-        values = {
+    for slug, values in wanted.items():
+        row = by_slug.get(slug)
+        if row is None:
+            rows.append(make(slug=slug, **values, active=True))
+            changed = True
+        else:
+            changed = _assign(row, values | {"active": True}) or changed
+    for row in rows:
+        if row.slug not in wanted and row.active:
+            row.active = False
+            counts[retired_key] += 1
+            changed = True
+    return changed
+
+
+def _sync_services(pro: Professional, spec: ProfessionalSpec, counts: dict[str, int]) -> bool:
+    wanted = {
+        item.slug: {
             "name": item.name,
             "duration_minutes": item.duration_minutes,
             "price_minor": item.price_minor,
             "currency": item.currency,
             "mode": item.mode,
-            "active": True,
         }
-        row = by_slug.get(item.slug)
-        if row is None:
-            pro.services.append(Service(slug=item.slug, **values))
-            changed = True
-        else:
-            changed = _assign(row, values) or changed
-    listed = {item.slug for item in spec.services}
-    for row in pro.services:
-        if row.slug not in listed and row.active:
-            row.active = False
-            counts["services_retired"] += 1
-            changed = True
-    return changed
+        for item in spec.services
+    }
+    return _sync_offered(pro.services, wanted, Service, "services_retired", counts)
 
 
 def _sync_packages(pro: Professional, spec: ProfessionalSpec, counts: dict[str, int]) -> bool:
     service_ids = {service.slug: service.id for service in pro.services}
-    by_slug = {package.slug: package for package in pro.packages}
-    changed = False
-    for item in spec.packages:
-        values = {
+    wanted = {
+        item.slug: {
             "name": item.name,
             "service_id": service_ids[item.service],
             "sessions": item.sessions,
             "price_minor": item.price_minor,
             "currency": item.currency,
             "valid_days": item.valid_days,
-            "active": True,
         }
-        row = by_slug.get(item.slug)
-        if row is None:
-            pro.packages.append(Package(slug=item.slug, **values))
-            changed = True
-        else:
-            changed = _assign(row, values) or changed
-    listed = {item.slug for item in spec.packages}
-    for row in pro.packages:
-        if row.slug not in listed and row.active:
-            row.active = False
-            counts["packages_retired"] += 1
-            changed = True
-    return changed
+        for item in spec.packages
+    }
+    return _sync_offered(pro.packages, wanted, Package, "packages_retired", counts)
