@@ -14,7 +14,6 @@ bucket (in Redis when configured, shared by every replica) keeps the bot under T
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,7 +26,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.render import send_rendered
-from bot.services import outbox
+from bot.services import booking, outbox
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -40,15 +39,11 @@ BATCH = 50
 # Telegram allows about 30 messages a second per bot; stay below it.
 RATE_PER_SECOND = 25.0
 
-# Time-driven steps of other services: (module, function), each `async def f(session, now) -> Any`,
-# run in its own transaction (committed by the worker) every MAINTENANCE_INTERVAL_SECONDS and by
-# `run_worker_once`. A module or function that does not exist (yet) is skipped.
-MAINTENANCE_TASKS: tuple[tuple[str, str], ...] = (
-    ("bot.services.booking", "expire_holds"),
-    ("bot.services.booking", "complete_past_sessions"),
-)
-
 MaintenanceTask = Callable[[AsyncSession, datetime], Awaitable[Any]]
+
+# Time-driven steps of other services, each run in its own transaction (committed by the worker) every
+# MAINTENANCE_INTERVAL_SECONDS and by `run_worker_once`; one failing does not stop the others.
+MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (booking.expire_holds, booking.complete_past_sessions)
 
 
 # --- rate limiting ---------------------------------------------------------------------------------
@@ -187,26 +182,13 @@ async def _failed(app: App, message_id: int, exc: BaseException, *, permanent: b
         )
 
 
-def maintenance_tasks() -> list[tuple[str, MaintenanceTask]]:
-    found: list[tuple[str, MaintenanceTask]] = []
-    for module_name, function_name in MAINTENANCE_TASKS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
-        function = getattr(module, function_name, None)
-        if function is not None:
-            found.append((f"{module_name}.{function_name}", function))
-    return found
-
-
 async def run_maintenance(app: App) -> None:
-    for name, task in maintenance_tasks():
+    for task in MAINTENANCE_TASKS:
         try:
             async with app.sessions.begin() as session:
                 await task(session, app.clock.now())
         except Exception:
-            log.exception("worker task %s failed", name)
+            log.exception("worker task %s.%s failed", task.__module__, task.__qualname__)
 
 
 async def run_worker_once(app: App) -> None:

@@ -221,22 +221,20 @@ def prompt_for(state_name: str | None) -> Prompt | None:
 # --- deep links ------------------------------------------------------------------------------------
 
 DeepLinkOpener = Callable[[Flow, str], Awaitable[Rendered]]
-_deep_links: dict[str, tuple[DeepLinkOpener, bool]] = {}
+_deep_links: dict[str, DeepLinkOpener] = {}
 
 
-def deep_link(prefix: str, *, stand_in: bool = False) -> Callable[[DeepLinkOpener], DeepLinkOpener]:
+def deep_link(prefix: str) -> Callable[[DeepLinkOpener], DeepLinkOpener]:
     """Register what `/start <prefix>_<argument>` opens, after onboarding (handlers/start.py).
 
-    The opener gets the argument and returns the first screen; it may set an FSM state. A `stand_in`
-    opener gives way to a real one registered for the same prefix, whatever the import order.
+    The opener gets the argument and returns the first screen; it may set an FSM state.
     """
 
     def decorator(opener: DeepLinkOpener) -> DeepLinkOpener:
         existing = _deep_links.get(prefix)
-        if existing is not None and not existing[1] and not stand_in and existing[0] is not opener:
+        if existing is not None and existing is not opener:
             raise ValueError(f"deep link prefix {prefix!r} is registered twice")
-        if existing is None or existing[1] or not stand_in:
-            _deep_links[prefix] = (opener, stand_in)
+        _deep_links[prefix] = opener
         return opener
 
     return decorator
@@ -248,22 +246,21 @@ def deep_link_opener(payload: str) -> tuple[DeepLinkOpener, str] | None:
     entry = _deep_links.get(prefix)
     if not prefix or not separator or not argument or entry is None:
         return None
-    return entry[0], argument
+    return entry, argument
 
 
 HOME = ""
 
 
-def home_screen(*, stand_in: bool = False) -> Callable[[DeepLinkOpener], DeepLinkOpener]:
-    """Register the screen /start shows an onboarded person (the catalog's "browse" screen, say).
+def home_screen() -> Callable[[DeepLinkOpener], DeepLinkOpener]:
+    """Register the screen /start shows an onboarded person (the catalog's "browse" screen).
 
-    The opener's argument is always empty; the same stand-in rule as `deep_link` applies."""
-    return deep_link(HOME, stand_in=stand_in)
+    The opener's argument is always empty."""
+    return deep_link(HOME)
 
 
 async def open_home(ctx: Flow) -> Rendered:
-    opener, _stand_in = _deep_links[HOME]
-    return await opener(ctx, "")
+    return await _deep_links[HOME](ctx, "")
 
 
 # --- commands --------------------------------------------------------------------------------------

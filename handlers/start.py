@@ -4,14 +4,11 @@ always-available commands /help, /privacy and /cancel.
 Someone without a time zone is not onboarded yet: /start asks their language (preselected from
 Telegram's language_code), then their zone (a city or country typed, or a shared location), and shows
 it back: "Your time zone: Kyiv (UTC+02:00)". `/start pro_<slug>` remembers the link through
-onboarding and then opens it through the opener registered for "pro" (handlers/common.deep_link);
-until the catalog feature registers the real one, a stand-in here shows the professional's name and
-headline.
+onboarding and then opens it through the opener registered for its prefix (handlers/common.deep_link:
+"pro" in handlers/catalog.py, "inv" in handlers/professional.py).
 """
 
 from __future__ import annotations
-
-import re
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -25,7 +22,6 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 from babel import Locale
-from sqlalchemy import select
 
 from bot.render import Rendered, zone_label
 from bot.services.errors import InvalidTimeZone
@@ -38,15 +34,12 @@ from handlers.common import (
     bot_command,
     button_grid,
     commands_for,
-    deep_link,
     deep_link_opener,
-    home_screen,
     open_home,
     replace,
     send,
     state_prompt,
 )
-from models import Professional
 
 router = Router(name="start")
 
@@ -222,28 +215,6 @@ async def _open_link(ctx: Flow, payload: str) -> Rendered:
         return await open_home(ctx)
     opener, argument = found
     return await opener(ctx, argument)
-
-
-@home_screen(stand_in=True)
-async def home(ctx: Flow, _argument: str) -> Rendered:
-    return Rendered(_("/help lists what I can do; /settings changes your language or time zone."))
-
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-
-
-@deep_link("pro", stand_in=True)
-async def professional_card(ctx: Flow, slug: str) -> Rendered:
-    """Stand-in for the catalog's profile screen: who the link is for."""
-    professional = None
-    if _SLUG.match(slug):
-        professional = await ctx.session.scalar(
-            select(Professional).where(Professional.slug == slug, Professional.verified.is_(True))
-        )
-    if professional is None:
-        return Rendered(_("I couldn't find that professional. The link may be old: ask them for a new one."))
-    card = f"{professional.name}\n{professional.headline}".strip()
-    return Rendered(card + "\n\n" + _("Booking with {name} opens here.").format(name=professional.name))
 
 
 @router.message(Command("help"))

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.catalog import import_file
 from bot.services.errors import NotFound
 from models import Professional
 
 EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent.parent / "examples" / "catalog.yaml"
 
 
-async def import_example_catalog(sessions: async_sessionmaker[AsyncSession], path: Path = EXAMPLE_CATALOG) -> bool:
-    """Import `path` with bot.services.catalog.import_file; False when that importer is not there."""
-    try:
-        module = importlib.import_module("bot.services.catalog")
-    except ModuleNotFoundError:
-        return False
-    import_file = getattr(module, "import_file", None)
-    if import_file is None:
-        return False
-    result = import_file(sessions, path)
-    if inspect.isawaitable(result):
-        await result
-    return True
+async def import_example_catalog(sessions: async_sessionmaker[AsyncSession], path: Path = EXAMPLE_CATALOG) -> None:
+    """Load the example catalog (the demo's professionals) with the real importer."""
+    await import_file(sessions, path)
 
 
 async def link_professional(sessions: async_sessionmaker[AsyncSession], slug: str, telegram_id: int) -> Professional:

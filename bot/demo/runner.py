@@ -242,8 +242,7 @@ async def run_demo(
         settings = Settings(database_url=url, redis_url=None, bot_token=None, _env_file=None)
         app = build_app(settings, clock=clock, bot=Bot(BOT_TOKEN, session=recording))
         try:
-            if not await import_example_catalog(app.sessions, EXAMPLE_CATALOG):
-                print("(the catalog importer is not available: no professionals are loaded)", file=out)
+            await import_example_catalog(app.sessions, EXAMPLE_CATALOG)
             await DemoRunner(app, recording, clock, out).run(read_line, echo=echo)
         finally:
             await app.close()

@@ -119,7 +119,7 @@ async def broken_tick(session: AsyncSession, now: datetime) -> None:
 
 
 async def test_maintenance_tasks_run_with_session_and_now(harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    tasks = ((__name__, "broken_tick"), (__name__, "tick"), ("bot.services.no_such_module", "tick"))
+    tasks = (broken_tick, tick)
     monkeypatch.setattr(worker, "MAINTENANCE_TASKS", tasks)
     ticks.clear()
     await harness.run_worker()

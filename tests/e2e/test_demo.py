@@ -6,20 +6,15 @@ demo's coverage (browsing, booking, the professional's notifications) is adding 
 
 from __future__ import annotations
 
-import importlib
 import io
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
-from bot.demo import runner
 from bot.demo.runner import LineReader, run_demo
-from tests.bot.catalog_data import build_catalog
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 Step = tuple[str, Sequence[str]]
@@ -65,34 +60,13 @@ def _check(output: str, steps: Sequence[Step]) -> None:
             position = found
 
 
-def _catalog_importer_exists() -> bool:
-    try:
-        return hasattr(importlib.import_module("bot.services.catalog"), "import_file")
-    except ModuleNotFoundError:
-        return False
-
-
-@pytest.fixture
-def example_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The demo's catalog: examples/catalog.yaml through the real importer once it exists, until then
-    the same professionals built with the ORM (tests/bot/catalog_data.py)."""
-    if _catalog_importer_exists():
-        return
-
-    async def build(sessions: async_sessionmaker[AsyncSession], path: Path) -> bool:
-        await build_catalog(sessions)
-        return True
-
-    monkeypatch.setattr(runner, "import_example_catalog", build)
-
-
 async def test_onboarding_in_the_demo() -> None:
     output = await _play(ONBOARDING)
     _check(output, ONBOARDING)
     assert "Traceback" not in output
 
 
-async def test_deep_link_and_acting_as_the_professional(example_catalog: None) -> None:
+async def test_deep_link_and_acting_as_the_professional() -> None:
     steps: list[Step] = [
         ("/start pro_anna-koval", ["Which language should I use?"]),
         ("1", ["Which time zone are you in?"]),
@@ -135,7 +109,7 @@ BOOKING: list[Step] = [
 ]
 
 
-async def test_booking_a_session_in_the_demo(example_catalog: None) -> None:
+async def test_booking_a_session_in_the_demo() -> None:
     output = await _play(BOOKING)
     _check(output, BOOKING)
     assert "Traceback" not in output

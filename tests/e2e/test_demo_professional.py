@@ -4,10 +4,7 @@ then /agenda and /hours as the professional."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.e2e.test_demo import Step, _check, _play
-from tests.e2e.test_demo import example_catalog as example_catalog  # the fixture, shared
 
 PROFESSIONAL: list[Step] = [
     ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
@@ -51,7 +48,6 @@ PROFESSIONAL: list[Step] = [
 ]
 
 
-@pytest.mark.usefixtures("example_catalog")
 async def test_the_professional_side_in_the_demo() -> None:
     output = await _play(PROFESSIONAL)
     _check(output, PROFESSIONAL)

@@ -1,0 +1,36 @@
+"""The people who talk to the bot: one `User` row per Telegram account, made on their first update."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import User
+
+MAX_FIRST_NAME = 128
+
+
+async def get_or_create_user(
+    session: AsyncSession, telegram_id: int, first_name: str, language_code: str | None, now: datetime
+) -> User:
+    """The person's row, made on first contact; their first name follows what Telegram says now.
+
+    The locale stays None until the person picks one: onboarding asks, and the locale middleware falls
+    back on `language_code` meanwhile.
+    """
+    name = first_name[:MAX_FIRST_NAME]
+    user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    if user is None:
+        try:
+            async with session.begin_nested():
+                user = User(telegram_id=telegram_id, first_name=name, created_at=now)
+                session.add(user)
+        except IntegrityError:
+            # Two first updates from one person at once: the other one created the row.
+            user = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).one()
+    if user.first_name != name:
+        user.first_name = name
+    return user
