@@ -27,6 +27,7 @@ from bot.demo.updates import Person, UpdateFactory
 from bot.render import format_instant
 from bot.services.clock import FrozenClock
 from bot.services.errors import NotFound
+from bot.services.users import get_or_create_user
 from bot.settings import Settings
 from bot.worker import run_worker_once
 from models.migrate import upgrade
@@ -200,6 +201,7 @@ class DemoRunner:
             except NotFound:
                 self.say(f"  (no professional {slug!r} in the catalog)")
                 return
+            await self._give_a_language(person)
             self.pros[slug] = person
             self.names[person.id] = f"{professional.name} (professional)"
             self.actor = person
@@ -210,6 +212,15 @@ class DemoRunner:
         self.choices = self._current_choices()
         if self.choices:
             self.say("  your buttons: " + "   ".join(f"[{n}] {c.label}" for n, c in enumerate(self.choices, start=1)))
+
+    async def _give_a_language(self, person: Person) -> None:
+        """A real professional opens their invite and picks a language before anything reaches them;
+        the demo links the chat at once, so it gives them the one their Telegram speaks."""
+        async with self.app.sessions.begin() as session:
+            user = await get_or_create_user(
+                session, person.id, person.first_name, person.language_code, self.clock.now()
+            )
+            user.locale = user.locale or person.language_code
 
     async def travel(self, argument: str) -> None:
         match = _TIME_STEP.match(argument)

@@ -21,12 +21,11 @@ PROFESSIONAL: list[Step] = [
         "1",
         [
             "✅ Booked!",
-            # Anna never picked a language in the demo (the demo links her chat without /start), so her
-            # notifications fall back to her profile's first language, Ukrainian (bot/services/booking.py),
-            # while her own screens follow Telegram's language_code (en).
-            "bot → Anna Koval (professional):\n  📅 Новий запис\n  Клієнт: Olena\n  Послуга: Free intro call",
-            "Нотатки: Captions, please.",
-            "[· Відкрити мій розклад]",
+            # `/as pro` gives Anna the language her Telegram speaks (en), as picking one after her invite
+            # would; her notifications speak it, not her profile's first language (uk).
+            "bot → Anna Koval (professional):\n  📅 New booking\n  Client: Olena\n  Service: Free intro call",
+            "Notes: Captions, please.",
+            "[· Open my agenda]",
         ],
     ),
     ("/bookings", ["[1] 1. Tue, Nov 24"]),
@@ -36,11 +35,11 @@ PROFESSIONAL: list[Step] = [
         "1",
         [
             "✖ Cancelled.",
-            "bot → Anna Koval (professional):\n  ❌ Запис скасовано клієнтом\n  Клієнт: Olena",
-            "Цей час знову вільний для інших записів.",
+            "bot → Anna Koval (professional):\n  ❌ Booking cancelled by the client\n  Client: Olena",
+            "The time is free for other bookings again.",
         ],
     ),
-    ("/as pro anna-koval", ["your buttons: [1] Відкрити мій розклад"]),
+    ("/as pro anna-koval", ["your buttons: [1] Open my agenda"]),
     ("1", ["bot → you (edited):\n  Your agenda, times in Kyiv, UTC+02:00", "No sessions."]),
     ("/hours", ["Monday: 09:00-12:00, 13:30-17:00", "Friday: 09:00-13:00", "Days off ahead:\n  • "]),
     ("/as client", ["(you are now Olena (client))"]),
