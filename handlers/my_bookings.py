@@ -8,7 +8,7 @@ Also the messages the booking service sends the client through the outbox: a ses
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -188,13 +188,18 @@ async def booking_pressed(query: CallbackQuery, callback_data: BookingCb, ctx: F
     await replace(query, ctx, await show_booking(ctx, booking))
 
 
-@state_prompt(MySessions.detail)
-async def ask_booking(ctx: Flow) -> Rendered:
+async def _remembered(ctx: Flow, screen: Callable[[Flow, Booking], Awaitable[Rendered]]) -> Rendered:
+    """`screen` of the booking this step is about, asked again; the list when it is gone meanwhile."""
     try:
         booking = await bookings.client_booking(ctx.session, as_int(await ctx.state.get_data(), BOOKING), ctx.user)
     except (NotFound, NotAllowed):
         return await show_list(ctx)
-    return await show_booking(ctx, booking)
+    return await screen(ctx, booking)
+
+
+@state_prompt(MySessions.detail)
+async def ask_booking(ctx: Flow) -> Rendered:
+    return await _remembered(ctx, show_booking)
 
 
 # --- cancelling ------------------------------------------------------------------------------------
@@ -237,11 +242,7 @@ async def cancel_pressed(query: CallbackQuery, callback_data: CancelCb, ctx: Flo
 
 @state_prompt(MySessions.cancel)
 async def ask_cancel(ctx: Flow) -> Rendered:
-    try:
-        booking = await bookings.client_booking(ctx.session, as_int(await ctx.state.get_data(), BOOKING), ctx.user)
-    except (NotFound, NotAllowed):
-        return await show_list(ctx)
-    return await ask_to_cancel(ctx, booking)
+    return await _remembered(ctx, ask_to_cancel)
 
 
 @router.callback_query(CancelYesCb.filter())

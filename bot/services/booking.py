@@ -299,7 +299,8 @@ async def hold(
         # Another client's hold committed between our check and our write: the database decided.
         raise await _unavailable(session, professional, service, starts_at, now, taken=True) from None
     if booking.price_minor == 0:
-        return await confirm(session, booking.id, now=now, paid_with="free")
+        # Just written in this transaction, with everything confirming needs: no reload.
+        return await _confirm(session, booking, now, "free")
     return booking
 
 
@@ -308,7 +309,11 @@ async def confirm(session: AsyncSession, booking_id: int, *, now: datetime, paid
     be confirmed: the slot is still the client's. One already expired cannot."""
     if paid_with not in PAID_WITH:
         raise ValueError(f"paid_with must be one of {sorted(PAID_WITH)}, got {paid_with!r}")
-    booking = await _load(session, booking_id)
+    return await _confirm(session, await _load(session, booking_id), now, paid_with)
+
+
+async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_with: str) -> Booking:
+    """Confirm a booking already loaded (and locked) in this transaction."""
     if booking.state == BookingState.EXPIRED:
         raise HoldExpired(booking.id)
     if booking.state != BookingState.HELD:
