@@ -177,6 +177,25 @@ async def test_a_refused_calendar_file_after_confirm_keeps_the_booking_and_tells
     assert len(harness.messages_since(before, anna_chat)) == 1
 
 
+async def test_a_refused_confirmation_after_confirm_keeps_the_booking_and_still_sends_the_file(
+    any_harness: BotHarness, catalog: Catalog, anna_chat: Person
+) -> None:
+    harness = any_harness
+    olena = await client(harness)
+    await _to_summary(harness, olena, catalog.intro, NOV_24_9)
+    harness.session.fail_next("editMessageText", 400, "Bad Request: message can't be edited")
+    harness.session.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    before = harness.mark()
+    await harness.press_button(olena, "Confirm")
+    (calendar,) = harness.messages_since(before, olena)
+    assert calendar.document is not None
+    (booking,) = await bookings_of(harness.app.sessions, olena)
+    assert booking.state == BookingState.CONFIRMED
+    before = harness.mark()
+    await harness.run_worker()
+    assert len(harness.messages_since(before, anna_chat)) == 1
+
+
 async def test_a_telegram_down_for_every_try_after_a_move_keeps_the_move_and_tells_the_professional(
     any_harness: BotHarness, catalog: Catalog, anna_chat: Person
 ) -> None:
