@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -296,13 +297,10 @@ async def _take(
             return Booked(own, again=True)
         if not await is_offered(session, professional, service, starts_at, now):
             raise await _unavailable(session, professional, service, starts_at, now)
-        booking = _new_hold(client, professional, service, starts_at, now, notes)
-        try:
-            async with session.begin_nested():
-                session.add(booking)
-        except IntegrityError:
-            # Another client's hold committed between our check and our write: the database decided.
-            raise await _unavailable(session, professional, service, starts_at, now, taken=True) from None
+        booking = await _insert_hold(session, client, professional, service, starts_at, now, notes)
+        if booking is None:
+            # Another client's hold came between our check and our write: the database decided.
+            raise await _unavailable(session, professional, service, starts_at, now, taken=True)
         if booking.price_minor == 0:
             # Just written in this transaction, with everything confirming needs: no reload.
             return Booked(await _confirm(session, booking, now, PaidWith.FREE), again=False)
@@ -311,32 +309,62 @@ async def _take(
     return await guarded(session, professional.id, check_and_write)
 
 
-def _new_hold(
-    client: User, professional: Professional, service: Service, starts_at: datetime, now: datetime, notes: str | None
-) -> Booking:
+async def _insert_hold(
+    session: AsyncSession,
+    client: User,
+    professional: Professional,
+    service: Service,
+    starts_at: datetime,
+    now: datetime,
+    notes: str | None,
+) -> Booking | None:
+    """Write a new hold, or None when the database refuses it as overlapping another booking.
+
+    On PostgreSQL as INSERT ... ON CONFLICT DO NOTHING: plain inserts racing into an exclusion
+    constraint can each wait for the other's row, a deadlock PostgreSQL breaks by failing one; a
+    speculative insertion waits its turn instead (PostgreSQL's execIndexing.c), so without the
+    calendar lock a crowd of clients still gets one winner and "taken" for the rest. SQLite's trigger
+    aborts an overlapping insert (IntegrityError)."""
+    await session.flush()  # the client's row may be new in this transaction: it needs its id
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
     block_start, block_end = _buffered(professional, starts_at, ends_at)
     policy = Policy.of(professional)
-    return Booking(
-        client=client,
-        professional=professional,
-        service=service,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        block_starts_at=block_start,
-        block_ends_at=block_end,
-        state=BookingState.HELD,
-        version=1,
-        hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
-        price_minor=service.price_minor,
-        currency=service.currency,
-        policy=policy.to_json(),
-        reschedule_count=0,
-        client_notes=(notes or "").strip()[:MAX_NOTES] or None,
-        created_at=now,
-        updated_at=now,
-        events=[BookingEvent(at=now, actor=Actor.CLIENT, action="hold", from_state=None, to_state="held", version=1)],
+    row = {
+        "client_id": client.id,
+        "professional_id": professional.id,
+        "service_id": service.id,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "block_starts_at": block_start,
+        "block_ends_at": block_end,
+        "state": BookingState.HELD,
+        "version": 1,
+        "hold_expires_at": now + timedelta(minutes=policy.hold_minutes),
+        "price_minor": service.price_minor,
+        "currency": service.currency,
+        "policy": policy.to_json(),
+        "reschedule_count": 0,
+        "client_notes": (notes or "").strip()[:MAX_NOTES] or None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        statement = postgresql.insert(Booking).values(row).on_conflict_do_nothing().returning(Booking.id)
+    else:
+        statement = insert(Booking).values(row).returning(Booking.id)
+    try:
+        async with session.begin_nested():
+            booking_id = await session.scalar(statement)
+    except IntegrityError:
+        return None
+    if booking_id is None:
+        return None
+    booking = await session.get_one(Booking, booking_id, options=list(_LOADED))
+    booking.events.append(
+        BookingEvent(at=now, actor=Actor.CLIENT, action="hold", from_state=None, to_state="held", version=1)
     )
+    await session.flush()
+    return booking
 
 
 async def _own_booking_at(

@@ -9,12 +9,15 @@ Why a savepoint, and what a retry can cure. The bot runs PostgreSQL at READ COMM
 default). There a deadlock (SQLSTATE 40P01) aborts only the statement PostgreSQL picked as the victim,
 and rolling back to a savepoint releases every lock taken since it (PostgreSQL docs, "Explicit
 Locking"), so the other transaction goes on and this one can run the guarded part again, reading
-afresh what the other committed: no deadlock reaches the person. The exclusion constraint alone (the
-lock switched off) is where such deadlocks really happen: two inserts whose intervals overlap each wait
-for the other's row. A serialization failure (40001) cannot happen at READ COMMITTED; it is retried the
-same way should a deployment raise the isolation level, but there a savepoint keeps the transaction's
-snapshot, so after ATTEMPTS the error goes up and the update fails politely (nothing was committed,
-nothing sent). SQLite needs no lock and never retries: BEGIN IMMEDIATE already serialises every writer.
+afresh what the other committed: no deadlock reaches the person. Such deadlocks come from
+the exclusion constraint when the lock is missing or bypassed: two writes whose intervals overlap each
+wait for the other's row (new holds avoid it with ON CONFLICT DO NOTHING, a move is an UPDATE and
+cannot). A retry could meet a new cycle among many writers, so each waits a random moment (growing
+with the attempt) first, by when the winner has usually committed and the rest find the slot taken.
+A serialization failure (40001) cannot happen at READ COMMITTED; it is retried the same way should a
+deployment raise the isolation level, but there a savepoint keeps the transaction's snapshot, so after
+ATTEMPTS the error goes up and the update fails politely (nothing was committed, nothing sent).
+SQLite needs no lock and never retries: BEGIN IMMEDIATE already serialises every writer.
 
 A domain error raised by the check (the slot is taken, the booking changed) rolls the savepoint back
 too: a refused write leaves nothing behind, not even the side work the check did.
@@ -22,7 +25,9 @@ too: a refused write leaves nothing behind, not even the side work the check did
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -39,7 +44,10 @@ T = TypeVar("T")
 DEADLOCK = "40P01"
 SERIALIZATION_FAILURE = "40001"
 RETRYABLE = frozenset({DEADLOCK, SERIALIZATION_FAILURE})
-ATTEMPTS = 5
+ATTEMPTS = 8
+# The longest pause before the first retry, doubled for each further one: enough for the writer that
+# won to commit, short next to the deadlock_timeout (1 s) PostgreSQL waits before it looks for one.
+BACKOFF_SECONDS = 0.05
 
 
 async def lock_professional(session: AsyncSession, professional_id: int) -> None:
@@ -77,7 +85,6 @@ async def guarded(
             code = sqlstate(error)
             if code not in RETRYABLE or attempt >= attempts:
                 raise
-            log.info(
-                "professional %s: write ended by %s, attempt %s of %s again", professional_id, code, attempt, attempts
-            )
+            log.info("professional %s: %s on attempt %s of %s, trying again", professional_id, code, attempt, attempts)
+            await asyncio.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt - 1)))
             attempt += 1
