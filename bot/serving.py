@@ -41,8 +41,10 @@ log = logging.getLogger("bookbot.run")
 # Backoff between startup calls to an unreachable Telegram: doubling from the first, capped at the last.
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
-# How long a stop waits for a worker tick under way (sending the outbox, expiring holds) to finish.
-JOBS_DRAIN_SECONDS = 30.0
+# How long a stop waits for requests under way (webhook updates) and then for a worker tick under way
+# (sending the outbox, expiring holds) to finish; deploy/compose.yaml's stop_grace_period covers both.
+REQUESTS_DRAIN_SECONDS = 15.0
+JOBS_DRAIN_SECONDS = 15.0
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -136,7 +138,12 @@ async def _start_web_server(app: App, settings: Settings) -> tuple[web.AppRunner
         if settings.webhook_url is not None
         else None
     )
-    runner = web.AppRunner(build_web_app(app.sessions, telegram=telegram), access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        build_web_app(app.sessions, telegram=telegram),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=REQUESTS_DRAIN_SECONDS,
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.web_host, settings.web_port)
     try:
