@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -92,7 +92,6 @@ class Delivery:
     it to middlewares and handlers as `webhook_delivery`)."""
 
     failed: bool = False
-    errors: list[BaseException] = field(default_factory=list)
 
 
 DELIVERY_KEY = "webhook_delivery"
@@ -117,7 +116,6 @@ async def _note_failure(
     # update again would get the same answer, so only other exceptions ask Telegram to retry.
     if isinstance(delivery, Delivery) and exception is not None and not isinstance(exception, DomainError):
         delivery.failed = True
-        delivery.errors.append(exception)
     return await handler(event, data)
 
 
