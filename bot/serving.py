@@ -31,7 +31,7 @@ def make_bot(settings: Settings) -> Bot:
 async def serve(settings: Settings) -> None:
     await upgrade(settings.database_url)
     app = build_app(settings, clock=SystemClock(), bot=make_bot(settings))
-    scheduler = start_scheduler(app)
+    scheduler = start_scheduler(app.worker)
     try:
         await announce_commands(app)
         # Polling and a webhook exclude each other; a webhook left from elsewhere would stop polling.
