@@ -441,7 +441,7 @@ async def reschedule(
         await _notify_professional(session, booking, "booking_rescheduled_pro", now, extra)
     await _void_stale(session, booking, STALE_AFTER_RESCHEDULE, now, "rescheduled")
     if by != CLIENT:
-        await _notify_client(session, booking, BOOKING_RESCHEDULED_CLIENT, now, extra)
+        await _notify_client(session, booking, "booking_rescheduled_client", now, extra)
     await session.flush()
     return booking
 

@@ -3,10 +3,12 @@ marked with Telegram's message id; voided rows never sent; Telegram's refusals h
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -223,3 +225,15 @@ async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
     finally:
         scheduler.shutdown(wait=False)
     assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")] == [501]
+
+
+def test_the_worker_does_not_need_the_app() -> None:
+    # It takes WorkerDeps: no import of the composition root, not even for type checking (no cycle).
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(Path(worker.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    assert "bot.services" in imported  # the walk sees the imports
+    assert not {name for name in imported if name == "bot.app" or name.startswith("bot.app.")}
