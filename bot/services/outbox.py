@@ -138,7 +138,7 @@ async def cancel_pending(
     makes them stale); returns how many. A voided row is kept, never claimed, never sent."""
     if not kinds:
         return 0
-    result = await session.execute(
+    voided = await session.scalars(
         update(OutboxMessage)
         .where(
             OutboxMessage.subject_type == subject.type,
@@ -147,9 +147,10 @@ async def cancel_pending(
             *_unsent(),
         )
         .values(voided_at=now, void_reason=reason[:200], claimed_until=None)
+        .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return len(voided.all())
 
 
 async def claim_due(

@@ -179,6 +179,14 @@ async def test_a_late_payment_still_confirms_a_hold_nobody_has_taken(
     async with sessions.begin() as session:
         confirmed = await bookings.confirm(session, held.id, now=later, paid_with="stripe")
     assert (confirmed.state, confirmed.paid_with) == (BookingState.CONFIRMED, "stripe")
+    # Paid elsewhere (a webhook), so the client's confirmation and calendar file go through the outbox.
+    rows = await _outbox(sessions)
+    assert list(zip([row.kind for row in rows], await _chats(sessions, rows), strict=True)) == [
+        ("booking_new_pro", PRO_CHAT),
+        (bookings.BOOKING_CONFIRMED_CLIENT, 555),
+        (bookings.BOOKING_CALENDAR_CLIENT, 555),
+    ]
+    assert all((row.subject_type, row.subject_id, row.payload["version"]) == ("booking", held.id, 2) for row in rows)
 
 
 async def test_an_expired_hold_frees_the_slot_and_cannot_be_confirmed(
