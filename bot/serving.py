@@ -102,7 +102,7 @@ async def serve(
             runner, addresses = await _start_web_server(app, settings)
             if not await _retrying(app.bot.me, "getMe", stop):
                 return
-            scheduler = start_scheduler(app)
+            scheduler = start_scheduler(app.worker)
             jobs = JobsInFlight.watch(scheduler)
             await announce_commands(app)
             if settings.webhook_url is not None:
