@@ -43,7 +43,19 @@ WORDS = Vocabulary(
     noon=("mittag", "mittags", "zu mittag", "um mittag"),
     midnight=("mitternacht", "um mitternacht"),
     day_of_month=(r"am\s+(?P<day>\d{1,2})\.?(?![\d.])",),
-    numbers={"ein": 1, "eine": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "zehn": 10, "fünfzehn": 15},
+    numbers={
+        "ein": 1,
+        "eine": 1,
+        "einen": 1,
+        "einer": 1,
+        "einem": 1,
+        "zwei": 2,
+        "drei": 3,
+        "vier": 4,
+        "fünf": 5,
+        "zehn": 10,
+        "fünfzehn": 15,
+    },
     units={
         "minute": Unit.MINUTE,
         "minuten": Unit.MINUTE,
@@ -76,6 +88,8 @@ WORDS = Vocabulary(
         "am gleichen tag früher",
     ),
     later_that_day=("später am selben tag", "später am gleichen tag", "am selben tag später", "am gleichen tag später"),
+    # "Donnerstagabend", "Freitagmorgen": a weekday and a part of the day written as one word.
+    glued_parts=("morgen", "vormittag", "nachmittag", "abend"),
     durations={"eine halbe stunde": 30, "halbe stunde": 30},
     session_days={"am tag danach": 1, "am nächsten tag": 1, "am tag davor": -1, "am vortag": -1},
 )

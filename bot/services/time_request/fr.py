@@ -24,6 +24,8 @@ WORDS = Vocabulary(
         "en soirée": Part.EVENING,
         "soirée": Part.EVENING,
         "de la nuit": Part.NIGHT,
+        "en fin de journée": Part.EVENING,
+        "fin de journée": Part.EVENING,
     },
     parts_of_today={
         "ce soir": Part.EVENING,

@@ -178,7 +178,7 @@ class _Patterns:
     time_before_part: re.Pattern[str]
     spoken_hours: re.Pattern[str]
     iso_date: re.Pattern[str]
-    numeric_date: re.Pattern[str]
+    numeric_dates: tuple[re.Pattern[str], ...]
     parts_of_today: re.Pattern[str]
     parts: re.Pattern[str]
     noon: re.Pattern[str]
@@ -188,6 +188,7 @@ class _Patterns:
     weekend: re.Pattern[str]
     weekdays: re.Pattern[str]
     day_of_month: tuple[re.Pattern[str], ...]
+    glued: re.Pattern[str] | None
 
 
 def _folded_keys(table: dict[str, _T]) -> dict[str, _T]:
@@ -209,6 +210,8 @@ def _patterns(lang: str) -> _Patterns:
     minute_words = rf"(?:\s+(?P<mw>{_alternation(words.minute_words)}))?"
     any_part = _alternation(list(words.parts) + list(words.parts_of_today))
     not_a_date_after = r"(?![\d/]|\.\d|:\d)"
+    # "il y a 2 semaines", "at 2 hours" are not clock times; "в 3 часа" is.
+    not_a_duration_after = rf"(?!\s*{_alternation(set(words.units) - set(words.weak_hour_words))}(?!\w))"
     return _Patterns(
         words=words,
         folded_numbers=_folded_keys(words.numbers),
@@ -237,7 +240,7 @@ def _patterns(lang: str) -> _Patterns:
         ),
         at_time=re.compile(
             rf"(?<!\w){_alternation(words.at_words)}\s+(?P<h>\d{{1,2}})(?:[.h](?P<m>\d{{2}}))?{not_a_date_after}"
-            rf"(?:\s*{weak_hour_words})?{minute_words}(?!\w)"
+            rf"{not_a_duration_after}(?:\s*{weak_hour_words})?{minute_words}(?!\w)"
         ),
         time_before_part=re.compile(
             rf"(?<![\w.:/])(?P<h>\d{{1,2}})(?:[.](?P<m>\d{{2}}))?{not_a_date_after}(?:\s*{weak_hour_words})?"
@@ -245,8 +248,10 @@ def _patterns(lang: str) -> _Patterns:
         ),
         spoken_hours=re.compile(_word(rf"(?P<spoken>{_alternation(words.spoken_hours)}){minute_words}")),
         iso_date=re.compile(r"(?<![\w.:/-])(?P<y>\d{4})-(?P<a>\d{1,2})-(?P<b>\d{1,2})(?![\w:/-])"),
-        numeric_date=re.compile(
-            r"(?<![\w.:/])(?P<a>\d{1,2})([./])(?P<b>\d{1,2})(?:\2(?P<y>\d{4}|\d{2}))?\.?(?![\w:/]|\.\d)"
+        # "14.12", "5.01", "5.1." and "14/12" (with a year or without); not "2.5" (hours) or "15.50" (money).
+        numeric_dates=(
+            re.compile(r"(?<![\w.:/])(?P<a>\d{1,2})\.(?P<b>\d{2}|\d(?=\.))(?:\.(?P<y>\d{4}|\d{2}))?\.?(?![\w:/]|\.\d)"),
+            re.compile(r"(?<![\w.:/])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\w:/.])"),
         ),
         parts_of_today=re.compile(_word(_alternation(words.parts_of_today))),
         parts=re.compile(_word(_alternation(words.parts))),
@@ -257,6 +262,11 @@ def _patterns(lang: str) -> _Patterns:
         weekend=re.compile(_word(_alternation(words.weekend))),
         weekdays=re.compile(_word(_alternation(words.weekdays))),
         day_of_month=tuple(re.compile(_word(pattern)) for pattern in words.day_of_month),
+        glued=(
+            re.compile(rf"(?<!\w){_alternation(words.weekdays)}(?P<part>{_alternation(words.glued_parts)})(?!\w)")
+            if words.glued_parts
+            else None
+        ),
     )
 
 
@@ -269,6 +279,15 @@ class _Reading:
         self.folded, self.origins = _fold(text)
         self.patterns = patterns
         self.found = _Found()
+        if patterns.glued is not None:
+            self._unglue(patterns.glued)
+
+    def _unglue(self, glued: re.Pattern[str]) -> None:
+        """ "donnerstagabend" -> "donnerstag am abend", keeping each character's origin."""
+        for match in reversed(list(glued.finditer(self.folded))):
+            cut = match.start("part")
+            self.folded = self.folded[:cut] + " am " + self.folded[cut:]
+            self.origins[cut:cut] = [self.origins[cut]] * 4
 
     def take(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
         """The first match of `pattern` in what is left; its span is blanked so nothing reads it again."""
@@ -387,7 +406,7 @@ class _Reading:
         found = self.found
         if found.exact_date is not None:
             return
-        match = self.take(self.patterns.numeric_date)
+        match = next(filter(None, map(self.take, self.patterns.numeric_dates)), None)
         if match is None:
             return
         first, second = int(match["a"]), int(match["b"])
@@ -396,7 +415,10 @@ class _Reading:
             day, month = month, day  # "14/12" in English, "12/31" in German: only one reading is a date
         year_text = match["y"]
         year = (2000 + int(year_text) if len(year_text) == 2 else int(year_text)) if year_text else 2000
-        found.exact_date = _date(year, month, day)
+        try:
+            found.exact_date = date(year, month, day)
+        except ValueError:
+            return  # not a date after all ("31.02", a score "3/40"): a number that is not a time is ignored
         found.date_has_year = year_text is not None
 
     def _read_days(self) -> None:
@@ -511,7 +533,9 @@ def _resolve(found: _Found, now: datetime, session: datetime | None, zone: ZoneI
     if found.about_session():
         if session is None:
             return None
-        return _resolve_about_session(found, now, session, zone)
+        asked = _resolve_about_session(found, now, session, zone)
+        # "an hour earlier" than a session starting in 30 minutes asks for the past: nothing to offer.
+        return asked if asked is not None and asked.latest > now else None
     if found.from_now is not None:
         if found.from_now < timedelta(days=1):
             moment = (now + found.from_now).replace(second=0, microsecond=0)
@@ -539,7 +563,23 @@ def _resolve(found: _Found, now: datetime, session: datetime | None, zone: ZoneI
         else:
             return None
     if clock is not None:
-        return _exact(_at(day, clock, zone))
+        moment = _at(day, clock, zone)
+        if moment <= now and (found.day_of_month is not None or found.exact_date is not None):
+            # "the 1st at 9am" said at 10am on the 1st: next month's, never the past.
+            if found.date_has_year:
+                return None
+            tomorrow = today + timedelta(days=1)
+            later = (
+                _next_day_of_month(tomorrow, found.day_of_month)
+                if found.day_of_month is not None
+                else _next_occurrence(found.exact_date, tomorrow)
+                if found.exact_date is not None
+                else None
+            )
+            if later is None:
+                return None
+            moment = _at(later, clock, zone)
+        return _exact(moment)
     if span_part is not None:
         starts, ends = PART_SPANS[span_part]
         return TimeRequest(_at(day, starts, zone), _at(day, ends, zone))

@@ -69,6 +69,8 @@ class Vocabulary:
     same_time: tuple[str, ...]
     earlier_that_day: tuple[str, ...]
     later_that_day: tuple[str, ...]
+    # Parts of the day written glued to a weekday ("Donnerstagabend"): read as "<weekday> am <part>".
+    glued_parts: tuple[str, ...] = ()
     # Durations said without a number: "half an hour", "полчаса" -> minutes.
     durations: dict[str, int] = field(default_factory=dict)
     # "the day after", "the next day", "the day before": the session's day +- n, a whole day.
