@@ -1,17 +1,20 @@
 """Dates with a month name ("14 December", "2 de enero", "14. Dezember", "14 грудня"), read by dateparser.
 
 dateparser knows month names and their inflections in every language we speak; it is slow to import
-and slow on its first call per language, so it is loaded only when a text has a number next to a word
-that its tables call a month.
+and slow on its first call per language, so its word tables are read as data (no import) to find a
+number next to a month name, and dateparser itself is imported only to read such a fragment.
 """
 
 from __future__ import annotations
 
-import importlib
+import ast
+import importlib.util
 import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 _MONTH_KEYS = (
     "january",
@@ -35,11 +38,25 @@ class MonthDate:
     has_year: bool
 
 
+def _translation_table(lang: str) -> dict[str, Any]:
+    """dateparser's words for `lang` (a module holding one literal `info = {...}`), read without
+    importing dateparser itself: that import alone costs more than all our own work on a message."""
+    spec = importlib.util.find_spec("dateparser")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("dateparser is not installed")
+    source = Path(spec.submodule_search_locations[0], "data", "date_translation_data", f"{lang}.py")
+    assignment = ast.parse(source.read_text(encoding="utf-8")).body[0]
+    if not isinstance(assignment, ast.Assign):
+        raise ValueError(f"unexpected layout of {source}")
+    table: dict[str, Any] = ast.literal_eval(assignment.value)
+    return table
+
+
 @cache
 def _month_date_patterns(lang: str) -> tuple[re.Pattern[str], ...]:
     from bot.services.time_request.parser import fold_phrase
 
-    table = importlib.import_module(f"dateparser.data.date_translation_data.{lang}").info
+    table = _translation_table(lang)
     names = {fold_phrase(name) for key in _MONTH_KEYS for name in table.get(key, ()) if len(name) >= 3}
     months = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
     year = r"(?:\s*,?\s*(?:de\s+|del\s+)?(?P<year>\d{4}))?"
