@@ -35,7 +35,7 @@ WORDS = Vocabulary(
     },
     next_week=("nächste woche", "nächsten woche", "kommende woche", "kommenden woche"),
     weekend=("wochenende", "am wochenende"),
-    at_words=("um", "gegen", "ab"),
+    at_words=("um", "gegen"),
     hour_words=("uhr", "h"),
     weak_hour_words=(),
     minute_words={},
@@ -90,6 +90,9 @@ WORDS = Vocabulary(
     later_that_day=("später am selben tag", "später am gleichen tag", "am selben tag später", "am gleichen tag später"),
     # "Donnerstagabend", "Freitagmorgen": a weekday and a part of the day written as one word.
     glued_parts=("morgen", "vormittag", "nachmittag", "abend"),
+    between=(("zwischen", "und"), ("von", "bis")),
+    after=("nach", "ab", "frühestens um", "frühestens"),
+    before=("vor", "bis", "spätestens um", "spätestens"),
     durations={"eine halbe stunde": 30, "halbe stunde": 30},
     session_days={"am tag danach": 1, "am nächsten tag": 1, "am tag davor": -1, "am vortag": -1},
 )

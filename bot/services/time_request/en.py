@@ -86,6 +86,9 @@ WORDS = Vocabulary(
     same_time=("same time", "at the same time", "the same time"),
     earlier_that_day=("earlier that day", "earlier the same day", "earlier on the same day", "earlier in the day"),
     later_that_day=("later that day", "later the same day", "later on the same day", "later in the day"),
+    between=(("between", "and"), ("from", "to"), ("from", "till"), ("from", "until")),
+    after=("after", "any time after", "anytime after", "no earlier than"),
+    before=("before", "no later than"),
     durations={"half an hour": 30, "half hour": 30},
     session_days={"the day after": 1, "the next day": 1, "the day before": -1, "the previous day": -1},
 )

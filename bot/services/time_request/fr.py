@@ -83,6 +83,9 @@ WORDS = Vocabulary(
         "plus tard ce jour-là",
         "plus tard ce jour là",
     ),
+    between=(("entre", "et"), ("de", "à"), ("de", "a")),
+    after=("après", "à partir de", "pas avant"),
+    before=("avant", "jusqu'à", "pas après"),
     durations={"une demi-heure": 30, "une demi heure": 30, "demi-heure": 30},
     session_days={"le lendemain": 1, "la veille": -1},
 )

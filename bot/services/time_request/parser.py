@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
 from functools import cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -51,11 +52,20 @@ class _ClockTime:
     explicit: bool
 
 
+class _Span(Enum):
+    BETWEEN = "between"
+    AFTER = "after"
+    BEFORE = "before"
+
+
 @dataclass
 class _Found:
     """Every piece the reading found; `_resolve` turns them into a span."""
 
     clock: _ClockTime | None = None
+    # A span of clock times: "between 2 and 4pm" (clock to until), "after 5pm", "before noon".
+    until: _ClockTime | None = None
+    span: _Span | None = None
     part: Part | None = None
     part_is_today: bool = False
     day_offset: int | None = None
@@ -171,6 +181,10 @@ class _Patterns:
     same_time: re.Pattern[str]
     session_days: re.Pattern[str]
     within: tuple[re.Pattern[str], ...]
+    time_spans: tuple[re.Pattern[str], ...]
+    dash_span: re.Pattern[str]
+    after: re.Pattern[str]
+    before: re.Pattern[str]
     am_pm: re.Pattern[str]
     colon_time: re.Pattern[str]
     hour_word_time: re.Pattern[str]
@@ -205,15 +219,43 @@ def _patterns(lang: str) -> _Patterns:
     later_or_earlier = rf"(?P<dir>{_alternation(words.later + words.earlier)})"
     prefix = rf"(?:{_alternation(words.shift_prefix)}\s+)?" if words.shift_prefix else ""
     amount = rf"(?:(?:(?P<n>{number})\s*)?(?P<unit>{unit})|(?P<dur>{_alternation(words.durations)}))"
+    # "позже на час" (ru, uk) puts the direction first, with its "на"; "après 17h" (fr) is no shift.
+    shift_after_direction = (
+        (re.compile(_word(rf"{later_or_earlier}\s+{_alternation(words.shift_prefix)}\s+{amount}")),)
+        if words.shift_prefix
+        else ()
+    )
     hour_words = _alternation(words.hour_words)
     weak_hour_words = _alternation(words.weak_hour_words)
     minute_words = rf"(?:\s+(?P<mw>{_alternation(words.minute_words)}))?"
     any_part = _alternation(list(words.parts) + list(words.parts_of_today))
     not_a_date_after = r"(?![\d/]|\.\d|:\d)"
     # "il y a 2 semaines", "at 2 hours" are not clock times; "в 3 часа" is.
-    not_a_duration_after = rf"(?!\s*{_alternation(set(words.units) - set(words.weak_hour_words))}(?!\w))"
+    durations_only = set(words.units) - set(words.hour_words) - set(words.weak_hour_words)
+    not_a_duration_after = rf"(?!\s*{_alternation(durations_only)}(?!\w))"
+    at = rf"(?:{_alternation(words.at_words)}\s+)?"
+
+    def clock(key: str) -> str:
+        """A clock time in a span, its pieces in groups named <key>h, <key>m, <key>ap, <key>noon, <key>midnight."""
+        digits = (
+            rf"(?P<{key}h>\d{{1,2}})(?:[:.h](?P<{key}m>\d{{2}}))?(?![\d/]|\.\d){not_a_duration_after}"
+            rf"(?:\s*(?P<{key}ap>a\.?\s?m\.?|p\.?\s?m\.?)(?!\w))?"
+            rf"(?:\s*(?P<{key}word>{_alternation(words.hour_words + words.weak_hour_words)})(?!\w))?"
+        )
+        named = rf"(?P<{key}noon>{_alternation(words.noon)})|(?P<{key}midnight>{_alternation(words.midnight)})"
+        return rf"{at}(?:{digits}|{named})"
+
     return _Patterns(
         words=words,
+        time_spans=tuple(
+            re.compile(
+                rf"(?<![\w.:/-]){_alternation([opening])}\s+{clock('a')}\s*{_alternation([joining])}\s+{clock('b')}(?!\w)"
+            )
+            for opening, joining in words.between
+        ),
+        dash_span=re.compile(rf"(?<![\w.:/-]){clock('a')}\s*[-–—]\s*{clock('b')}(?!\w)"),
+        after=re.compile(rf"(?<!\w){_alternation(words.after)}\s+{clock('a')}(?!\w)"),
+        before=re.compile(rf"(?<!\w){_alternation(words.before)}\s+{clock('a')}(?!\w)"),
         folded_numbers=_folded_keys(words.numbers),
         folded_units=_folded_keys(words.units),
         folded_parts=_folded_keys(words.parts),
@@ -228,7 +270,7 @@ def _patterns(lang: str) -> _Patterns:
         later_that_day=re.compile(_word(_alternation(words.later_that_day))),
         shifts=(
             re.compile(_word(rf"{prefix}{amount}\s+{later_or_earlier}")),
-            re.compile(_word(rf"{later_or_earlier}\s+{prefix}{amount}")),
+            *shift_after_direction,
         ),
         same_time=re.compile(_word(_alternation(words.same_time))),
         session_days=re.compile(_word(_alternation(words.session_days))),
@@ -368,6 +410,10 @@ class _Reading:
 
     def _read_clock_times(self) -> None:
         p, found = self.patterns, self.found
+        self._read_time_span()
+        if found.clock is not None:
+            self._read_numeric_date()
+            return
         match = self.take(p.am_pm)
         if match is not None:
             hour, minute = int(match["h"]), int(match["m"] or 0)
@@ -397,6 +443,25 @@ class _Reading:
                     minute = int(match.groupdict().get("m") or 0) + self._minute_words(match)
                     found.clock = _clock(hour, minute, explicit=False)
                     break
+
+    def _read_time_span(self) -> None:
+        p, found = self.patterns, self.found
+        for pattern in p.time_spans:
+            match = self.take(pattern)
+            if match is not None:
+                found.clock, found.until, found.span = _span_clock(match, "a"), _span_clock(match, "b"), _Span.BETWEEN
+                return
+        match = p.dash_span.search(self.folded)
+        # "2-3 questions" is not a span of hours: a dash needs a clock time that says it is one.
+        if match is not None and any(match[f"{key}{piece}"] for key in "ab" for piece in ("m", "ap", "word", "noon")):
+            self.take(p.dash_span)
+            found.clock, found.until, found.span = _span_clock(match, "a"), _span_clock(match, "b"), _Span.BETWEEN
+            return
+        for pattern, span in ((p.after, _Span.AFTER), (p.before, _Span.BEFORE)):
+            match = self.take(pattern)
+            if match is not None:
+                found.clock, found.span = _span_clock(match, "a"), span
+                return
 
     def _minute_words(self, match: re.Match[str]) -> int:
         words = match.groupdict().get("mw")
@@ -460,6 +525,20 @@ class _OutOfRange(Exception):
 def _spaced(text: str) -> str:
     """A matched phrase as its table key: hyphens and runs of spaces as one space."""
     return re.sub(r"[\s\-]+", " ", text.strip())
+
+
+def _span_clock(match: re.Match[str], key: str) -> _ClockTime:
+    """One end of a span of clock times."""
+    if match[f"{key}noon"]:
+        return _clock(12, 0, explicit=True)
+    if match[f"{key}midnight"]:
+        return _clock(0, 0, explicit=True)
+    hour, minute, meridiem = int(match[f"{key}h"]), int(match[f"{key}m"] or 0), match[f"{key}ap"]
+    if meridiem:
+        if not 1 <= hour <= 12:
+            raise _OutOfRange
+        return _clock(hour % 12 + (12 if meridiem.startswith("p") else 0), minute, explicit=True)
+    return _clock(hour, minute, explicit=hour > 12 or match[f"{key}h"].startswith("0"))
 
 
 def _clock(hour: int, minute: int, *, explicit: bool) -> _ClockTime:
@@ -546,25 +625,26 @@ def _resolve(found: _Found, now: datetime, session: datetime | None, zone: ZoneI
         return None  # a date with its year, in the past
     if day is None and (found.next_week or found.weekend):
         return _span_of_weeks(found, today, zone)
-    clock = time(_hour_of(found.clock, found.part), found.clock.minute) if found.clock is not None else None
+    window = _window(found)
+    if found.clock is not None and window is None:
+        return None
     span_part = found.part if found.part in PART_SPANS else None
     if day is None and found.weekday is not None:
         # A weekday is today only with a clock time still ahead today.
-        if clock is not None and found.weekday == today.weekday() and _at(today, clock, zone) > now:
+        if window is not None and found.weekday == today.weekday() and _at(today, window[1], zone) > now:
             day = today
         else:
             day = _next_weekday(today, found.weekday)
     if day is None:
-        if clock is not None:
-            day = today if _at(today, clock, zone) > now else today + timedelta(days=1)
+        if window is not None:
+            day = today if _at(today, window[1], zone) > now else today + timedelta(days=1)
         elif span_part is not None:
             part_ends = _at(today, PART_SPANS[span_part][1], zone)
             day = today if found.part_is_today or part_ends > now else today + timedelta(days=1)
         else:
             return None
-    if clock is not None:
-        moment = _at(day, clock, zone)
-        if moment <= now and (found.day_of_month is not None or found.exact_date is not None):
+    if window is not None:
+        if _at(day, window[1], zone) <= now and (found.day_of_month is not None or found.exact_date is not None):
             # "the 1st at 9am" said at 10am on the 1st: next month's, never the past.
             if found.date_has_year:
                 return None
@@ -578,12 +658,34 @@ def _resolve(found: _Found, now: datetime, session: datetime | None, zone: ZoneI
             )
             if later is None:
                 return None
-            moment = _at(later, clock, zone)
-        return _exact(moment)
+            day = later
+        return TimeRequest(_at(day, window[0], zone), _at(day, window[1], zone))
     if span_part is not None:
         starts, ends = PART_SPANS[span_part]
         return TimeRequest(_at(day, starts, zone), _at(day, ends, zone))
     return _whole_days(day, day, zone)
+
+
+def _window(found: _Found) -> tuple[time, time] | None:
+    """The first and last clock time asked for (the same for an exact time); None for an empty span."""
+    if found.clock is None:
+        return None
+    start = time(_hour_of(found.clock, found.part), found.clock.minute)
+    if found.span is _Span.AFTER:
+        return (start, LAST_MINUTE)
+    if found.span is _Span.BEFORE:
+        if start == time(0):
+            return None
+        return (time(0), (datetime.combine(date.min, start) - MINUTE).time())
+    if found.until is None:
+        return (start, start)
+    end = time(_hour_of(found.until, found.part), found.until.minute)
+    if not found.clock.explicit and found.until.explicit and found.clock.hour <= 12 < end.hour:
+        # "2 to 4pm": the first end is in the same half of the day as the second.
+        start = time(found.clock.hour % 12 + 12, found.clock.minute)
+        if start > end:
+            start = time(found.clock.hour % 12, found.clock.minute)
+    return (start, end) if start < end else None
 
 
 def _day_asked(found: _Found, today: date) -> date | None:
@@ -651,7 +753,17 @@ def _resolve_about_session(found: _Found, now: datetime, session: datetime, zone
         day = session_day + timedelta(days=found.session_day)
         found.session_day, found.day_offset = None, None
         asked = _resolve(
-            _Found(clock=found.clock, part=found.part, exact_date=day, date_has_year=True), now, None, zone
+            _Found(
+                clock=found.clock,
+                until=found.until,
+                span=found.span,
+                part=found.part,
+                exact_date=day,
+                date_has_year=True,
+            ),
+            now,
+            None,
+            zone,
         )
         return asked
     # The same clock time as the session, on another day.

@@ -69,6 +69,11 @@ class Vocabulary:
     same_time: tuple[str, ...]
     earlier_that_day: tuple[str, ...]
     later_that_day: tuple[str, ...]
+    # A span of clock times: ("between", "and") in "between 2 and 4pm"; a dash works in every language.
+    between: tuple[tuple[str, str], ...] = ()
+    # "after 5pm" (until the end of that day), "before noon" (from its start).
+    after: tuple[str, ...] = ()
+    before: tuple[str, ...] = ()
     # Parts of the day written glued to a weekday ("Donnerstagabend"): read as "<weekday> am <part>".
     glued_parts: tuple[str, ...] = ()
     # Durations said without a number: "half an hour", "полчаса" -> minutes.
