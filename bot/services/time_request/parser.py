@@ -175,6 +175,7 @@ class _Patterns:
     folded_spoken_hours: dict[str, int]
     folded_durations: dict[str, int]
     folded_session_days: dict[str, int]
+    folded_earlier: frozenset[str]
     earlier_that_day: re.Pattern[str]
     later_that_day: re.Pattern[str]
     shifts: tuple[re.Pattern[str], ...]
@@ -266,6 +267,7 @@ def _patterns(lang: str) -> _Patterns:
         folded_spoken_hours=_folded_keys(words.spoken_hours),
         folded_durations=_folded_keys(words.durations),
         folded_session_days=_folded_keys(words.session_days),
+        folded_earlier=frozenset(_folded_keys(dict.fromkeys(words.earlier, True))),
         earlier_that_day=re.compile(_word(_alternation(words.earlier_that_day))),
         later_that_day=re.compile(_word(_alternation(words.later_that_day))),
         shifts=(
@@ -360,7 +362,7 @@ class _Reading:
         for pattern in p.shifts:
             match = self.take(pattern)
             if match is not None:
-                sign = -1 if match["dir"] in {fold_phrase(word) for word in p.words.earlier} else 1
+                sign = -1 if _spaced(match["dir"]) in p.folded_earlier else 1
                 found.shift = sign * self._amount(match)
                 break
         found.same_time = self.take(p.same_time) is not None
@@ -421,7 +423,7 @@ class _Reading:
                 raise _OutOfRange
             is_pm = match["ampm"].startswith("p")
             found.clock = _clock(hour % 12 + (12 if is_pm else 0), minute, explicit=True)
-        for pattern, explicit in ((p.colon_time, True), (p.hour_word_time, True), (p.at_time, False)):
+        for pattern, says_24_hour in ((p.colon_time, True), (p.hour_word_time, True), (p.at_time, False)):
             if found.clock is not None:
                 break
             match = self.take(pattern)
@@ -430,7 +432,7 @@ class _Reading:
                 minute += self._minute_words(match)
                 hour = int(match["h"])
                 # "15:00" and "09:30" are 24-hour times; "3:30" or "at 3" might be either half.
-                found.clock = _clock(hour, minute, explicit=explicit and (hour > 12 or match["h"].startswith("0")))
+                found.clock = _clock(hour, minute, explicit=says_24_hour and (hour > 12 or match["h"].startswith("0")))
         self._read_numeric_date()
         if found.clock is None:
             for pattern in (p.time_before_part, p.spoken_hours):
