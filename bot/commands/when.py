@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "when",
         help="read messages (one a line) as requests for a session time, print one JSON object a line",
         description=(
-            "Read each line of standard input as a client's reply to a reminder, as the chat does, and print "
+            "Read each line of standard input as a client's reply to a reminder, with the chat's own parser "
+            "(bot/services/time_request), and print "
             'one JSON object per line, in order: {"understood": true, "from": ISO, "to": ISO} (the earliest '
             'and latest session start asked for, in --tz with its offset) or {"understood": false}. '
             "Exit code 2 on a bad argument."
