@@ -30,11 +30,10 @@ from bot.services.availability import start_of_local_day
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.schedule import DaysOff, ScheduleInputError, Window
 from bot.services.timezones import zone as zone_named
-from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send, state_prompt
+from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
 from handlers.professional import for_professionals_only, linked_professional
+from handlers.registry import Registry
 from models import Booking, BookingState, Professional
-
-router = Router(name="hours")
 
 WEEKDAY = "hours_weekday"
 MAX_LISTED_SESSIONS = 10
@@ -176,7 +175,6 @@ def _back_button() -> tuple[str, Callback]:
     return (_("‹ Back to my hours"), HoursCb(action="show"))
 
 
-@state_prompt(HoursEdit.weekday)
 async def ask_weekday_hours(ctx: Flow) -> Rendered:
     professional = await linked_professional(ctx)
     weekday = int(await ctx.state.get_value(WEEKDAY, 0))
@@ -202,7 +200,6 @@ async def ask_weekday_hours(ctx: Flow) -> Rendered:
     return Rendered(text, keyboard)
 
 
-@state_prompt(HoursEdit.days_off)
 async def ask_days_off(ctx: Flow) -> Rendered:
     professional = await linked_professional(ctx)
     today = schedule.local_today(professional, ctx.clock.now()) if professional else ctx.clock.now().date()
@@ -216,7 +213,6 @@ async def ask_days_off(ctx: Flow) -> Rendered:
 # --- handlers --------------------------------------------------------------------------------------
 
 
-@router.message(Command("hours"))
 async def hours_command(message: Message, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None:
@@ -226,7 +222,6 @@ async def hours_command(message: Message, ctx: Flow) -> None:
     await send(ctx, await hours_screen(ctx, professional))
 
 
-@router.callback_query(HoursCb.filter())
 async def hours_pressed(query: CallbackQuery, callback_data: HoursCb, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None:
@@ -256,7 +251,6 @@ async def _days_off_list(ctx: Flow, professional: Professional) -> Rendered:
     return Rendered(_("Which days off should become working days again?"), inline_keyboard(*rows, [_back_button()]))
 
 
-@router.callback_query(RemoveOffCb.filter())
 async def remove_pressed(query: CallbackQuery, callback_data: RemoveOffCb, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None:
@@ -272,7 +266,6 @@ async def remove_pressed(query: CallbackQuery, callback_data: RemoveOffCb, ctx: 
     await replace(query, ctx, await hours_screen(ctx, professional, note))
 
 
-@router.callback_query(WeekdayCb.filter())
 async def weekday_pressed(query: CallbackQuery, callback_data: WeekdayCb, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None or callback_data.weekday not in range(7):
@@ -287,7 +280,6 @@ async def weekday_pressed(query: CallbackQuery, callback_data: WeekdayCb, ctx: F
     await replace(query, ctx, await ask_weekday_hours(ctx))
 
 
-@router.message(HoursEdit.weekday, F.text, ~F.text.startswith("/"))
 async def weekday_hours_typed(message: Message, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None:
@@ -311,7 +303,6 @@ async def _save_weekday(ctx: Flow, professional: Professional, weekday: int, win
     return [saved, *_outside_note(outside, professional, ctx.locale)]
 
 
-@router.message(HoursEdit.days_off, F.text, ~F.text.startswith("/"))
 async def days_off_typed(message: Message, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None:
@@ -335,3 +326,16 @@ async def days_off_typed(message: Message, ctx: Flow) -> None:
 
 async def _ask_again(ctx: Flow, error: ScheduleInputError, question: Rendered) -> None:
     await send(ctx, Rendered(f"{_input_problem(error)}\n\n{question.text}", question.reply_markup))
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="hours")
+    registry.state_prompt(HoursEdit.weekday, ask_weekday_hours)
+    registry.state_prompt(HoursEdit.days_off, ask_days_off)
+    router.message.register(hours_command, Command("hours"))
+    router.callback_query.register(hours_pressed, HoursCb.filter())
+    router.callback_query.register(remove_pressed, RemoveOffCb.filter())
+    router.callback_query.register(weekday_pressed, WeekdayCb.filter())
+    router.message.register(weekday_hours_typed, HoursEdit.weekday, F.text, ~F.text.startswith("/"))
+    router.message.register(days_off_typed, HoursEdit.days_off, F.text, ~F.text.startswith("/"))
+    return router

@@ -35,7 +35,6 @@ from bot.render import (
     format_duration,
     format_instant,
     format_price,
-    outbox_renderers,
     zone_suffix,
 )
 from bot.services import booking as bookings
@@ -44,23 +43,12 @@ from bot.services.availability import start_of_local_day
 from bot.services.errors import IllegalTransition, NotAllowed, NotFound, NotStartedYet
 from bot.services.invites import INVITE_PREFIX, AlreadyLinked, InviteUnusable
 from bot.services.timezones import zone as zone_named
-from handlers.common import (
-    Callback,
-    CommandInfo,
-    Flow,
-    answer_stale,
-    bot_commands,
-    deep_link,
-    inline_keyboard,
-    replace,
-    role_commands,
-    send,
-)
+from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
+from handlers.registry import CommandInfo, Registry
 from models import Booking, BookingState, Professional
 
 log = logging.getLogger(__name__)
 
-router = Router(name="professional")
 
 AGENDA_DAYS = 7
 # Confirmed sessions from the days before today still wait for a mark until the worker completes
@@ -80,7 +68,6 @@ def professional_commands() -> list[CommandInfo]:
     ]
 
 
-@role_commands
 async def commands_of_a_professional(ctx: Flow) -> list[CommandInfo]:
     return professional_commands() if await linked_professional(ctx) is not None else []
 
@@ -101,7 +88,6 @@ def for_professionals_only() -> Rendered:
 # --- invites ---------------------------------------------------------------------------------------
 
 
-@deep_link(INVITE_PREFIX)
 async def open_invite(ctx: Flow, token: str) -> Rendered:
     try:
         linked = await invites.accept_invite(ctx.session, token, ctx.user.telegram_id, now=ctx.clock.now())
@@ -146,7 +132,8 @@ def _invite_refusal(reason: str) -> str:
 
 async def _set_chat_menu(ctx: Flow) -> None:
     """The professional's own chat gets the public commands plus theirs, in their language."""
-    commands = [BotCommand(command=c.name, description=c.describe()) for c in bot_commands() + professional_commands()]
+    listed = ctx.registry.commands() + professional_commands()
+    commands = [BotCommand(command=c.name, description=c.describe()) for c in listed]
     try:
         await ctx.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=ctx.chat_id))
     except TelegramAPIError as exc:
@@ -202,7 +189,6 @@ def _by(actor: str) -> str:
     return _("automatically")
 
 
-@outbox_renderers.register("booking_new_pro")
 def booking_new_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
     lines = [
         _("📅 New booking"),
@@ -213,7 +199,6 @@ def booking_new_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
     return Rendered("\n".join(lines), _agenda_button())
 
 
-@outbox_renderers.register("booking_cancelled_pro")
 def booking_cancelled_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
     lines = [
         _("❌ Booking cancelled {by}").format(by=_by(payload.get("cancelled_by") or "system")),
@@ -225,7 +210,6 @@ def booking_cancelled_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
     return Rendered("\n".join(lines), _agenda_button())
 
 
-@outbox_renderers.register("booking_rescheduled_pro")
 def booking_rescheduled_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
     previous = _instant(payload, "previous_starts_at")
     lines = [
@@ -252,7 +236,6 @@ class MarkCb(Callback, prefix="agm"):
 OUTCOMES = ("done", "missed")
 
 
-@router.message(Command("agenda"))
 async def agenda_command(message: Message, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None:
@@ -261,7 +244,6 @@ async def agenda_command(message: Message, ctx: Flow) -> None:
     await send(ctx, await agenda_screen(ctx, professional))
 
 
-@router.callback_query(AgendaCb.filter())
 async def agenda_pressed(query: CallbackQuery, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None:
@@ -270,7 +252,6 @@ async def agenda_pressed(query: CallbackQuery, ctx: Flow) -> None:
     await replace(query, ctx, await agenda_screen(ctx, professional))
 
 
-@router.callback_query(MarkCb.filter())
 async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow) -> None:
     professional = await linked_professional(ctx)
     if professional is None or callback_data.outcome not in OUTCOMES:
@@ -405,3 +386,16 @@ def _fit(head: list[str], blocks: list[list[str]]) -> str:
             return "\n".join([*kept, more])
         kept.append(line)
     return "\n".join(kept)
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="professional")
+    registry.role_commands(commands_of_a_professional)
+    registry.deep_link(INVITE_PREFIX, open_invite)
+    registry.renderers.register("booking_new_pro")(booking_new_pro)
+    registry.renderers.register("booking_cancelled_pro")(booking_cancelled_pro)
+    registry.renderers.register("booking_rescheduled_pro")(booking_rescheduled_pro)
+    router.message.register(agenda_command, Command("agenda"))
+    router.callback_query.register(agenda_pressed, AgendaCb.filter())
+    router.callback_query.register(mark_pressed, MarkCb.filter())
+    return router

@@ -1,15 +1,18 @@
 """Renderers for outbox messages: kind -> function(payload, locale) -> Rendered.
 
-A feature module registers one renderer per kind it enqueues, next to the handlers that speak about
-the same thing::
+Each app owns one registry (handlers/registry.py: `Registry.renderers`); a feature module registers
+one renderer per kind it enqueues, next to the handlers that speak about the same thing::
 
-    from bot.render import Rendered, format_instant, outbox_renderers
+    from bot.render import Rendered, format_instant
     from aiogram.utils.i18n import gettext as _
 
-    @outbox_renderers.register("booking_created_pro")
     def booking_created_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
         starts = datetime.fromisoformat(payload["starts_at"])
         return Rendered(_("New booking: {when}").format(when=format_instant(starts, payload["zone"], locale)))
+
+    def make_router(registry: Registry) -> Router:
+        registry.renderers.register("booking_created_pro")(booking_created_pro)
+        ...
 
 The worker calls it inside ``i18n.use_locale(locale)``, so `_` speaks the recipient's language; pass
 `locale` on to the Babel helpers. Payloads are JSON: ids, ISO instants, zone names, amounts in minor
@@ -59,7 +62,3 @@ class RendererRegistry:
 
 def _name(renderer: Renderer) -> str:
     return f"{renderer.__module__}.{getattr(renderer, '__qualname__', repr(renderer))}"
-
-
-# The registry feature modules register into and the worker reads (tests may build their own).
-outbox_renderers = RendererRegistry()

@@ -14,16 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import worker
-from bot.render import Rendered, outbox_renderers, zone_label
+from bot.render import Rendered, zone_label
 from bot.services import outbox
 from models import OutboxMessage
 from tests.bot.harness import BotHarness
 
 
-@outbox_renderers.register("test_zone_notice")
 def render_zone_notice(payload: Mapping[str, Any], locale: str) -> Rendered:
     at = datetime.fromisoformat(payload["at"])
     return Rendered(_("Your time zone: {zone}").format(zone=zone_label(payload["zone"], locale, at)))
+
+
+@pytest.fixture
+def harness(harness: BotHarness) -> BotHarness:
+    """The usual harness, whose app also renders the test's own outbox kind."""
+    harness.app.renderers.register("test_zone_notice")(render_zone_notice)
+    return harness
 
 
 class RecordingLimiter:
