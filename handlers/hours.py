@@ -28,8 +28,9 @@ from bot.render import Rendered, format_clock, format_day, zone_label
 from bot.services import schedule
 from bot.services.availability import start_of_local_day
 from bot.services.errors import NotAllowed, NotFound
-from bot.services.schedule import DaysOff, ScheduleInputError, Window
+from bot.services.schedule import DaysOff
 from bot.services.timezones import zone as zone_named
+from bot.services.windows import MAX_WINDOWS, ScheduleInputError, Window, format_windows, parse_windows
 from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
 from handlers.professional import for_professionals_only, linked_professional
 from handlers.registry import Registry
@@ -61,14 +62,8 @@ class RemoveOffCb(Callback, prefix="hx"):
 # --- words -----------------------------------------------------------------------------------------
 
 
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def _windows(windows: Sequence[Window]) -> str:
-    if not windows:
-        return _("no hours")
-    return ", ".join(f"{_clock(starts)}-{_clock(ends)}" for starts, ends in windows)
+    return format_windows(windows) if windows else _("no hours")
 
 
 def _weekday_name(weekday: int, locale: str, width: Literal["wide", "abbreviated"] = "wide") -> str:
@@ -109,7 +104,7 @@ def _input_problem(error: ScheduleInputError) -> str:
         first, second = error.windows
         return _("{first} and {second} overlap.").format(first=_windows([first]), second=_windows([second]))
     if problem == "too_many":
-        return _("That is more than {count} windows in one day.").format(count=schedule.MAX_WINDOWS)
+        return _("That is more than {count} windows in one day.").format(count=MAX_WINDOWS)
     if problem == "date":
         return _("“{piece}” is not a date as YYYY-MM-DD, e.g. 2026-12-24.").format(piece=piece)
     if problem == "range_order":
@@ -288,7 +283,7 @@ async def weekday_hours_typed(message: Message, ctx: Flow) -> None:
         return
     weekday = int(await ctx.state.get_value(WEEKDAY, 0))
     try:
-        windows = schedule.parse_windows(message.text or "")
+        windows = parse_windows(message.text or "")
     except ScheduleInputError as exc:
         await _ask_again(ctx, exc, await ask_weekday_hours(ctx))
         return

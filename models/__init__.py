@@ -8,7 +8,7 @@ from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
 from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
 from models.invite import Invite
 from models.outbox import OutboxMessage
-from models.professional import NoShowRule, Professional
+from models.professional import NoShowRule, Policy, Professional
 from models.review import Review
 from models.user import User
 
@@ -24,6 +24,7 @@ __all__ = [
     "OutboxMessage",
     "OverrideWindow",
     "Package",
+    "Policy",
     "Professional",
     "Review",
     "Service",
