@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -32,7 +32,7 @@ from bot.services.schedule import DaysOff
 from bot.services.timezones import zone as zone_named
 from bot.services.windows import MAX_WINDOWS, ScheduleInputError, Window, format_windows, parse_windows
 from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
-from handlers.professional import for_professionals_only, linked_professional
+from handlers.professional import linked_professional, not_linked_command, not_linked_step, professionals_only
 from handlers.registry import Registry
 from models import Booking, BookingState, Professional
 
@@ -208,20 +208,12 @@ async def ask_days_off(ctx: Flow) -> Rendered:
 # --- handlers --------------------------------------------------------------------------------------
 
 
-async def hours_command(message: Message, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await send(ctx, for_professionals_only())
-        return
+async def hours_command(message: Message, ctx: Flow, professional: Professional) -> None:
     await ctx.state.clear()
     await send(ctx, await hours_screen(ctx, professional))
 
 
-async def hours_pressed(query: CallbackQuery, callback_data: HoursCb, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await answer_stale(query)
-        return
+async def hours_pressed(query: CallbackQuery, callback_data: HoursCb, ctx: Flow, professional: Professional) -> None:
     if callback_data.action == "show":
         await ctx.state.clear()
         await replace(query, ctx, await hours_screen(ctx, professional))
@@ -246,11 +238,9 @@ async def _days_off_list(ctx: Flow, professional: Professional) -> Rendered:
     return Rendered(_("Which days off should become working days again?"), inline_keyboard(*rows, [_back_button()]))
 
 
-async def remove_pressed(query: CallbackQuery, callback_data: RemoveOffCb, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await answer_stale(query)
-        return
+async def remove_pressed(
+    query: CallbackQuery, callback_data: RemoveOffCb, ctx: Flow, professional: Professional
+) -> None:
     try:
         removed: DaysOff = await schedule.remove_days_off(ctx.session, professional, callback_data.id)
     except (NotFound, NotAllowed):
@@ -261,9 +251,10 @@ async def remove_pressed(query: CallbackQuery, callback_data: RemoveOffCb, ctx: 
     await replace(query, ctx, await hours_screen(ctx, professional, note))
 
 
-async def weekday_pressed(query: CallbackQuery, callback_data: WeekdayCb, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None or callback_data.weekday not in range(7):
+async def weekday_pressed(
+    query: CallbackQuery, callback_data: WeekdayCb, ctx: Flow, professional: Professional
+) -> None:
+    if callback_data.weekday not in range(7):
         await answer_stale(query)
         return
     if callback_data.off:
@@ -275,12 +266,7 @@ async def weekday_pressed(query: CallbackQuery, callback_data: WeekdayCb, ctx: F
     await replace(query, ctx, await ask_weekday_hours(ctx))
 
 
-async def weekday_hours_typed(message: Message, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await ctx.state.clear()
-        await send(ctx, for_professionals_only())
-        return
+async def weekday_hours_typed(message: Message, ctx: Flow, professional: Professional) -> None:
     weekday = int(await ctx.state.get_value(WEEKDAY, 0))
     try:
         windows = parse_windows(message.text or "")
@@ -298,12 +284,7 @@ async def _save_weekday(ctx: Flow, professional: Professional, weekday: int, win
     return [saved, *_outside_note(outside, professional, ctx.locale)]
 
 
-async def days_off_typed(message: Message, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await ctx.state.clear()
-        await send(ctx, for_professionals_only())
-        return
+async def days_off_typed(message: Message, ctx: Flow, professional: Professional) -> None:
     try:
         first, last = schedule.parse_days(message.text or "")
         added, outside = await schedule.add_days_off(ctx.session, professional, first, last, now=ctx.clock.now())
@@ -324,13 +305,21 @@ async def _ask_again(ctx: Flow, error: ScheduleInputError, question: Rendered) -
 
 
 def make_router(registry: Registry) -> Router:
-    router = Router(name="hours")
     registry.state_prompt(HoursEdit.weekday, ask_weekday_hours)
     registry.state_prompt(HoursEdit.days_off, ask_days_off)
-    router.message.register(hours_command, Command("hours"))
-    router.callback_query.register(hours_pressed, HoursCb.filter())
-    router.callback_query.register(remove_pressed, RemoveOffCb.filter())
-    router.callback_query.register(weekday_pressed, WeekdayCb.filter())
-    router.message.register(weekday_hours_typed, HoursEdit.weekday, F.text, ~F.text.startswith("/"))
-    router.message.register(days_off_typed, HoursEdit.days_off, F.text, ~F.text.startswith("/"))
+    typing = (F.text, ~F.text.startswith("/"))
+    linked = professionals_only("hours-linked")
+    linked.message.register(hours_command, Command("hours"))
+    linked.callback_query.register(hours_pressed, HoursCb.filter())
+    linked.callback_query.register(remove_pressed, RemoveOffCb.filter())
+    linked.callback_query.register(weekday_pressed, WeekdayCb.filter())
+    linked.message.register(weekday_hours_typed, HoursEdit.weekday, *typing)
+    linked.message.register(days_off_typed, HoursEdit.days_off, *typing)
+    # Everyone else: the command says who it is for; a step left open when the link went ends.
+    # Their buttons reach the fallback ("no longer available").
+    unlinked = Router(name="hours-unlinked")
+    unlinked.message.register(not_linked_command, Command("hours"))
+    unlinked.message.register(not_linked_step, StateFilter(HoursEdit.weekday, HoursEdit.days_off), *typing)
+    router = Router(name="hours")
+    router.include_routers(linked, unlinked)
     return router

@@ -23,8 +23,8 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command
-from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.filters import Command, Filter
+from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -74,6 +74,33 @@ async def commands_of_a_professional(ctx: Flow) -> list[CommandInfo]:
 
 async def linked_professional(ctx: Flow) -> Professional | None:
     return await invites.professional_of(ctx.session, ctx.user.telegram_id)
+
+
+class LinkedProfessional(Filter):
+    """Lets through the updates of a person whose chat is linked to a professional's profile, and hands
+    their handler that `professional`."""
+
+    async def __call__(self, event: TelegramObject, ctx: Flow) -> bool | dict[str, Any]:
+        professional = await linked_professional(ctx)
+        return {"professional": professional} if professional is not None else False
+
+
+def professionals_only(name: str) -> Router:
+    """A router only linked professionals reach; its handlers take `professional: Professional`."""
+    router = Router(name=name)
+    router.message.filter(LinkedProfessional())
+    router.callback_query.filter(LinkedProfessional())
+    return router
+
+
+async def not_linked_command(message: Message, ctx: Flow) -> None:
+    await send(ctx, for_professionals_only())
+
+
+async def not_linked_step(message: Message, ctx: Flow) -> None:
+    """Input for a professional's step from someone whose link has gone meanwhile."""
+    await ctx.state.clear()
+    await send(ctx, for_professionals_only())
 
 
 def for_professionals_only() -> Rendered:
@@ -236,25 +263,16 @@ class MarkCb(Callback, prefix="agm"):
 OUTCOMES = ("done", "missed")
 
 
-async def agenda_command(message: Message, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await send(ctx, for_professionals_only())
-        return
+async def agenda_command(message: Message, ctx: Flow, professional: Professional) -> None:
     await send(ctx, await agenda_screen(ctx, professional))
 
 
-async def agenda_pressed(query: CallbackQuery, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await answer_stale(query)
-        return
+async def agenda_pressed(query: CallbackQuery, ctx: Flow, professional: Professional) -> None:
     await replace(query, ctx, await agenda_screen(ctx, professional))
 
 
-async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None or callback_data.outcome not in OUTCOMES:
+async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow, professional: Professional) -> None:
+    if callback_data.outcome not in OUTCOMES:
         await answer_stale(query)
         return
     now = ctx.clock.now()
@@ -395,7 +413,12 @@ def make_router(registry: Registry) -> Router:
     registry.renderers.register("booking_new_pro")(booking_new_pro)
     registry.renderers.register("booking_cancelled_pro")(booking_cancelled_pro)
     registry.renderers.register("booking_rescheduled_pro")(booking_rescheduled_pro)
-    router.message.register(agenda_command, Command("agenda"))
-    router.callback_query.register(agenda_pressed, AgendaCb.filter())
-    router.callback_query.register(mark_pressed, MarkCb.filter())
+    linked = professionals_only("agenda-linked")
+    linked.message.register(agenda_command, Command("agenda"))
+    linked.callback_query.register(agenda_pressed, AgendaCb.filter())
+    linked.callback_query.register(mark_pressed, MarkCb.filter())
+    # Everyone else: the command says who it is for; their buttons reach the fallback.
+    unlinked = Router(name="agenda-unlinked")
+    unlinked.message.register(not_linked_command, Command("agenda"))
+    router.include_routers(linked, unlinked)
     return router
