@@ -54,6 +54,10 @@ class Policy:
     def to_json(self) -> dict[str, Any]:
         return asdict(self) | {"no_show": str(self.no_show)}
 
+    def as_columns(self) -> dict[str, Any]:
+        """The Professional columns that hold this policy, by name."""
+        return asdict(self)
+
     @property
     def free_window(self) -> timedelta:
         return timedelta(hours=self.free_cancellation_hours)

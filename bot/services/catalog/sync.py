@@ -22,7 +22,6 @@ from models import (
     DateOverride,
     OverrideWindow,
     Package,
-    Policy,
     Professional,
     Service,
     TimeOff,
@@ -171,7 +170,7 @@ async def _fill(session: AsyncSession, pro: Professional, spec: ProfessionalSpec
         "buffer_after_minutes": spec.buffer_after_minutes,
         "slot_step_minutes": spec.slot_step_minutes,
     }
-    values.update({item.name: getattr(spec.policy, item.name) for item in fields(Policy)})
+    values.update(spec.policy.as_columns())
     if spec.telegram_id is not None:
         values["telegram_id"] = spec.telegram_id
     changed = _assign(pro, values)
