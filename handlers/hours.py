@@ -3,7 +3,7 @@
 The overview shows each weekday's windows and the days off ahead (and, read-only, dates with other
 hours from the catalog). A weekday button asks for that day's new hours ("09:00-12:00, 13:30-17:00",
 or "off"); "Add days off" asks for a date or a range; "Remove days off" lists the ranges ahead.
-Typed input is checked by bot/services/schedule.py with the catalog format's rules; a bad entry gets
+Typed hours follow bot/services/windows.py, the rules the catalog file follows too; a bad entry gets
 a clear message and the same question again. Bookings already made are never moved: when a change
 leaves sessions outside the hours, the answer lists them.
 

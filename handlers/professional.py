@@ -10,7 +10,8 @@ about their bookings, and /agenda.
 
 /agenda and /hours (handlers/hours.py) are not in the public command menu, which every client sees:
 a professional gets them in their own chat's menu when they link (BotCommandScopeChat) and in the
-greeting.
+greeting. Their handlers sit on routers from `professionals_only()`, whose filter lets only a linked
+professional through and hands the handler their `professional`.
 """
 
 from __future__ import annotations
