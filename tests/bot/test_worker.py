@@ -17,16 +17,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import worker
-from bot.render import Reader, Rendered, outbox_renderers, zone_label
+from bot.render import Reader, Rendered, zone_label
 from bot.services import outbox
 from models import OutboxMessage, User
 from tests.bot.harness import BotHarness
 
 
-@outbox_renderers.register("test_zone_notice")
 def render_zone_notice(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     at = datetime.fromisoformat(payload["at"])
     return Rendered(_("Your time zone: {zone}").format(zone=zone_label(reader.zone, reader.locale, at)))
+
+
+@pytest.fixture
+def harness(harness: BotHarness) -> BotHarness:
+    """The usual harness, whose app also renders the test's own outbox kind."""
+    harness.app.renderers.register("test_zone_notice")(render_zone_notice)
+    harness.app.renderers.register("test_other_kind")(render_other)
+    return harness
 
 
 class RecordingLimiter:
@@ -122,7 +129,6 @@ async def test_a_voided_row_is_never_sent(harness: BotHarness) -> None:
     assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")] == [502]
 
 
-@outbox_renderers.register("test_other_kind")
 def render_other(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     return Rendered("other")
 
