@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from array import array
 from bisect import bisect_left
@@ -146,11 +147,14 @@ class _Index:
         if at < len(self.keys) and self.keys[at] == key:
             yield from ((at, posting) for posting in self.postings[self.starts[at] : self.starts[at + 1]])
 
-    def prefixed(self, key: str) -> Iterator[tuple[int, int]]:
+    def prefixed(self, key: str, *, own_only: bool) -> Iterator[tuple[int, int]]:
         at = bisect_left(self.keys, key)
         while at < len(self.keys) and self.keys[at].startswith(key):
             if self.keys[at] != key:
-                yield from ((at, posting) for posting in self.postings[self.starts[at] : self.starts[at + 1]])
+                for posting in self.postings[self.starts[at] : self.starts[at + 1]]:
+                    # Countries have no alternate names: their every name counts as their own.
+                    if not (own_only and posting & 1):
+                        yield at, posting
             at += 1
 
     def near(self, key: str, distance: int) -> Iterator[tuple[int, int, int]]:
@@ -362,8 +366,22 @@ def _is_typeable(text: str) -> bool:
     return ord(first) < 0x530
 
 
-@lru_cache(maxsize=1)
+_BUILDING = threading.Lock()
+
+
 def _index() -> _Index:
+    # One build even when the warm-up thread and a first search ask at once.
+    with _BUILDING:
+        return _build_index()
+
+
+def warm_up() -> None:
+    """Build the index now (a few seconds, once per process) rather than on someone's first search."""
+    _index()
+
+
+@lru_cache(maxsize=1)
+def _build_index() -> _Index:
     places, city_names = _load_places()
     names: dict[str, list[int]] = {}
     shown: dict[tuple[str, int], list[str]] = {}
@@ -434,6 +452,7 @@ def _old_names() -> dict[str, tuple[str, ...]]:
     return {new: tuple(olds) for new, olds in found.items()}
 
 
+@lru_cache(maxsize=8192)
 def _babel_city(name: str, language: str) -> str | None:
     data = Locale.parse(language).time_zones
     for key in (name, *_old_names().get(name, ())):
@@ -662,6 +681,12 @@ def _split_country(index: _Index, key: str, language: str, typed: str | None) ->
     return None
 
 
+@lru_cache(maxsize=1)
+def _us_state_codes() -> dict[str, str]:
+    """ "oregon" -> "OR"."""
+    return {normalise(name): code for code, name in _places().us_states.items()}
+
+
 @dataclass(frozen=True)
 class _Where:
     countries: frozenset[str]
@@ -688,9 +713,8 @@ def _qualifier(text: str) -> _Where | None:
         countries.add(key.upper())
     if key.upper() in places.us_states:
         regions.add(("US", key.upper()))
-    for code, name in places.us_states.items():
-        if normalise(name) == key:
-            regions.add(("US", code))
+    if key in _us_state_codes():
+        regions.add(("US", _us_state_codes()[key]))
     if key in REGIONS:
         country, code, _name = REGIONS[key]
         regions.add((country, code))
@@ -709,10 +733,8 @@ def _find(index: _Index, key: str, where: _Where | None, language: str, typed: s
         return answer
     if len(key) >= 3:
         # "Par" is not Paraguay: a country needs a few more letters than a city to be guessed.
-        prefixed = [_hit(k, p, 0) for k, p in index.prefixed(key)]
-        if len(key) < 4:
-            # Three letters begin too many of GeoNames' alternate names ("Ukr..."): own names only.
-            prefixed = [hit for hit in prefixed if not hit.alternate or hit.kind == _COUNTRY]
+        # Three letters begin too many of GeoNames' alternate names ("Ukr..."): own names only.
+        prefixed = [_hit(k, p, 0) for k, p in index.prefixed(key, own_only=len(key) < 4)]
         answer = _answer(index, prefixed, where, language, typed, countries=len(key) >= 4)
         if answer:
             return _guessed(answer)
@@ -815,6 +837,7 @@ def _nearest_zone(latitude: float, longitude: float) -> str | None:
     return min(table, key=distance).zone if table else None
 
 
+@lru_cache(maxsize=1024)
 def zone_country(name: str) -> str | None:
     """ISO 3166 code of the country a zone lies in (Europe/Kyiv -> "UA"), for crisis lines and the like."""
     canonical = _canonical(name)
