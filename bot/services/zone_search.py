@@ -64,7 +64,10 @@ _ETC_OFFSET = re.compile(r"^etc/gmt([+-])(\d{1,2})$", re.IGNORECASE)
 
 def normalise(text: str) -> str:
     """ "São Paulo" -> "sao paulo", "New_York" -> "new york", "Київ" -> "kiyiv", "St. Louis" -> "saint louis"."""
-    bare = unicodedata.normalize("NFKD", text.casefold()).translate(_FOLD)
+    if text.isascii():  # most names: no accents to drop, no letters to transliterate
+        bare = text.lower().translate(_FOLD)
+    else:
+        bare = unicodedata.normalize("NFKD", text.casefold()).translate(_FOLD)
     words = _NOT_WORD.sub(" ", bare).split()
     if len(words) == 1:
         return words[0]  # "MT" alone is Montana or Mountain Time, not "mount"
