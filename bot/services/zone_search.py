@@ -57,6 +57,9 @@ MIN_CITY_POPULATION = 15000
 # A candidate this many times smaller than the biggest one found is noise ("Boston" in England for
 # "Boston"); a person who means it types "Boston, UK".
 DOMINANCE = 10
+# An own name's match keeps another place's alternate-name match only if that place is this many times
+# bigger (see `_answer`).
+ALTERNATE_DOMINANCE = 8
 # A city this big is what its name means even where a region shares it: "Washington" is the capital.
 BIG_CITY = 500_000
 # A January and a July instant: two zones with the same offsets at both keep the same clock.
@@ -850,7 +853,20 @@ def _answer(
         # A country's name answers that country alone: "Mexico" is not the town in the Philippines.
         named = list(dict.fromkeys(places.countries[hit.index] for hit in hits if hit.kind == _COUNTRY))
         if named:
-            return [match for code in named for match in _country_answer(code, language)]
+            # ...unless a big city bears that name as its own: "Salvador" is Brazil's too (and El
+            # Salvador's name in French).
+            big = [
+                hit.index
+                for hit in hits
+                if hit.kind == _CITY
+                and not hit.alternate
+                and places.cities[hit.index].population >= BIG_CITY
+                and places.cities[hit.index].country not in named
+            ]
+            cities = [
+                _city_match(city, language) for city in sorted(set(big), key=lambda i: -places.cities[i].population)
+            ]
+            return [*cities, *(match for code in named for match in _country_answer(code, language))]
     # (alternate name?, population, hit) of every city, and of every zone through its biggest city
     scored: list[tuple[bool, int, _Hit]] = []
     for hit in hits:
@@ -868,12 +884,13 @@ def _answer(
     if not scored:
         return []
     best_own = max((population for alternate, population, _hit in scored if not alternate), default=0)
-    # A place's own name beats another's alternate name, unless that one is far bigger: "Roma" is a
-    # small town's own name and Rome's alternate one.
-    kept = [item for item in scored if not item[0] or item[1] >= DOMINANCE * best_own]
+    # A place's own name beats another's alternate name, unless that place is far bigger: "Roma" is a
+    # small town's own name and Rome's alternate one; "Odessa" is a Texan town's and Odesa's (8.8 times
+    # bigger); but "Cancun" is not Changchun (5.3 times Cancún, a stray transliteration).
+    kept = [item for item in scored if not item[0] or item[1] >= ALTERNATE_DOMINANCE * best_own]
     biggest_found = max(item[1] for item in kept)
     kept = [item for item in kept if item[1] * DOMINANCE >= biggest_found]
-    kept.sort(key=lambda item: (item[0] and best_own > 0, -item[1]))
+    kept.sort(key=lambda item: -item[1])
     answer: list[ZoneMatch] = []
     for _alternate, _population, hit in kept:
         if hit.kind == _ZONE:
