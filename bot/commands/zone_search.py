@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--json",
         action="store_true",
-        help='print JSON arrays of {"zone", "label", "place", "region", "country", "country_code"}',
+        help='print JSON arrays of {"zone", "label", "place", "region", "country", "country_code", "certain"}',
     )
     parser.set_defaults(handler=_zone_search)
 
@@ -71,6 +72,15 @@ def _zone_search(args: argparse.Namespace) -> int:
     def answer(query: str) -> list[ZoneMatch]:
         return search_zones(query, args.lang, at=now)
 
+    try:
+        _print_answers(args, answer)
+    except BrokenPipeError:
+        # `bookbot zone-search < queries | head`: the reader has what it wanted; no traceback.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout once more at exit
+    return 0
+
+
+def _print_answers(args: argparse.Namespace, answer: Callable[[str], list[ZoneMatch]]) -> None:
     if args.query:
         matches = answer(" ".join(args.query))
         if args.json:
@@ -78,9 +88,8 @@ def _zone_search(args: argparse.Namespace) -> int:
         else:
             for match in matches:
                 print(match.label)
-        return 0
+        return
     _each_line(sys.stdin, sys.stdout, answer, as_json=args.json)
-    return 0
 
 
 def _each_line(lines: TextIO, out: TextIO, answer: Callable[[str], list[ZoneMatch]], *, as_json: bool) -> None:
@@ -93,7 +102,7 @@ def _each_line(lines: TextIO, out: TextIO, answer: Callable[[str], list[ZoneMatc
         out.flush()
 
 
-def _as_json(match: ZoneMatch) -> dict[str, str | None]:
+def _as_json(match: ZoneMatch) -> dict[str, str | bool | None]:
     return {
         "zone": match.zone,
         "label": match.label,
@@ -101,4 +110,6 @@ def _as_json(match: ZoneMatch) -> dict[str, str | None]:
         "region": match.region,
         "country": match.country,
         "country_code": match.country_code,
+        # false for a guess (a beginning, a typo): the chat asks even when it is the only candidate
+        "certain": match.certain,
     }

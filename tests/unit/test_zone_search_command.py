@@ -26,6 +26,7 @@ def test_one_query_prints_the_candidates_best_first(capsys: pytest.CaptureFixtur
         "region": None,
         "country": "Spain",
         "country_code": "ES",
+        "certain": True,
     }
     # Words are one query; the plain output is one label a line.
     assert main(["zone-search", "--lang", "uk", "San", "Francisco"]) == 0
