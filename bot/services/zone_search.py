@@ -44,6 +44,7 @@ from bot.services.zone_words import (
     COUNTRY_FORMS,
     FILLER_WORDS,
     NICKNAMES,
+    NOT_PLACES,
     REGIONS,
     TRANSLITERATION,
     UNIVERSAL,
@@ -667,7 +668,7 @@ def _places_named(text: str, language: str) -> list[ZoneMatch]:
     place, _, rest = text.partition(",")
     where = _qualifier(rest) if rest.strip() else None
     key = normalise(place)
-    if not key or key in CONTINENTS:
+    if not key or key in CONTINENTS or (key in NOT_PLACES and where is None):
         return []
     typed = None if _is_latin(place) else place.strip()
     found = _find(index, key, where, language, typed)

@@ -288,3 +288,15 @@ CONTINENTS = frozenset(
         "north america", "south america", "latin america", "antarctica", "middle east",
     }
 )  # fmt: skip
+
+# Greetings and yes/no/thanks in the UI languages, normalised: GeoNames has a town for some ("Hola" in
+# Kenya, "Tak" in Thailand), but someone typing them at the zone question has not answered it yet.
+NOT_PLACES = frozenset(
+    {
+        "hi", "hello", "hey", "hola", "bonjour", "salut", "hallo", "ciao", "czesc", "privet", "pryvit",
+        "vitayu", "dobryi den", "dobryy den", "zdravstvuyte", "buenos dias", "guten tag", "dzien dobry",
+        "buongiorno", "thanks", "thank you", "gracias", "danke", "merci", "grazie", "dziekuje", "spasibo",
+        "dyakuyu", "yes", "no", "ok", "okay", "si", "da", "tak", "ni", "net", "nein", "ja", "oui", "non",
+        "nie", "start", "help", "menu", "test",
+    }
+)  # fmt: skip
