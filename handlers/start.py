@@ -23,7 +23,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from babel import Locale
 
-from bot.render import Rendered, zone_label
+from bot.render import Rendered, zone_choice, zone_label
 from bot.services.errors import InvalidTimeZone
 from bot.services.timezones import canonical_zone
 from bot.services.zone_search import search_zones, zone_at, zone_country
@@ -132,22 +132,22 @@ async def language_picked(query: CallbackQuery, callback_data: LanguageCb, ctx: 
 
 async def zone_typed(message: Message, ctx: Flow) -> None:
     query = message.text or ""
-    matches = search_zones(query, ctx.i18n.available_locales)
+    now = ctx.clock.now()
+    matches = search_zones(query, ctx.locale, at=now)
     if not matches:
         again = await ask_zone(ctx)
         text = _("I couldn't find a time zone for “{query}”.").format(query=query[:64])
         await send(ctx, Rendered(f"{text}\n\n{again.text}", again.reply_markup))
         return
-    if len(matches) == 1:
-        await _save_zone(ctx, matches[0])
+    if len(matches) == 1 and matches[0].certain:
+        await _save_zone(ctx, matches[0].zone)
         return
-    now = ctx.clock.now()
-    buttons = [(zone_label(name, ctx.locale, now), ZoneCb(zone=name)) for name in matches]
+    buttons = [(zone_choice(match, now), ZoneCb(zone=match.zone)) for match in matches]
     await send(
         ctx,
         Rendered(
             _("Which one is yours? Not in the list? Type the nearest big city."),
-            button_grid(buttons, columns=2),
+            button_grid(buttons, columns=1),
         ),
     )
 

@@ -5,7 +5,7 @@ from bot.render.dates import format_clock, format_day, format_duration, format_i
 from bot.render.message import Markup, Rendered, send_rendered
 from bot.render.money import format_money, format_price
 from bot.render.outbox import Reader, Renderer, RendererRegistry, UnknownKind
-from bot.render.zones import utc_offset, zone_city, zone_label
+from bot.render.zones import utc_offset, zone_choice, zone_city, zone_label
 
 __all__ = [
     "Markup",
@@ -22,6 +22,7 @@ __all__ = [
     "format_price",
     "send_rendered",
     "utc_offset",
+    "zone_choice",
     "zone_city",
     "zone_label",
     "zone_suffix",
