@@ -4,6 +4,7 @@
    path (`free_slots`: load schedule and busy intervals, then compute) and the pure engine alone.
 2. Hold + confirm throughput with 50 concurrent clients, on SQLite and on PostgreSQL: all 50 booking
    one professional (writes to one calendar queue behind its lock), and spread over 10 professionals.
+3. `bench when`: the free-text time parser per message (benchmarks/when.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -29,9 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from benchmarks.data import busy_professional
 from bot.services import booking as bookings
 from bot.services.availability import _load_busy, compute_slots, free_slots, schedule_of, step_of
-from models import NoShowRule, Professional, Service, ServiceMode, User, WeeklyWindow
+from models import Policy, Professional, Service, User, WeeklyWindow
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
+from tests.worlds import professional, service
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 PG_ADMIN_URL = os.environ.get("BOOKBOT_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
@@ -158,35 +160,20 @@ async def _throughput_world(
     async with sessions.begin() as session:
         pros = []
         for index in range(professionals):
-            pro = Professional(
-                slug=f"bench-{index}",
-                name=f"Bench {index}",
+            pro = professional(
+                f"bench-{index}",
+                f"Bench {index}",
+                policy=Policy(min_notice_minutes=0, booking_horizon_days=365),
                 verified=True,
                 timezone="Europe/Kyiv",
                 languages=["en"],
                 categories=["coaching"],
                 video_link="https://meet.example.org/bench",
-                free_cancellation_hours=24,
-                late_cancellation_refund_percent=0,
-                max_reschedules=1,
-                no_show=NoShowRule.CHARGE_FULL,
-                min_notice_minutes=0,
-                booking_horizon_days=365,
-                hold_minutes=30,
                 buffer_before_minutes=0,
                 buffer_after_minutes=10,
                 slot_step_minutes=60,
             )
-            pro.services.append(
-                Service(
-                    slug="s50",
-                    name="Session",
-                    duration_minutes=50,
-                    price_minor=6000,
-                    currency="EUR",
-                    mode=ServiceMode.VIDEO,
-                )
-            )
+            pro.services.append(service("s50", "Session", 50, 6000))
             pro.weekly_windows.extend(WeeklyWindow(weekday=day, starts=0, ends=24 * 60) for day in range(7))
             pros.append(pro)
         clients = [User(telegram_id=20_000 + n, first_name=f"C{n}", created_at=NOW) for n in range(CLIENTS)]
@@ -263,7 +250,20 @@ async def main(runs: int, per_client: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python3 dev.py bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query (default 20)")
+    parser.add_argument(
+        "suite",
+        nargs="?",
+        choices=("all", "core", "when"),
+        default="all",
+        help="core: slots and bookings; when: the free-text time parser (default: all)",
+    )
+    parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.runs, arguments.per_client))
+    if arguments.suite in ("all", "core"):
+        asyncio.run(main(arguments.runs, arguments.per_client))
+    if arguments.suite in ("all", "when"):
+        from benchmarks import when
+
+        print()
+        when.main(arguments.runs)

@@ -3,12 +3,16 @@ and the worker's pieces together. `bookbot run`, `bookbot demo` and the tests al
 
     app = build_app(Settings(), clock=SystemClock(), bot=bot)
     await app.dispatcher.feed_update(app.bot, update)   # or start_polling
-    await run_worker_once(app)                          # bot.worker
+    await run_worker_once(app.worker)                   # bot.worker
     await app.close()
 
 Data the dispatcher hands every handler (besides aiogram's own): `clock`, `settings`, `i18n`,
 `sessions` (the sessionmaker, for work outside the update's transaction), then per update `replies`,
 `session`, `user`, `locale` (bot/middlewares) and, in message and callback handlers, `ctx` (handlers.common.Flow).
+
+Every app builds its own routers and its own registry of prompts, deep links, commands and outbox
+renderers (handlers/registry.py), so several apps can run in one process at once (two replicas in a
+test, say).
 """
 
 from __future__ import annotations
@@ -34,12 +38,12 @@ from bot.middlewares import (
     refuse_calls_in_transaction,
     update_middlewares,
 )
-from bot.render import RendererRegistry, outbox_renderers
+from bot.render import RendererRegistry
 from bot.services.clock import Clock
 from bot.settings import Settings
-from bot.worker import RateLimiter, make_rate_limiter
+from bot.worker import RateLimiter, WorkerDeps, make_rate_limiter
 from handlers import setup_routers
-from handlers.common import bot_commands
+from handlers.registry import Registry
 from models.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -55,10 +59,24 @@ class App:
     i18n: I18n
     rate_limiter: RateLimiter
     renderers: RendererRegistry
+    # The routers' prompts, deep links and commands; `renderers` is its outbox part.
+    registry: Registry
     redis: Redis | None = None
     # Set when build_app made the engine (and so disposes of it in close()).
     engine: AsyncEngine | None = None
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def worker(self) -> WorkerDeps:
+        """What the worker's ticks need (bot.worker), and nothing else of the app."""
+        return WorkerDeps(
+            sessions=self.sessions,
+            bot=self.bot,
+            clock=self.clock,
+            renderers=self.renderers,
+            rate_limiter=self.rate_limiter,
+            i18n=self.i18n,
+        )
 
     async def close(self) -> None:
         if self._closed:
@@ -80,7 +98,6 @@ def build_app(
     session_factory: async_sessionmaker[AsyncSession] | None = None,
     storage: BaseStorage | None = None,
     key_prefix: str = "bookbot",
-    renderers: RendererRegistry = outbox_renderers,
 ) -> App:
     """Wire an app. Omitted parts come from `settings`: the database at DATABASE_URL, Redis (FSM
     storage, per-user event isolation, update dedupe, the shared rate limit) when REDIS_URL is set,
@@ -118,7 +135,8 @@ def build_app(
         dispatcher,
         update_middlewares(deduplicator=deduplicator, sessions=session_factory, clock=clock, i18n=i18n),
     )
-    dispatcher.include_router(setup_routers())
+    registry = Registry()
+    dispatcher.include_router(setup_routers(registry))
     return App(
         settings=settings,
         dispatcher=dispatcher,
@@ -127,7 +145,8 @@ def build_app(
         clock=clock,
         i18n=i18n,
         rate_limiter=make_rate_limiter(redis, key_prefix, bot.id),
-        renderers=renderers,
+        renderers=registry.renderers,
+        registry=registry,
         redis=redis,
         engine=engine,
     )
@@ -138,7 +157,7 @@ async def announce_commands(app: App) -> None:
     logged and skipped."""
     for locale in app.i18n.available_locales:
         with app.i18n.context(), app.i18n.use_locale(locale):
-            commands = [BotCommand(command=c.name, description=c.describe()) for c in bot_commands()]
+            commands = [BotCommand(command=c.name, description=c.describe()) for c in app.registry.commands()]
         language = None if locale == app.i18n.default_locale else locale
         try:
             await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)

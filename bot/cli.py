@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 import bot.commands
 from bot.services.errors import DomainError
+from bot.settings import describe_settings_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except ValidationError as exc:
-        # Bad configuration: say which variable, not a traceback.
-        print(f"bookbot: configuration error:\n{exc}", file=sys.stderr)
+        # Bad configuration: one line naming the variable, not a traceback or pydantic's dump.
+        print(f"bookbot: {describe_settings_error(exc)}", file=sys.stderr)
         return 2
     except DomainError as exc:
         print(f"bookbot: {exc}", file=sys.stderr)

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+import hmac
+import ipaddress
+import re
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from models.db import DEFAULT_DATABASE_URL, normalise_url
+
+# Where Telegram posts updates, below WEBHOOK_BASE_URL.
+TELEGRAM_WEBHOOK_PATH = "/webhooks/telegram"
+# Telegram's rule for setWebhook's secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+# Mixed into the derived webhook secret, so it is not the HMAC of anything else a token signs.
+_DERIVED_SECRET_LABEL = b"bookbot:telegram-webhook-secret:v1"
 
 
 class Settings(BaseSettings):
@@ -20,7 +35,13 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
+    # Set: Telegram posts updates to WEBHOOK_BASE_URL + /webhooks/telegram. Unset: long polling.
     webhook_base_url: str | None = None
+    # Telegram's secret_token for the webhook; unset, one is derived from BOT_TOKEN (see webhook_secret_token).
+    webhook_secret: SecretStr | None = None
+    # The web server `bookbot run` always starts (health check, webhooks). 0 picks a free port.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
     telegram_api_base: str | None = None
     # Telegram user ids allowed to use /admin, comma-separated in the environment.
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -41,3 +62,105 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError("ADMIN_IDS must be Telegram user ids separated by commas") from exc
         return value
+
+    @field_validator("webhook_base_url", "webhook_secret", "telegram_api_base", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # The env example lists every variable with an empty value; empty means "not set".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("webhook_base_url")
+    @classmethod
+    def _webhook_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"must be an https:// address where Telegram reaches this server, got {value!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"must be a plain address without ?query or #fragment, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters, each a letter, a digit, '_' or '-' (Telegram's rule)")
+        return value
+
+    @field_validator("web_host")
+    @classmethod
+    def _web_host(cls, value: str) -> str:
+        host = value.strip()
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not _HOSTNAME.fullmatch(host):
+                raise ValueError(
+                    f"must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::, got {value!r}"
+                ) from None
+        return host
+
+    @model_validator(mode="after")
+    def _webhook_over_https(self) -> Settings:
+        # Telegram's own servers post only to HTTPS; a local Bot API server (TELEGRAM_API_BASE) may use HTTP.
+        url = self.webhook_base_url
+        if url is not None and url.startswith("http://") and self.telegram_api_base is None:
+            raise ValueError(
+                "WEBHOOK_BASE_URL must start with https:// (Telegram posts only over HTTPS; "
+                "plain http:// works only with a local Bot API server in TELEGRAM_API_BASE)"
+            )
+        return self
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The address given to setWebhook, or None for long polling."""
+        if self.webhook_base_url is None:
+            return None
+        return self.webhook_base_url + TELEGRAM_WEBHOOK_PATH
+
+    def webhook_secret_token(self) -> str:
+        """WEBHOOK_SECRET, else one derived from BOT_TOKEN: every replica with the same token agrees
+        without sharing another secret, and it changes when the token is revoked."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        if self.bot_token is None:
+            raise ValueError("BOT_TOKEN is not set")
+        return derive_webhook_secret(self.bot_token.get_secret_value())
+
+
+def derive_webhook_secret(bot_token: str) -> str:
+    """64 hex characters: inside Telegram's 1-256 of [A-Za-z0-9_-], and useless for recovering the token."""
+    return hmac.new(bot_token.encode(), _DERIVED_SECRET_LABEL, hashlib.sha256).hexdigest()
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming each bad variable, for an operator (never pydantic's multi-line dump).
+
+    Values of secret settings are never echoed."""
+    problems = []
+    for item in error.errors(include_url=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        location = item.get("loc") or ()
+        field = str(location[0]) if location else None
+        if field is None:
+            problems.append(message)
+            continue
+        variable = field.upper()
+        if _shows_input(field, item.get("input")) and "got " not in message:
+            message = f"{message} (got {item['input']!r})"
+        problems.append(message if message.startswith(variable) else f"{variable}: {message}")
+    return "; ".join(problems)
+
+
+# Addresses that may carry a password: like the secrets, never echoed.
+_MAY_HOLD_PASSWORDS = {"database_url", "redis_url"}
+
+
+def _shows_input(field: str, value: Any) -> bool:
+    info = Settings.model_fields.get(field)
+    secret = field in _MAY_HOLD_PASSWORDS or (info is not None and "SecretStr" in str(info.annotation))
+    return not secret and isinstance(value, str | int) and len(str(value)) <= 200

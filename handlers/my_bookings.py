@@ -20,16 +20,17 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.render import (
+    Reader,
     Rendered,
     format_clock,
     format_duration,
     format_instant,
     format_money,
     format_price,
-    outbox_renderers,
 )
 from bot.services import booking as bookings
 from bot.services import directory
+from bot.services.booking_view import BookingView
 from bot.services.errors import (
     BookingChanged,
     IllegalTransition,
@@ -74,12 +75,9 @@ from handlers.client_common import (
     viewer_zone,
     when_lines,
 )
-from handlers.common import Button, Flow, answer, bot_command, inline_keyboard, replace, send, state_prompt
+from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
+from handlers.registry import Registry
 from models import ACTIVE_STATES, Booking, BookingState
-
-router = Router(name="my_bookings")
-
-bot_command("bookings", lambda: _("Your sessions"))
 
 
 class MySessions(StatesGroup):
@@ -116,17 +114,14 @@ async def show_list(ctx: Flow, past: bool = False) -> Rendered:
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
 
-@router.message(Command("bookings"))
 async def bookings_command(message: Message, ctx: Flow) -> None:
     await send(ctx, await show_list(ctx))
 
 
-@router.callback_query(BookingsCb.filter())
 async def list_pressed(query: CallbackQuery, callback_data: BookingsCb, ctx: Flow) -> None:
     await replace(query, ctx, await show_list(ctx, past=bool(callback_data.past)))
 
 
-@state_prompt(MySessions.list)
 async def ask_list(ctx: Flow) -> Rendered:
     return await show_list(ctx, past=bool(as_int(await ctx.state.get_data(), PAST)))
 
@@ -183,7 +178,6 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
 
-@router.callback_query(BookingCb.filter())
 async def booking_pressed(query: CallbackQuery, callback_data: BookingCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     await replace(query, ctx, await show_booking(ctx, booking))
@@ -198,7 +192,6 @@ async def _remembered(ctx: Flow, screen: Callable[[Flow, Booking], Awaitable[Ren
     return await screen(ctx, booking)
 
 
-@state_prompt(MySessions.detail)
 async def ask_booking(ctx: Flow) -> Rendered:
     return await _remembered(ctx, show_booking)
 
@@ -235,18 +228,15 @@ async def ask_to_cancel(ctx: Flow, booking: Booking, note: str | None = None) ->
     return Rendered("\n".join(lines), keyboard)
 
 
-@router.callback_query(CancelCb.filter())
 async def cancel_pressed(query: CallbackQuery, callback_data: CancelCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     await replace(query, ctx, await ask_to_cancel(ctx, booking))
 
 
-@state_prompt(MySessions.cancel)
 async def ask_cancel(ctx: Flow) -> Rendered:
     return await _remembered(ctx, ask_to_cancel)
 
 
-@router.callback_query(CancelYesCb.filter())
 async def cancel_confirmed(query: CallbackQuery, callback_data: CancelYesCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     now, zone = ctx.clock.now(), viewer_zone(ctx)
@@ -290,7 +280,6 @@ async def cancel_confirmed(query: CallbackQuery, callback_data: CancelYesCb, ctx
 # --- rescheduling ----------------------------------------------------------------------------------
 
 
-@router.callback_query(MoveCb.filter())
 async def move_pressed(query: CallbackQuery, callback_data: MoveCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     reason = can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())
@@ -300,7 +289,6 @@ async def move_pressed(query: CallbackQuery, callback_data: MoveCb, ctx: Flow) -
     await replace(query, ctx, await show_week(ctx, booking.service, None, booking))
 
 
-@router.callback_query(MoveYesCb.filter())
 async def move_confirmed(query: CallbackQuery, callback_data: MoveYesCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     now, zone = ctx.clock.now(), viewer_zone(ctx)
@@ -332,7 +320,6 @@ async def move_confirmed(query: CallbackQuery, callback_data: MoveYesCb, ctx: Fl
 # --- the calendar file, and booking again ----------------------------------------------------------
 
 
-@router.callback_query(IcsCb.filter())
 async def calendar_pressed(query: CallbackQuery, callback_data: IcsCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     if booking.state != BookingState.CONFIRMED:
@@ -342,7 +329,6 @@ async def calendar_pressed(query: CallbackQuery, callback_data: IcsCb, ctx: Flow
     await answer(query)
 
 
-@router.callback_query(AgainCb.filter())
 async def again_pressed(query: CallbackQuery, callback_data: AgainCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     try:
@@ -357,33 +343,28 @@ async def again_pressed(query: CallbackQuery, callback_data: AgainCb, ctx: Flow)
 # --- messages from the outbox ----------------------------------------------------------------------
 
 
-def _when(payload: Mapping[str, Any], key: str, locale: str) -> str:
-    return format_instant(datetime.fromisoformat(payload[key]), payload["zone"], locale)
+def _when(instant: datetime, reader: Reader) -> str:
+    return format_instant(instant, reader.zone, reader.locale)
 
 
-def _what(payload: Mapping[str, Any]) -> str:
-    return _("{service} with {name}").format(service=payload["service_name"], name=payload["professional_name"])
+def _what(view: BookingView) -> str:
+    return _("{service} with {name}").format(service=view.service_name, name=view.professional_name)
 
 
-def _their_line(payload: Mapping[str, Any], locale: str) -> list[str]:
-    other = payload.get("other_zone")
-    if not other:
-        return []
-    line = their_time(
-        datetime.fromisoformat(payload["starts_at"]), payload["professional_name"], other, payload["zone"], locale
-    )
+def _their_line(view: BookingView, reader: Reader) -> list[str]:
+    line = their_time(view.starts_at, view.professional_name, view.professional_zone, reader.zone, reader.locale)
     return [line] if line else []
 
 
-@outbox_renderers.register("booking_cancelled_client")
-def cancelled_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+def cancelled_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     """The professional (or the system, or support) cancelled: the refund, and a way to new times."""
-    name = payload["professional_name"]
+    view = BookingView.from_json(payload)
+    name = view.professional_name
     if payload.get("cancelled_by") == "professional":
         head = _("{name} had to cancel your session.").format(name=name)
     else:
         head = _("Your session has been cancelled.")
-    lines = [head, _what(payload), _when(payload, "starts_at", locale)]
+    lines = [head, _what(view), _when(view.starts_at, reader)]
     if payload.get("reason"):
         lines.append(_("Reason: {reason}").format(reason=payload["reason"]))
     lines.append("")
@@ -391,38 +372,57 @@ def cancelled_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
     if payload.get("credit_returned"):
         lines.append(_("Your package credit comes back to you."))
     elif refund > 0:
-        amount = format_money(refund, payload["currency"], locale)
+        amount = format_money(refund, view.currency, reader.locale)
         lines.append(_("You'll get {amount} back in full.").format(amount=amount))
-    elif int(payload.get("price_minor") or 0) > 0:
+    elif view.price_minor > 0:
         lines.append(_("Nothing was charged."))
     lines.append(_("Would you like another time?"))
-    keyboard = inline_keyboard(
-        [("🗓 " + _("New times with {name}").format(name=name), AgainCb(id=int(payload["booking_id"])))]
-    )
+    keyboard = inline_keyboard([("🗓 " + _("New times with {name}").format(name=name), AgainCb(id=view.booking_id))])
     return Rendered("\n".join(lines), keyboard)
 
 
-@outbox_renderers.register("booking_rescheduled_client")
-def rescheduled_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+def rescheduled_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
+    view = BookingView.from_json(payload)
     lines = [
-        _("{name} moved your session.").format(name=payload["professional_name"]),
-        _what(payload),
-        _("Was: {when}").format(when=_when(payload, "previous_starts_at", locale)),
-        _("Now: {when}").format(when=_when(payload, "starts_at", locale)),
-        *_their_line(payload, locale),
+        _("{name} moved your session.").format(name=view.professional_name),
+        _what(view),
+        _("Was: {when}").format(when=_when(datetime.fromisoformat(payload["previous_starts_at"]), reader)),
+        _("Now: {when}").format(when=_when(view.starts_at, reader)),
+        *_their_line(view, reader),
         "",
         _("If the new time doesn't suit you, open the booking to change it."),
     ]
-    keyboard = inline_keyboard([(_("Open the booking"), BookingCb(id=int(payload["booking_id"])))])
+    keyboard = inline_keyboard([(_("Open the booking"), BookingCb(id=view.booking_id))])
     return Rendered("\n".join(lines), keyboard)
 
 
-@outbox_renderers.register("hold_expired_client")
-def hold_expired_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+def hold_expired_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
+    view = BookingView.from_json(payload)
     lines = [
         _("The time held for you has run out, so it is free for others again."),
-        _what(payload),
-        _when(payload, "starts_at", locale),
+        _what(view),
+        _when(view.starts_at, reader),
     ]
-    keyboard = inline_keyboard([("🗓 " + _("Pick a time again"), AgainCb(id=int(payload["booking_id"])))])
+    keyboard = inline_keyboard([("🗓 " + _("Pick a time again"), AgainCb(id=view.booking_id))])
     return Rendered("\n".join(lines), keyboard)
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="my_bookings")
+    registry.command("bookings", lambda: _("Your sessions"))
+    registry.state_prompt(MySessions.list, ask_list)
+    registry.state_prompt(MySessions.detail, ask_booking)
+    registry.state_prompt(MySessions.cancel, ask_cancel)
+    registry.renderers.register("booking_cancelled_client")(cancelled_for_client)
+    registry.renderers.register("booking_rescheduled_client")(rescheduled_for_client)
+    registry.renderers.register("hold_expired_client")(hold_expired_for_client)
+    router.message.register(bookings_command, Command("bookings"))
+    router.callback_query.register(list_pressed, BookingsCb.filter())
+    router.callback_query.register(booking_pressed, BookingCb.filter())
+    router.callback_query.register(cancel_pressed, CancelCb.filter())
+    router.callback_query.register(cancel_confirmed, CancelYesCb.filter())
+    router.callback_query.register(move_pressed, MoveCb.filter())
+    router.callback_query.register(move_confirmed, MoveYesCb.filter())
+    router.callback_query.register(calendar_pressed, IcsCb.filter())
+    router.callback_query.register(again_pressed, AgainCb.filter())
+    return router

@@ -8,12 +8,13 @@ from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
 from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
 from models.invite import Invite
 from models.outbox import OutboxMessage
-from models.professional import NoShowRule, Professional
+from models.professional import DEFAULT_POLICY, NoShowRule, Policy, Professional
 from models.review import Review
 from models.user import User
 
 __all__ = [
     "ACTIVE_STATES",
+    "DEFAULT_POLICY",
     "Base",
     "Booking",
     "BookingEvent",
@@ -24,6 +25,7 @@ __all__ = [
     "OutboxMessage",
     "OverrideWindow",
     "Package",
+    "Policy",
     "Professional",
     "Review",
     "Service",

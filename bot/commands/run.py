@@ -1,4 +1,4 @@
-"""`bookbot run`: long polling with BOT_TOKEN, the worker ticking in the same process."""
+"""`bookbot run`: the bot (webhook or long polling), its web server and the worker ticks, in one process."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from bot.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("run", help="run the bot (long polling; needs BOT_TOKEN)")
+    parser = subparsers.add_parser(
+        "run",
+        help="run the bot (needs BOT_TOKEN): webhook when WEBHOOK_BASE_URL is set, else long polling",
+        description=(
+            "Run the bot with its web server on WEB_HOST:WEB_PORT (GET /healthz; POST /webhooks/telegram "
+            "when WEBHOOK_BASE_URL is set, else long polling) and the worker ticks, until SIGTERM or Ctrl-C. "
+            "The embedded SQLite database is migrated on start; PostgreSQL needs `bookbot db upgrade` first."
+        ),
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -21,8 +29,16 @@ def _run(args: argparse.Namespace) -> int:
         print("bookbot: BOT_TOKEN is not set: get a token from @BotFather and export BOT_TOKEN=...", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Their INFO lines are every job run and every migration step: noise beside the bot's own.
+    for chatty in ("alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # Imported here: aiogram's types take seconds to load, which `bookbot import` and the like need not pay.
+    from bot.cli_database import UsageError
     from bot.serving import serve
 
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except UsageError as exc:
+        print(f"bookbot: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -25,6 +25,7 @@ from bot.demo.catalog import EXAMPLE_CATALOG, import_example_catalog, link_profe
 from bot.demo.fake_session import BOT_TOKEN, ChatMessage, RecordingSession
 from bot.demo.updates import Person, UpdateFactory
 from bot.render import format_instant
+from bot.services import zone_search
 from bot.services.clock import FrozenClock
 from bot.services.errors import NotFound
 from bot.services.users import get_or_create_user
@@ -106,7 +107,7 @@ class DemoRunner:
     async def step(self, update: dict[str, Any]) -> None:
         mark, popups = len(self.recording.events), len(self.recording.popups)
         await self.app.dispatcher.feed_raw_update(self.app.bot, update)
-        await run_worker_once(self.app)
+        await run_worker_once(self.app.worker)
         self.show(mark, popups)
 
     def show(self, mark: int, popups: int) -> None:
@@ -230,7 +231,7 @@ class DemoRunner:
         mark, popups = len(self.recording.events), len(self.recording.popups)
         self.clock.advance(timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
         self.say(f"  (clock: {format_instant(self.clock.now(), 'UTC', 'en')})")
-        await run_worker_once(self.app)
+        await run_worker_once(self.app.worker)
         self.show(mark, popups)
 
 
@@ -252,10 +253,13 @@ async def run_demo(
         recording = RecordingSession(clock)
         settings = Settings(database_url=url, redis_url=None, bot_token=None, _env_file=None)
         app = build_app(settings, clock=clock, bot=Bot(BOT_TOKEN, session=recording))
+        # The place index takes seconds to build: while the newcomer picks a language, not after.
+        warming = asyncio.create_task(asyncio.to_thread(zone_search.warm_up))
         try:
             await import_example_catalog(app.sessions, EXAMPLE_CATALOG)
             await DemoRunner(app, recording, clock, out).run(read_line, echo=echo)
         finally:
+            warming.cancel()
             await app.close()
 
 
