@@ -68,6 +68,8 @@ class _Parser:
             if char == "}":
                 break
         present = [option for option in options if option]
+        if not present:
+            raise PatternError(f"a group with nothing to match in {self.source!r}")
         body = "(?:" + "|".join(present) + ")"
         return body + "?" if len(present) < len(options) else body
 
