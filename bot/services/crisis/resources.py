@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -86,7 +87,7 @@ def country_for_zone(zone: str | None) -> str | None:
     """ISO country of an IANA zone per CLDR (Europe/Kyiv -> UA); None for Etc/UTC and the like."""
     if not zone:
         return None
-    territories: dict[str, str] = get_global("zone_territories")
+    territories: Mapping[str, str] = get_global("zone_territories")
     found = territories.get(zone) or territories.get(_old_name(zone))
     return found if found and found not in ("001", "ZZ") else None
 
