@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # Telegram user ids allowed to use /admin, comma-separated in the environment.
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     default_locale: str = "en"
+    # A Telegram chat (support staff) told whenever a client's message shows signs of crisis; unset: nobody.
+    support_chat_id: int | None = None
 
     @field_validator("database_url")
     @classmethod

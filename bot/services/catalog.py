@@ -130,6 +130,8 @@ class ProfessionalSpec:
     time_off: tuple[tuple[date, date], ...]
     services: tuple[ServiceSpec, ...]
     packages: tuple[PackageSpec, ...]
+    # Alert the professional when a client of theirs sends a message showing signs of crisis.
+    crisis_alerts: bool = True
 
 
 @dataclass(frozen=True)
@@ -512,6 +514,7 @@ class _Reader:
         headline = self.optional(f, "headline", lambda n, k: self.text(n, k, 300, blank_ok=True), "")
         bio = self.optional(f, "bio", lambda n, k: self.text(n, k, blank_ok=True), "")
         verified = self.optional(f, "verified", self.boolean, False)
+        crisis_alerts = self.optional(f, "crisis_alerts", self.boolean, True)
         telegram_node = f.get("telegram_id") if f.has_value("telegram_id") else None
         telegram_id = self.optional(f, "telegram_id", self.telegram_id, None)
         timezone = self.required(f, "timezone", self.timezone)
@@ -549,6 +552,7 @@ class _Reader:
             headline=headline,
             bio=bio,
             verified=verified,
+            crisis_alerts=crisis_alerts,
             telegram_id=telegram_id,
             telegram_id_line=_line(telegram_node) if telegram_node is not None else None,
             timezone=timezone,
@@ -714,6 +718,7 @@ _PROFESSIONAL_KEYS = (
     "headline",
     "bio",
     "verified",
+    "crisis_alerts",
     "telegram_id",
     "timezone",
     "languages",
@@ -857,6 +862,7 @@ async def _fill(session: AsyncSession, pro: Professional, spec: ProfessionalSpec
         "headline": spec.headline,
         "bio": spec.bio,
         "verified": spec.verified,
+        "crisis_alerts": spec.crisis_alerts,
         "timezone": spec.timezone,
         "languages": list(spec.languages),
         "categories": list(spec.categories),
