@@ -257,3 +257,10 @@ async def test_the_reply_does_not_wait_for_a_broken_database(harness: BotHarness
         await broken.dispose()
     # Her stored zone could not be read: she is asked, and gets the directory meanwhile.
     assert harness.last_text(olena) == asked("en")
+
+
+async def test_privacy_says_what_is_kept_and_who_is_told(harness: BotHarness) -> None:
+    person = harness.person()
+    await harness.send_text(person, "/privacy")
+    assert "signs of crisis" in harness.last_text(person)
+    assert "never your words" in harness.last_text(person)
