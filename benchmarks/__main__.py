@@ -4,6 +4,8 @@
    path (`free_slots`: load schedule and busy intervals, then compute) and the pure engine alone.
 2. Hold + confirm throughput with 50 concurrent clients, on SQLite and on PostgreSQL: all 50 booking
    one professional (writes to one calendar queue behind its lock), and spread over 10 professionals.
+3. The crisis check (benchmarks/crisis.py): `crisis-scan` messages per second, and the latency the crisis
+   middleware adds to an ordinary update (p50/p99).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -26,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from benchmarks.crisis import bench_middleware, bench_scan
 from benchmarks.data import busy_professional
 from bot.services import booking as bookings
 from bot.services.availability import _load_busy, compute_slots, free_slots, schedule_of, step_of
@@ -257,6 +260,9 @@ async def main(runs: int, per_client: int) -> None:
                     url = await (databases.sqlite(name) if backend == "sqlite" else databases.postgres(name))
                     if url:
                         await bench_throughput(url, professionals, per_client)
+            print("\nCrisis check (no database)")
+            bench_scan()
+            await bench_middleware()
         finally:
             await databases.drop()
 

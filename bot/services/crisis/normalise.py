@@ -129,14 +129,17 @@ def _is_cyrillic(char: str) -> bool:
     return "\u0400" <= char <= "\u04ff"
 
 
+_CYRILLIC_LETTER = re.compile("[\u0400-\u04ff]")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+# Work only some texts need: look-alike letters of the other script inside a word, or look-alike digits.
+_MIXED_WORD = re.compile("[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
+_LEET_IN_WORD = re.compile(r"[013457@$]")
+
+
 def script_of(text: str) -> Script | None:
     """The script most letters of `text` are in (None: no letters)."""
-    cyrillic = latin = 0
-    for char in text:
-        if _is_cyrillic(char):
-            cyrillic += 1
-        elif char.isalpha() and (char.isascii() or unicodedata.name(char, "").startswith("LATIN")):
-            latin += 1
+    cyrillic = len(_CYRILLIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
     if not cyrillic and not latin:
         return None
     return Script.CYRILLIC if cyrillic > latin else Script.LATIN
@@ -157,15 +160,18 @@ def _deleet(token: str) -> str:
     return token
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _COMBINING.sub("", unicodedata.normalize("NFD", text))
 
 
 def normalise(text: str) -> str:
     """The canonical form phrases are matched in: words of folded letters separated by single spaces."""
     text = unicodedata.normalize("NFKC", text).translate(QUOTES).casefold()
-    text = _TOKEN.sub(lambda match: _deleet(match.group()), text)
+    if _MIXED_WORD.search(text) or _LEET_IN_WORD.search(text):
+        text = _TOKEN.sub(lambda match: _deleet(match.group()), text)
     text = text.replace("'", "")
     text = _strip_accents(text).translate(LATIN_FOLD).translate(CYRILLIC_FOLD)
     text = _WORD_BREAK.sub(" ", text)
