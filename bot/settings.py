@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         return normalise_url(value)
 
+    @field_validator("support_chat_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
