@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.demo.updates import Person
@@ -264,3 +265,12 @@ async def test_privacy_says_what_is_kept_and_who_is_told(harness: BotHarness) ->
     await harness.send_text(person, "/privacy")
     assert "signs of crisis" in harness.last_text(person)
     assert "never your words" in harness.last_text(person)
+
+
+@pytest.mark.postgres
+async def test_crisis_reply_and_record_on_postgresql(pg_harness: BotHarness) -> None:
+    olena = await client(pg_harness)
+    await pg_harness.send_text(olena, CRISIS)
+    assert pg_harness.last_text(olena) == full("en", "UA")
+    (event,) = await _events(pg_harness)
+    assert (event.rule_id, event.country) == ("en.not_live", "UA")
