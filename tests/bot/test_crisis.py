@@ -234,6 +234,14 @@ async def test_professional_and_support_are_alerted(bot_db_url: str, clock: Froz
         assert CRISIS not in sent[anna.id]
         assert "Olena" in sent[777] and "en.not_live" in sent[777] and CRISIS not in sent[777]
 
+        # Repeating within the hour: the resources again, but no second round of alerts.
+        await harness.send_text(olena, "I want to die")
+        assert harness.last_text(olena) == shorter("en", "UA")
+        mark = harness.mark()
+        await harness.run_worker()
+        assert [message.chat_id for message in harness.messages_since(mark)] == []
+        assert len(await _events(harness)) == 2
+
 
 async def test_a_client_without_bookings_alerts_nobody(harness: BotHarness) -> None:
     anna = harness.person("Anna")

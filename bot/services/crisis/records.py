@@ -21,6 +21,9 @@ from models import Booking, BookingState, CrisisEvent, Professional, User
 # "An upcoming or recent booking": any not cancelled or expired, starting from 30 days ago on.
 RECENT = timedelta(days=30)
 ALERT_STATES = (BookingState.HELD, BookingState.CONFIRMED, BookingState.COMPLETED, BookingState.NO_SHOW)
+# One alert per client in this window: a person repeating themselves gets the resources every time, but
+# their professional and the support chat are not messaged for each line.
+ALERT_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,14 @@ async def record_crisis(
     country: str | None,
     support_chat_id: int | None,
 ) -> Recorded:
-    """Record the event and queue the alerts, in the caller's transaction."""
+    """Record the event and queue the alerts (unless this client had some within ALERT_WINDOW), in the
+    caller's transaction."""
     user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    alerted_lately = await session.scalar(
+        select(CrisisEvent.id)
+        .where(CrisisEvent.telegram_id == telegram_id, CrisisEvent.occurred_at > now - ALERT_WINDOW)
+        .limit(1)
+    )
     event = CrisisEvent(
         telegram_id=telegram_id,
         user_id=user.id if user else None,
@@ -87,7 +96,7 @@ async def record_crisis(
     await session.flush()
     name = (user.first_name if user else "") or first_name
     alerted = 0
-    if user is not None:
+    if user is not None and alerted_lately is None:
         for professional, booking in await _professionals_to_alert(session, user, now):
             chat_user = await session.scalar(select(User).where(User.telegram_id == professional.telegram_id))
             locale = (chat_user.locale if chat_user else None) or next(iter(professional.languages), None) or "en"
@@ -105,7 +114,7 @@ async def record_crisis(
             alerted += int(queued)
     event.professionals_alerted = alerted
     support = False
-    if support_chat_id is not None:
+    if support_chat_id is not None and alerted_lately is None:
         payload = {"client_name": name, "telegram_id": telegram_id, "language": language, "rule_id": rule_id}
         support = await outbox.enqueue(
             session, f"crisis_alert_support:{event.id}", support_chat_id, "crisis_alert_support", payload, "en", now
