@@ -90,11 +90,28 @@ def _strings(entry: dict[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
-def _compile_all(sources: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]:
+_CLASS_REFERENCE = re.compile(r"@(\w+)")
+
+
+def _expand(source: str, classes: dict[str, str]) -> str:
+    """Replace each @name with its word class, a `{a|b|c}` group (phrases/README.md)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in classes:
+            raise PhraseDataError(f"unknown word class @{name}")
+        return "{" + classes[name] + "}"
+
+    return _CLASS_REFERENCE.sub(replace, source)
+
+
+def _compile_all(
+    sources: Iterable[str], where: str, classes: dict[str, str] | None = None
+) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for source in sources:
         try:
-            compiled.append(compile_pattern(source))
+            compiled.append(compile_pattern(_expand(source, classes or {})))
         except (ValueError, re.error) as exc:
             raise PhraseDataError(f"{where}: pattern {source!r}: {exc}") from None
     return tuple(compiled)
@@ -109,19 +126,23 @@ def load_language(path: Path) -> Language:
         code, name, script = str(data["language"]), str(data["name"]), Script(data["script"])
     except (KeyError, ValueError) as exc:
         raise PhraseDataError(f"{where}: needs language, name and script (latin or cyrillic): {exc}") from None
+    classes = data.get("classes") or {}
+    if not isinstance(classes, dict) or not all(isinstance(value, str) for value in classes.values()):
+        raise PhraseDataError(f"{where}: classes must map names to alternatives such as 'die|be dead'")
+    classes = {str(name): value.strip().strip("{}") for name, value in classes.items()}
     rules = []
     for entry in data.get("rules") or []:
         rule_id = entry.get("id")
         if not isinstance(rule_id, str) or not rule_id.startswith(f"{code}."):
             raise PhraseDataError(f"{where}: every rule needs an id starting with {code!r}.: {entry!r}")
         label = f"{where} {rule_id}"
-        rules.append(Rule(rule_id, _compile_all(_strings(entry, "patterns", label), label)))
+        rules.append(Rule(rule_id, _compile_all(_strings(entry, "patterns", label), label, classes)))
     if not rules:
         raise PhraseDataError(f"{where}: no rules")
     exclusions: list[re.Pattern[str]] = []
     for entry in data.get("exclusions") or []:
         label = f"{where} {entry.get('id')}"
-        exclusions.extend(_compile_all(_strings(entry, "patterns", label), label))
+        exclusions.extend(_compile_all(_strings(entry, "patterns", label), label, classes))
     everything = "|".join(f"(?:{pattern.pattern})" for rule in rules for pattern in rule.patterns)
     return Language(
         code=code,
