@@ -168,6 +168,20 @@ def test_broken_data_file_names_the_file(tmp_path: Path) -> None:
         load_language(path)
 
 
+def test_word_classes_expand_and_unknown_ones_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "xx.yaml"
+    path.write_text(
+        "language: xx\nname: X\nscript: latin\nclasses:\n  want: 'want|wish'\n"
+        "rules:\n  - id: xx.a\n    patterns: ['@want ** gone']\n"
+    )
+    language = load_language(path)
+    assert language.first_rule(" i wish i was gone ", ()) == "xx.a"
+    assert language.first_rule(" i was gone ", ()) is None
+    path.write_text(path.read_text().replace("@want", "@wanted"))
+    with pytest.raises(PhraseDataError, match="@wanted"):
+        load_language(path)
+
+
 def test_crisis_scan_command_prints_one_json_object_per_line() -> None:
     lines = ["I want to die", "me muero de ganas", "", "ya ne hochu zhyty"]
     result = subprocess.run(
