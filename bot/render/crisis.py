@@ -17,7 +17,7 @@ from babel import Locale, UnknownLocaleError
 
 from bot.render.dates import format_instant
 from bot.render.message import Rendered
-from bot.render.outbox import outbox_renderers
+from bot.render.outbox import Reader
 from bot.services.crisis.resources import CountryResources, Resources
 
 # Callback data of the country question: "cr:<country or ->:<language>". Handled by the crisis middleware
@@ -120,9 +120,8 @@ def country_question(resources: Resources, language: str, *, again: bool = False
 # --- alerts (outbox) -------------------------------------------------------------------------------
 
 
-@outbox_renderers.register("crisis_alert_pro")
-def crisis_alert_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
-    when = format_instant(datetime.fromisoformat(payload["starts_at"]), payload["zone"], locale)
+def crisis_alert_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
+    when = format_instant(datetime.fromisoformat(payload["starts_at"]), reader.zone, reader.locale)
     return Rendered(
         _(
             "{name}, your client (session {when}), sent a message that showed signs of crisis; "
@@ -131,8 +130,7 @@ def crisis_alert_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
     )
 
 
-@outbox_renderers.register("crisis_alert_support")
-def crisis_alert_support(payload: Mapping[str, Any], locale: str) -> Rendered:
+def crisis_alert_support(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     return Rendered(
         _(
             "A client, {name} (Telegram id {telegram_id}), sent a message that showed signs of crisis; "

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import outbox
+from bot.services.users import user_for_chat
 from models import Booking, BookingState, CrisisEvent, Professional, User
 
 # "An upcoming or recent booking": any not cancelled or expired, starting from 30 days ago on.
@@ -98,32 +99,41 @@ async def record_crisis(
     alerted = 0
     if user is not None and alerted_lately is None:
         for professional, booking in await _professionals_to_alert(session, user, now):
-            chat_user = await session.scalar(select(User).where(User.telegram_id == professional.telegram_id))
-            locale = (chat_user.locale if chat_user else None) or next(iter(professional.languages), None) or "en"
-            payload = _alert_payload(name, booking, professional.timezone)
             assert professional.telegram_id is not None
+            recipient = await user_for_chat(session, professional.telegram_id, now)
             queued = await outbox.enqueue(
                 session,
                 f"crisis_alert_pro:{event.id}:{professional.id}",
-                professional.telegram_id,
-                "crisis_alert_pro",
-                payload,
-                locale,
-                now,
+                recipient_id=recipient.id,
+                kind="crisis_alert_pro",
+                payload=_alert_payload(name, booking),
+                due_at=now,
+                subject=outbox.Subject("crisis_event", event.id),
+                fallback_locale=next(iter(professional.languages), None),
+                fallback_zone=professional.timezone,
             )
             alerted += int(queued)
     event.professionals_alerted = alerted
     support = False
     if support_chat_id is not None and alerted_lately is None:
         payload = {"client_name": name, "telegram_id": telegram_id, "language": language, "rule_id": rule_id}
+        # The support chat (often a group) gets a users row of its own: outbox rows name a recipient user.
+        support_chat = await user_for_chat(session, support_chat_id, now)
         support = await outbox.enqueue(
-            session, f"crisis_alert_support:{event.id}", support_chat_id, "crisis_alert_support", payload, "en", now
+            session,
+            f"crisis_alert_support:{event.id}",
+            recipient_id=support_chat.id,
+            kind="crisis_alert_support",
+            payload=payload,
+            due_at=now,
+            subject=outbox.Subject("crisis_event", event.id),
+            fallback_locale="en",
         )
     return Recorded(event.id, alerted, support)
 
 
-def _alert_payload(client_name: str, booking: Booking, zone: str) -> dict[str, Any]:
-    return {"client_name": client_name, "starts_at": booking.starts_at.isoformat(), "zone": zone}
+def _alert_payload(client_name: str, booking: Booking) -> dict[str, Any]:
+    return {"client_name": client_name, "booking_id": booking.id, "starts_at": booking.starts_at.isoformat()}
 
 
 async def _professionals_to_alert(
