@@ -5,6 +5,8 @@
 2. Hold + confirm throughput with 50 concurrent clients, on SQLite and on PostgreSQL: all 50 booking
    one professional (writes to one calendar queue behind its lock), and spread over 10 professionals.
 3. `bench when`: the free-text time parser per message (benchmarks/when.py).
+4. `bench crisis`: `crisis-scan` messages per second, and the latency the crisis middleware adds to an
+   ordinary update, p50/p99 (benchmarks/crisis.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -27,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from benchmarks.crisis import bench_middleware, bench_scan
 from benchmarks.data import busy_professional
 from bot.services import booking as bookings
 from bot.services.availability import _load_busy, compute_slots, free_slots, schedule_of, step_of
@@ -253,9 +256,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("all", "core", "when"),
+        choices=("all", "core", "when", "crisis"),
         default="all",
-        help="core: slots and bookings; when: the free-text time parser (default: all)",
+        help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check (default: all)",
     )
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
@@ -267,3 +270,7 @@ if __name__ == "__main__":
 
         print()
         when.main(arguments.runs)
+    if arguments.suite in ("all", "crisis"):
+        print("\nCrisis check (no database)")
+        bench_scan()
+        asyncio.run(bench_middleware())

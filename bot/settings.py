@@ -46,11 +46,18 @@ class Settings(BaseSettings):
     # Telegram user ids allowed to use /admin, comma-separated in the environment.
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     default_locale: str = "en"
+    # A Telegram chat (support staff) told whenever a client's message shows signs of crisis; unset: nobody.
+    support_chat_id: int | None = None
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         return normalise_url(value)
+
+    @field_validator("support_chat_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

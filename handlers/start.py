@@ -214,6 +214,13 @@ async def privacy_command(message: Message, ctx: Flow) -> None:
                 "chose, your bookings and the notes you add to them. I never keep the text of your other "
                 "messages. A professional sees your first name, your bookings with them and your notes."
             )
+            + "\n\n"
+            + _(
+                "If a message of yours shows signs of crisis, I answer at once with crisis helplines, and I note "
+                "that it happened: when, in which language and which phrase rule matched, never your words. A "
+                "professional you have a session with (in the last 30 days or coming up) and our support team are "
+                "told that crisis resources were sent to you, so that they can look out for you."
+            )
         ),
     )
 

@@ -6,6 +6,7 @@ This package imports SQLAlchemy only: no aiogram, no services.
 from models.base import Base
 from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
 from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
+from models.crisis import CrisisEvent
 from models.invite import Invite
 from models.outbox import OutboxMessage
 from models.professional import DEFAULT_POLICY, NoShowRule, Policy, Professional
@@ -19,6 +20,7 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingState",
+    "CrisisEvent",
     "DateOverride",
     "Invite",
     "NoShowRule",

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -102,6 +102,8 @@ class Professional(Base):
     buffer_after_minutes: Mapped[int] = mapped_column(Integer, default=0)
     # None: step by the service's duration.
     slot_step_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Tell the professional when a client of theirs sends a message showing signs of crisis (README "Safety").
+    crisis_alerts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     services: Mapped[list[Service]] = relationship(
         back_populates="professional", cascade="all, delete-orphan", order_by="Service.id"

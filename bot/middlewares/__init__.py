@@ -3,12 +3,13 @@ and FSM middlewares):
 
 1. `DedupeMiddleware`: a repeated `update_id` stops here.
 2. `ReplyMiddleware`: `replies`, what the handler says back, sent once the transaction has committed.
+2a. `CrisisMiddleware`: a message showing signs of crisis gets crisis resources at once and goes no
+    further (bot/middlewares/crisis.py); it needs no database session, so it comes before one is opened
+    (and it answers at once, in its own short units of work, never inside the update's transaction).
 3. `DbSessionMiddleware`: `session` for the update; commit on success, rollback on error.
 4. `UserMiddleware`: `user`, the `models.User` of the sender, created on first contact.
 5. `LocaleMiddleware`: `locale`, and gettext set to it.
 
-A check that must see every update before any router (the crisis check of the safety issue) goes after
-the locale, so it can answer in the person's language: add it to the list `update_middlewares` returns.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiogram import BaseMiddleware, Dispatcher
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.middlewares.crisis import CrisisMiddleware
 from bot.middlewares.database import DbSessionMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, Deduplicator, MemoryDeduplicator, RedisDeduplicator
 from bot.middlewares.locale import LocaleMiddleware
@@ -27,6 +29,7 @@ from bot.middlewares.users import UserMiddleware
 from bot.services.clock import Clock
 
 __all__ = [
+    "CrisisMiddleware",
     "DbSessionMiddleware",
     "DedupeMiddleware",
     "Deduplicator",
@@ -56,6 +59,7 @@ def update_middlewares(
     return [
         DedupeMiddleware(deduplicator),
         ReplyMiddleware(sleep) if sleep is not None else ReplyMiddleware(),
+        CrisisMiddleware(sessions, clock),
         DbSessionMiddleware(sessions),
         UserMiddleware(clock),
         LocaleMiddleware(i18n),

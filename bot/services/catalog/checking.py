@@ -158,6 +158,7 @@ class CatalogChecker(NodeReader):
         headline = self.optional(f, "headline", lambda n, k: self.text(n, k, 300, blank_ok=True), "")
         bio = self.optional(f, "bio", lambda n, k: self.text(n, k, blank_ok=True), "")
         verified = self.optional(f, "verified", self.boolean, False)
+        crisis_alerts = self.optional(f, "crisis_alerts", self.boolean, True)
         telegram_node = f.get("telegram_id") if f.has_value("telegram_id") else None
         telegram_id = self.optional(f, "telegram_id", self.telegram_id, None)
         timezone = self.required(f, "timezone", self.timezone)
@@ -195,6 +196,7 @@ class CatalogChecker(NodeReader):
             headline=headline,
             bio=bio,
             verified=verified,
+            crisis_alerts=crisis_alerts,
             telegram_id=telegram_id,
             telegram_id_line=line(telegram_node) if telegram_node is not None else None,
             timezone=timezone,
@@ -360,6 +362,7 @@ _PROFESSIONAL_KEYS = (
     "headline",
     "bio",
     "verified",
+    "crisis_alerts",
     "telegram_id",
     "timezone",
     "languages",

@@ -62,6 +62,8 @@ class ProfessionalSpec:
     time_off: tuple[tuple[date, date], ...]
     services: tuple[ServiceSpec, ...]
     packages: tuple[PackageSpec, ...]
+    # Alert the professional when a client of theirs sends a message showing signs of crisis.
+    crisis_alerts: bool = True
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,7 @@ async def _fill(session: AsyncSession, pro: Professional, spec: ProfessionalSpec
         "headline": spec.headline,
         "bio": spec.bio,
         "verified": spec.verified,
+        "crisis_alerts": spec.crisis_alerts,
         "timezone": spec.timezone,
         "languages": list(spec.languages),
         "categories": list(spec.categories),

@@ -1,0 +1,37 @@
+"""`bookbot crisis-scan`: the audit tool for the crisis phrase data (one message per line on stdin, one
+JSON object per line on stdout), running the very detector the chat runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "crisis-scan",
+        help="check lines of text for signs of crisis, as the bot does (JSON lines out)",
+        description=(
+            'Read one message per line on stdin; print one JSON object per line, in order: {"crisis": '
+            'true|false, "lang": "es", "matched": "<rule id or null>"}. The phrase data is in '
+            "bot/services/crisis/phrases/<lang>.yaml."
+        ),
+    )
+    parser.add_argument(
+        "--lang",
+        metavar="CODE",
+        help="the language to report when the text itself does not tell (as Telegram's language_code does)",
+    )
+    parser.set_defaults(handler=_scan)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    # Imported here so `bookbot --help` does not load and compile the phrase data.
+    from bot.services.crisis.detect import default_detector
+
+    detector = default_detector()
+    for line in sys.stdin:
+        found = detector.detect(line.rstrip("\r\n"), args.lang)
+        print(json.dumps(found.as_json(), ensure_ascii=False), flush=True)
+    return 0

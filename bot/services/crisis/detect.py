@@ -1,0 +1,252 @@
+"""Is this message a crisis? A pure function over the phrase data in phrases/<lang>.yaml: no database,
+no network, nothing language-specific in the code.
+
+    detector = default_detector()
+    found = detector.detect("ya ne hochu zhyty", fallback_language="uk")
+    found.crisis, found.lang, found.matched      # True, "uk", "uk.not_live"
+
+A message is a crisis when a rule pattern of any language matches one of its readings (as typed,
+transliterated, or typed on the wrong keyboard layout: normalise.variants) outside every exclusion
+span of that language. Missing a crisis is the worst failure, so all languages are tried on every
+message (mixed-language messages included) and nothing cancels a rule but a narrower exclusion.
+
+The language reported is the one whose rule matched; else the one whose frequent words (and letters
+of its own) the message uses most; else `fallback_language` (Telegram's language_code) when it is one
+we have; else the first language written in the message's script.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.services.crisis.normalise import Script, Variant, normalise, script_of, variants
+from bot.services.crisis.patterns import compile_pattern
+
+PHRASES_DIR = Path(__file__).resolve().parent / "phrases"
+# A reading derived from the text (transliteration, keyboard slip) counts half towards a language guess.
+DERIVED_WEIGHT = 0.5
+
+
+class PhraseDataError(ValueError):
+    """A data file is malformed: says which file and which entry."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    script: Script
+    markers: frozenset[str]
+    letters: frozenset[str]
+    rules: tuple[Rule, ...]
+    default: bool
+    exclusions: tuple[re.Pattern[str], ...]
+    # Any rule pattern at all: one search decides whether the rules need trying one by one.
+    any_rule: re.Pattern[str] = field(compare=False)
+
+    def first_rule(self, padded: str, exclusions: Sequence[re.Pattern[str]]) -> str | None:
+        """The id of the first rule matching outside every span of `exclusions`, if any."""
+        if not self.any_rule.search(padded):
+            return None
+        spans: list[tuple[int, int]] | None = None
+        for rule in self.rules:
+            for pattern in rule.patterns:
+                for match in pattern.finditer(padded):
+                    if spans is None:
+                        spans = [span.span() for exclusion in exclusions for span in exclusion.finditer(padded)]
+                    start, end = match.span()
+                    if not any(low <= start and end <= high for low, high in spans):
+                        return rule.id
+        return None
+
+
+@dataclass(frozen=True)
+class Detection:
+    crisis: bool
+    lang: str
+    matched: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"crisis": self.crisis, "lang": self.lang, "matched": self.matched}
+
+
+def _strings(entry: dict[str, Any], key: str, where: str) -> list[str]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise PhraseDataError(f"{where}: {key!r} must be a list of strings")
+    return value
+
+
+_CLASS_REFERENCE = re.compile(r"@(\w+)")
+
+
+def _expand(source: str, classes: dict[str, str]) -> str:
+    """Replace each @name with its word class, a `{a|b|c}` group (phrases/README.md)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in classes:
+            raise PhraseDataError(f"unknown word class @{name}")
+        return "{" + classes[name] + "}"
+
+    return _CLASS_REFERENCE.sub(replace, source)
+
+
+def _compile_all(
+    sources: Iterable[str], where: str, classes: dict[str, str] | None = None
+) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for source in sources:
+        try:
+            compiled.append(compile_pattern(_expand(source, classes or {})))
+        except (ValueError, re.error) as exc:
+            raise PhraseDataError(f"{where}: pattern {source!r}: {exc}") from None
+    return tuple(compiled)
+
+
+def load_language(path: Path) -> Language:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    where = path.name
+    if not isinstance(data, dict):
+        raise PhraseDataError(f"{where}: not a mapping")
+    try:
+        code, name, script = str(data["language"]), str(data["name"]), Script(data["script"])
+    except (KeyError, ValueError) as exc:
+        raise PhraseDataError(f"{where}: needs language, name and script (latin or cyrillic): {exc}") from None
+    classes = data.get("classes") or {}
+    if not isinstance(classes, dict) or not all(isinstance(value, str) for value in classes.values()):
+        raise PhraseDataError(f"{where}: classes must map names to alternatives such as 'die|be dead'")
+    classes = {str(name): value.strip().strip("{}") for name, value in classes.items()}
+    rules = []
+    for entry in data.get("rules") or []:
+        rule_id = entry.get("id")
+        if not isinstance(rule_id, str) or not rule_id.startswith(f"{code}."):
+            raise PhraseDataError(f"{where}: every rule needs an id starting with {code!r}.: {entry!r}")
+        label = f"{where} {rule_id}"
+        rules.append(Rule(rule_id, _compile_all(_strings(entry, "patterns", label), label, classes)))
+    if not rules:
+        raise PhraseDataError(f"{where}: no rules")
+    exclusions: list[re.Pattern[str]] = []
+    for entry in data.get("exclusions") or []:
+        label = f"{where} {entry.get('id')}"
+        exclusions.extend(_compile_all(_strings(entry, "patterns", label), label, classes))
+    everything = "|".join(f"(?:{pattern.pattern})" for rule in rules for pattern in rule.patterns)
+    return Language(
+        code=code,
+        name=name,
+        script=script,
+        markers=frozenset(normalise(str(data.get("markers", ""))).split()),
+        letters=frozenset(str(data.get("letters", ""))),
+        rules=tuple(rules),
+        default=bool(data.get("default", False)),
+        exclusions=tuple(exclusions),
+        any_rule=re.compile(everything),
+    )
+
+
+class Detector:
+    def __init__(self, languages: Iterable[Language]) -> None:
+        self.languages = tuple(languages)
+        self.codes = tuple(language.code for language in self.languages)
+        # Exclusions apply across the languages of one script: they are narrow (they hold the very words a
+        # rule matched), and folded Ukrainian and Russian, or Spanish and Italian, share words.
+        self.exclusions = {
+            script: tuple(
+                pattern for language in self.languages if language.script is script for pattern in language.exclusions
+            )
+            for script in Script
+        }
+
+    def detect(self, text: str, fallback_language: str | None = None) -> Detection:
+        readings = variants(text)
+        hits: list[tuple[str, str]] = []
+        explained = False
+        for reading in readings:
+            padded = f" {reading.text} "
+            if reading.as_typed:
+                explained = explained or any(pattern.search(padded) for pattern in self.exclusions[reading.script])
+            elif hits or explained:
+                # A transliteration of an English "suicide prevention" must not undo its exclusion: derived
+                # readings count only when the text as typed neither matched nor was explained away.
+                break
+            for language in self.languages:
+                if language.script is not reading.script:
+                    continue
+                rule_id = language.first_rule(padded, self.exclusions[reading.script])
+                if rule_id is not None and all(code != language.code for code, _ in hits):
+                    hits.append((language.code, rule_id))
+        fallback = _supported(fallback_language, self.codes)
+        if hits:
+            if len(hits) == 1:
+                code, rule_id = hits[0]
+            else:
+                scores = self._scores(text, readings)
+                code, rule_id = max(hits, key=lambda hit: (scores[hit[0]], hit[0] == fallback))
+            return Detection(True, code, rule_id)
+        return Detection(False, self.guess_language(text, fallback_language, readings), None)
+
+    def guess_language(
+        self, text: str, fallback_language: str | None = None, readings: list[Variant] | None = None
+    ) -> str:
+        readings = variants(text) if readings is None else readings
+        scores = self._scores(text, readings)
+        fallback = _supported(fallback_language, self.codes)
+        script = script_of(text) or Script.LATIN
+        # The languages of the script the message is written in first; derived readings only break a tie at zero.
+        for candidates in (self._codes_in(script), self.codes):
+            best = max(candidates, key=lambda code: (scores[code], code == fallback))
+            if scores[best] > 0:
+                return best
+        if fallback is not None:
+            return fallback
+        return next(language.code for language in self.languages if language.script is script)
+
+    def _codes_in(self, script: Script) -> tuple[str, ...]:
+        return tuple(language.code for language in self.languages if language.script is script)
+
+    def _scores(self, text: str, readings: list[Variant]) -> dict[str, float]:
+        scores = dict.fromkeys(self.codes, 0.0)
+        lowered = text.casefold()
+        for language in self.languages:
+            scores[language.code] += sum(1 for char in lowered if char in language.letters)
+            for reading in readings:
+                if reading.script is language.script:
+                    weight = 1.0 if reading.as_typed else DERIVED_WEIGHT
+                    known = sum(1 for word in reading.text.split() if word in language.markers)
+                    scores[language.code] += weight * known
+        return scores
+
+
+def _supported(language_code: str | None, codes: tuple[str, ...]) -> str | None:
+    if not language_code:
+        return None
+    base = language_code.replace("_", "-").split("-")[0].lower()
+    return base if base in codes else None
+
+
+def load_detector(directory: Path = PHRASES_DIR) -> Detector:
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise PhraseDataError(f"no phrase files in {directory}")
+    languages = [load_language(path) for path in paths]
+    # A file marked `default: true` is the language of last resort for its script.
+    languages.sort(key=lambda language: (not language.default, language.code))
+    return Detector(languages)
+
+
+@functools.cache
+def default_detector() -> Detector:
+    return load_detector()

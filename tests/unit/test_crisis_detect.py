@@ -1,0 +1,199 @@
+"""The crisis check against its development set (tests/data/crisis_dev.tsv), plus the normalisation
+steps and the data files' pattern language one by one.
+
+Run with `-s` to see the per-language table. Recall must be 1.0 on the set; false alarms at most
+MAX_FALSE_ALARM_RATE per language (a false alarm costs a person a message with helpline numbers,
+a miss can cost a life).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from bot.services.crisis.detect import Detector, PhraseDataError, default_detector, load_language
+from bot.services.crisis.normalise import Script, normalise, variants
+from bot.services.crisis.patterns import PatternError, compile_pattern
+
+DEV_SET = Path(__file__).resolve().parent.parent / "data" / "crisis_dev.tsv"
+LANGUAGES = ("en", "es", "fr", "de", "ru", "uk", "pl", "it")
+MAX_FALSE_ALARM_RATE = 0.10
+
+
+def dev_set() -> list[tuple[str, bool, str]]:
+    rows = []
+    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        lang, expected, text = line.split("\t")
+        rows.append((lang, expected == "1", text))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return default_detector()
+
+
+def test_dev_set_is_large_and_balanced() -> None:
+    rows = dev_set()
+    assert len(rows) >= 250
+    for lang in LANGUAGES:
+        crisis = sum(1 for row_lang, expected, _ in rows if row_lang == lang and expected)
+        calm = sum(1 for row_lang, expected, _ in rows if row_lang == lang and not expected)
+        assert crisis >= 15 and calm >= 15, lang
+
+
+def test_dev_set_recall_and_false_alarms(detector: Detector) -> None:
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    misses: list[str] = []
+    alarms: list[str] = []
+    for lang, expected, text in dev_set():
+        found = detector.detect(text, lang)
+        row = counts[lang]
+        row["crisis" if expected else "calm"] += 1
+        row["lang_right"] += found.lang == lang
+        if expected and found.crisis:
+            row["caught"] += 1
+        elif expected:
+            misses.append(f"{lang}: {text!r}")
+        elif found.crisis:
+            row["alarms"] += 1
+            alarms.append(f"{lang}: {text!r} ({found.matched})")
+    print("\nlang  crisis  caught  recall  calm  alarms  false-alarm rate  language right")
+    for lang in LANGUAGES:
+        row = counts[lang]
+        recall = row["caught"] / row["crisis"]
+        rate = row["alarms"] / row["calm"]
+        total = row["crisis"] + row["calm"]
+        print(
+            f"{lang:4}  {row['crisis']:6}  {row['caught']:6}  {recall:6.2f}  {row['calm']:4}  {row['alarms']:6}"
+            f"  {rate:16.2f}  {row['lang_right']:3}/{total}"
+        )
+    assert not misses, "missed crisis messages:\n" + "\n".join(misses)
+    for lang in LANGUAGES:
+        assert counts[lang]["alarms"] / counts[lang]["calm"] <= MAX_FALSE_ALARM_RATE, "\n".join(alarms)
+
+
+def test_crisis_language_is_the_language_of_the_matched_rule(detector: Detector) -> None:
+    for _lang, expected, text in dev_set():
+        if expected:
+            found = detector.detect(text, None)
+            assert found.matched is not None and found.matched.startswith(f"{found.lang}."), text
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("I DON’T want to LIVE", "i dont want to live"),
+        ("dieeeee!!!", "die"),
+        ("k1ll mys3lf", "kil myself"),
+        ("Mourír", "mourir"),
+        ("бiльше", "билше"),
+        ("більше", "билше"),
+        ("больше", "болше"),
+        ("Straße", "strase"),
+        ("wspomniał", "wspomnial"),
+    ],
+)
+def test_normalise(text: str, normalised: str) -> None:
+    assert normalise(text) == normalised
+
+
+def test_variants_read_transliteration_and_keyboard_slips() -> None:
+    ukrainian = normalise("я не хочу жити")
+    assert any(v.script is Script.CYRILLIC and v.text == ukrainian for v in variants("ya ne hochu zhyty"))
+    assert any(v.script is Script.CYRILLIC and v.text == normalise("я хочу") for v in variants("z [jxe"))
+    assert any(v.script is Script.LATIN and v.text == "i want" for v in variants("ш цфте"))
+
+
+@pytest.mark.parametrize(
+    ("text", "crisis"),
+    [
+        ("I don't want to live", True),
+        ("i dont want to live", True),
+        ("I want to kill myself. My client mentioned suicide too.", True),
+        ("My client mentioned suicide.", False),
+        ("I'm a therapist and I feel suicidal", True),
+        ("Can I book Thursday at 14:00, I want to die", True),
+        ("Quiero reservar. I want to die", True),
+        ("ich will sterben, mi muero de ganas", True),
+        ("", False),
+        ("14:00", False),
+    ],
+)
+def test_detect_examples(detector: Detector, text: str, crisis: bool) -> None:
+    assert detector.detect(text).crisis is crisis
+
+
+def test_language_falls_back_to_telegram_then_script(detector: Detector) -> None:
+    assert detector.detect("14:00", "de").lang == "de"
+    assert detector.detect("14:00", "pt-BR").lang == "en"
+    assert detector.detect("...", None).lang == "en"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        ("want * die", "i want so much to die", True),
+        ("want * die", "i want one two three four die", False),
+        ("want ** die", "i want one two three four die", True),
+        ("suicid~", "feeling suicidal", True),
+        ("suicid~", "parasuicide", False),
+        ("{my own|} life", "end my own life", True),
+        ("end {my own|} life", "end life", True),
+        ("kill myself", "kill myselfie", False),
+        ("{a {b|c}|d} e", "a c e", True),
+    ],
+)
+def test_pattern_language(pattern: str, text: str, matches: bool) -> None:
+    assert bool(compile_pattern(pattern).search(f" {normalise(text)} ")) is matches
+
+
+@pytest.mark.parametrize("broken", ["{a|b", "a|b", "", "{|}", "~"])
+def test_broken_patterns_are_refused(broken: str) -> None:
+    with pytest.raises(PatternError):
+        compile_pattern(broken)
+
+
+def test_broken_data_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "xx.yaml"
+    path.write_text("language: xx\nname: X\nscript: latin\nrules:\n  - id: xx.a\n    patterns: ['{oops']\n")
+    with pytest.raises(PhraseDataError, match=r"xx\.yaml xx\.a"):
+        load_language(path)
+
+
+def test_word_classes_expand_and_unknown_ones_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "xx.yaml"
+    path.write_text(
+        "language: xx\nname: X\nscript: latin\nclasses:\n  want: 'want|wish'\n"
+        "rules:\n  - id: xx.a\n    patterns: ['@want ** gone']\n"
+    )
+    language = load_language(path)
+    assert language.first_rule(" i wish i was gone ", ()) == "xx.a"
+    assert language.first_rule(" i was gone ", ()) is None
+    path.write_text(path.read_text().replace("@want", "@wanted"))
+    with pytest.raises(PhraseDataError, match="@wanted"):
+        load_language(path)
+
+
+def test_crisis_scan_command_prints_one_json_object_per_line() -> None:
+    lines = ["I want to die", "me muero de ganas", "", "ya ne hochu zhyty"]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "crisis-scan", "--lang", "es"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [set(obj) for obj in objects] == [{"crisis", "lang", "matched"}] * len(lines)
+    assert [obj["crisis"] for obj in objects] == [True, False, False, True]
+    assert objects[0]["matched"] == "en.want_die"
+    assert objects[1]["lang"] == "es" and objects[1]["matched"] is None
+    assert objects[3]["lang"] == "uk"
