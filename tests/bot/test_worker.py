@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from bot.render import Rendered, outbox_renderers, zone_label
 from bot.services import outbox
 from models import OutboxMessage
 from tests.bot.harness import BotHarness
+from tests.bot.virtual_time import VirtualTime
 
 
 @outbox_renderers.register("test_zone_notice")
@@ -127,16 +127,25 @@ async def test_maintenance_tasks_run_with_session_and_now(harness: BotHarness, m
 
 
 async def test_token_bucket_spaces_a_burst() -> None:
-    bucket = worker.TokenBucket(rate=50, capacity=5)
-    started = time.monotonic()
+    time = VirtualTime()
+    bucket = worker.TokenBucket(rate=50, capacity=5, clock=time.monotonic, sleep=time.sleep)
+    started = time.now
+    sent_at = []
     for _sent in range(10):
         await bucket.acquire()
-    # 5 at once, then 5 more at 50/s: about 0.1 s.
-    assert 0.08 <= time.monotonic() - started < 1
-    await bucket.pause(0.1)
-    paused = time.monotonic()
+        sent_at.append(time.now - started)
+    # 5 at once, then one every 1/50 s.
+    assert sent_at == pytest.approx([0, 0, 0, 0, 0, 0.02, 0.04, 0.06, 0.08, 0.1], abs=1e-5)
+    await bucket.pause(0.5)
+    paused = time.now
     await bucket.acquire()
-    assert time.monotonic() - paused >= 0.09
+    assert time.now - paused == pytest.approx(0.5, abs=1e-5)
+    # A pause shorter than one already running does not shorten it.
+    await bucket.pause(1.0)
+    await bucket.pause(0.1)
+    paused = time.now
+    await bucket.acquire()
+    assert time.now - paused == pytest.approx(1.0, abs=1e-5)
 
 
 async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
