@@ -10,6 +10,7 @@ import pytest
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
+from bot.render import zone_label
 from bot.services.clock import FrozenClock
 from bot.worker import RedisTokenBucket
 from tests.bot.harness import BotHarness
@@ -61,7 +62,7 @@ async def test_replicas_share_state_and_dedupe(redis_prefix: str, bot_db_url: st
         await two.feed(updates.callback(person, language["callback_data"], message))
         assert two.last_text(person).startswith("Which time zone are you in?")
         await two.send_text(person, "kyiv")
-        assert two.texts(person)[-2] == "Your time zone: Kyiv (UTC+02:00)"
+        assert two.texts(person)[-2] == f"Your time zone: {zone_label('Europe/Kyiv', 'en', two.clock.now())}"
 
     redis = Redis.from_url(REDIS_TEST_URL)
     try:
