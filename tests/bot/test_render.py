@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gettext
+import importlib.metadata
 import os
+import re
 import shutil
 import time
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LOCALES_DIR, build_i18n, ensure_compiled, pick_locale
 from bot.render import format_duration, format_instant, format_money, format_price, zone_label
 from bot.services.zone_search import normalise, search_zones, zone_at, zone_country
+from tests.conftest import REPO_ROOT
 
 WINTER = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
@@ -26,8 +29,16 @@ def i18n() -> I18n:
     return build_i18n("en")
 
 
+def test_the_render_tests_run_on_the_locked_babel() -> None:
+    # The exact CLDR wording below is Babel's data at the version requirements/lock.txt pins; flow tests
+    # build their expected text with the render helpers instead, so only this file changes with Babel.
+    lock = (REPO_ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8")
+    (pinned,) = re.findall(r"^babel==(\S+)", lock, flags=re.MULTILINE)
+    assert importlib.metadata.version("babel") == pinned, "run `python3 dev.py setup` to install the lock"
+
+
 def test_renamed_zones_keep_their_names() -> None:
-    # Babel alone prints these as "GMT+03:00": its data is keyed by the old names.
+    # Babel before 2.19 printed these as "GMT+03:00": its data was keyed by the old names.
     assert zone_label("Europe/Kyiv", "en", WINTER) == "Kyiv (UTC+02:00)"
     assert zone_label("Europe/Kiev", "en", SUMMER) == "Kyiv (UTC+03:00)"
     assert zone_label("Europe/Kyiv", "uk", WINTER) == "Київ (UTC+02:00)"
@@ -111,6 +122,11 @@ def test_zone_search_limits_and_misses() -> None:
     assert len(search_zones("United States")) == 8
     # One zone per clock: Ceuta keeps Madrid's time all year, so Spain offers it once, as Madrid.
     assert search_zones("Spain")[:2] == ["Europe/Madrid", "Atlantic/Canary"]
+    # Babel 2.19's data calls the islands' zone "Canaries"; 2.18's said "Canary".
+    assert [zone_label(zone, "en", WINTER) for zone in search_zones("Spain")[:2]] == [
+        "Madrid (UTC+01:00)",
+        "Canaries (UTC+00:00)",
+    ]
 
 
 def test_locations_and_countries() -> None:
