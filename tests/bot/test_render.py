@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LOCALES_DIR, build_i18n, ensure_compiled, pick_locale
 from bot.render import format_duration, format_instant, format_money, format_price, zone_label
 from bot.services.zone_search import normalise, search_zones, zone_at, zone_country
+from handlers.client_common import week_label
 from tests.conftest import REPO_ROOT
 
 WINTER = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
@@ -56,6 +57,11 @@ def test_instants_carry_their_zone_in_the_viewers_locale() -> None:
     assert "\u202f" not in format_instant(WINTER, "Europe/Kyiv", "en") + format_instant(WINTER, "Europe/Kyiv", "uk")
     with pytest.raises(ValueError):
         format_instant(datetime(2026, 12, 1, 7), "Europe/Kyiv", "en")
+
+
+def test_week_labels() -> None:
+    assert week_label(date(2026, 11, 23), date(2026, 11, 29), "en") == "Nov 23 – 29, 2026"
+    assert week_label(date(2026, 12, 28), date(2027, 1, 3), "en") == "Dec 28, 2026 – Jan 3, 2027"
 
 
 def test_money_uses_the_currencys_precision() -> None:
