@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import worker
 from bot.render import Reader, Rendered, zone_label
 from bot.services import outbox
+from bot.serving import JobsInFlight
 from models import OutboxMessage, User
 from tests.bot.harness import BotHarness
 from tests.bot.virtual_time import VirtualTime
@@ -235,6 +236,8 @@ async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
     harness.app.rate_limiter = RecordingLimiter()
     await _queue(harness, ("a", 501, "en"))
     scheduler = worker.start_scheduler(harness.app.worker)
+    # Watched from the start: the first ticks are submitted on the loop's next turn.
+    jobs = JobsInFlight.watch(scheduler)
     try:
         assert {job.id for job in scheduler.get_jobs()} == {"outbox", "maintenance"}
         for _attempt in range(50):
@@ -242,6 +245,9 @@ async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
                 break
             await asyncio.sleep(0.05)
     finally:
+        # A tick still running when the harness closes the database would hang its teardown.
+        scheduler.pause()
+        await asyncio.wait_for(jobs.idle.wait(), 30)
         scheduler.shutdown(wait=False)
     assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")] == [501]
 
