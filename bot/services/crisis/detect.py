@@ -51,7 +51,8 @@ class Rule:
 class SignalGroup:
     id: str
     weight: float
-    patterns: tuple[re.Pattern[str], ...]
+    # The group's patterns as one alternation: one search per group and message.
+    pattern: re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -63,16 +64,18 @@ class Signals:
     threshold: float
     groups: tuple[SignalGroup, ...]
 
-    def reached(self, padded: str, spans: Sequence[tuple[int, int]]) -> bool:
-        found: list[tuple[int, int]] = []
-        for index, group in enumerate(self.groups):
-            for pattern in group.patterns:
-                for match in pattern.finditer(padded):
-                    start, end = match.span()
-                    if not any(low <= start and end <= high for low, high in spans):
-                        found.append((padded.count(" ", 0, start), index))
-        if len(found) < 2:
+    def reached(self, padded: str, exclusions: Sequence[re.Pattern[str]]) -> bool:
+        present = [index for index, group in enumerate(self.groups) if group.pattern.search(padded)]
+        # Most messages stop here: even all their groups together fall short.
+        if sum(self.groups[index].weight for index in present) < self.threshold:
             return False
+        spans = [span.span() for exclusion in exclusions for span in exclusion.finditer(padded)]
+        found: list[tuple[int, int]] = []
+        for index in present:
+            for match in self.groups[index].pattern.finditer(padded):
+                start, end = match.span()
+                if not any(low <= start and end <= high for low, high in spans):
+                    found.append((padded.count(" ", 0, start), index))
         found.sort()
         for position, _ in found:
             near = {index for other, index in found if position <= other < position + self.window}
@@ -114,8 +117,7 @@ class Language:
         """`<lang>.signals` when the signal layer flags the text, else None."""
         if self.signals is None:
             return None
-        spans = [span.span() for exclusion in exclusions for span in exclusion.finditer(padded)]
-        return f"{self.code}.signals" if self.signals.reached(padded, spans) else None
+        return f"{self.code}.signals" if self.signals.reached(padded, exclusions) else None
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,10 @@ def _load_signals(data: Any, where: str, classes: dict[str, str]) -> Signals | N
         except (KeyError, TypeError, ValueError):
             raise PhraseDataError(f"{group_label}: needs a numeric weight") from None
         patterns = _compile_all(_strings(entry, "patterns", group_label), group_label, classes)
-        groups.append(SignalGroup(entry["id"], weight, patterns))
+        if not patterns:
+            raise PhraseDataError(f"{group_label}: no patterns")
+        either = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns))
+        groups.append(SignalGroup(entry["id"], weight, either))
     if window < 1 or threshold <= 0 or len(groups) < 2:
         raise PhraseDataError(f"{label}: needs a positive window and threshold and at least two groups")
     return Signals(window, threshold, tuple(groups))
@@ -241,6 +246,11 @@ class Detector:
             )
             for script in Script
         }
+        # All of a script's exclusions in one search, for the common question "does any apply at all?".
+        self.any_exclusion = {
+            script: re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns) or r"(?!)")
+            for script, patterns in self.exclusions.items()
+        }
 
     def detect(self, text: str, fallback_language: str | None = None) -> Detection:
         readings = variants(text)
@@ -250,7 +260,7 @@ class Detector:
         for reading in readings:
             padded = f" {reading.text} "
             if reading.as_typed:
-                explained = explained or any(pattern.search(padded) for pattern in self.exclusions[reading.script])
+                explained = explained or self.any_exclusion[reading.script].search(padded) is not None
             elif hits or explained:
                 # A transliteration of an English "suicide prevention" must not undo its exclusion: derived
                 # readings count only when the text as typed neither matched nor was explained away.
