@@ -1,6 +1,6 @@
 """The crisis check against its development set (tests/data/crisis_dev.tsv) and two held-out sets
-(crisis_heldout.tsv, crisis_heldout2.tsv: each written and committed before the phrase data was tuned on
-it), plus the normalisation steps, the data files' pattern language and the signal layer one by one.
+(crisis_heldout*.tsv: each written and committed before the phrase data was tuned on it; the recall
+each had before tuning is in phrases/README.md), plus the normalisation steps, the data files' pattern language and the signal layer one by one.
 
 Run with `-s` to see the per-language table of each set. Recall must be 1.0 on every set; false alarms
 at most MAX_FALSE_ALARM_RATE per language (a false alarm costs a person a message with helpline numbers,
@@ -24,7 +24,7 @@ from bot.services.crisis.patterns import PatternError, compile_pattern
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEV_SET = DATA / "crisis_dev.tsv"
 # Development set first; then the held-out sets, in the order they were written.
-SETS = (DEV_SET, DATA / "crisis_heldout.tsv", DATA / "crisis_heldout2.tsv")
+SETS = (DEV_SET, DATA / "crisis_heldout.tsv", DATA / "crisis_heldout2.tsv", DATA / "crisis_heldout3.tsv")
 LANGUAGES = ("en", "es", "fr", "de", "ru", "uk", "pl", "it")
 MAX_FALSE_ALARM_RATE = 0.10
 
@@ -53,14 +53,14 @@ def test_dev_set_is_large_and_balanced() -> None:
         assert crisis >= 15 and calm >= 15, lang
 
 
-@pytest.mark.parametrize(("path", "least"), [(SETS[1], 200), (SETS[2], 120)], ids=lambda value: str(value)[-20:])
+@pytest.mark.parametrize(("path", "least"), [(SETS[1], 200), (SETS[2], 120), (SETS[3], 80)], ids=lambda value: str(value)[-20:])
 def test_held_out_sets_cover_every_language(path: Path, least: int) -> None:
     rows = dev_set(path)
     assert len(rows) >= least
     for lang in LANGUAGES:
         crisis = sum(1 for row_lang, expected, _ in rows if row_lang == lang and expected)
         calm = sum(1 for row_lang, expected, _ in rows if row_lang == lang and not expected)
-        assert crisis >= 8 and calm >= 5, lang
+        assert crisis >= 6 and calm >= 4, lang
 
 
 @pytest.mark.parametrize("path", SETS, ids=lambda path: path.stem)
