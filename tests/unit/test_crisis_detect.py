@@ -1,8 +1,10 @@
-"""The crisis check against its development set (tests/data/crisis_dev.tsv), plus the normalisation
-steps and the data files' pattern language one by one.
+"""The crisis check against its development set (tests/data/crisis_dev.tsv) and the held-out sets
+(crisis_heldout*.tsv: each written and committed before the phrase data was tuned on it; the recall
+each had before tuning is in phrases/README.md), plus the normalisation steps, the data files' pattern
+language and the signal layer one by one.
 
-Run with `-s` to see the per-language table. Recall must be 1.0 on the set; false alarms at most
-MAX_FALSE_ALARM_RATE per language (a false alarm costs a person a message with helpline numbers,
+Run with `-s` to see the per-language table of each set. Recall must be 1.0 on every set; false alarms
+at most MAX_FALSE_ALARM_RATE per language (a false alarm costs a person a message with helpline numbers,
 a miss can cost a life).
 """
 
@@ -20,14 +22,17 @@ from bot.services.crisis.detect import Detector, PhraseDataError, default_detect
 from bot.services.crisis.normalise import Script, normalise, variants
 from bot.services.crisis.patterns import PatternError, compile_pattern
 
-DEV_SET = Path(__file__).resolve().parent.parent / "data" / "crisis_dev.tsv"
+DATA = Path(__file__).resolve().parent.parent / "data"
+DEV_SET = DATA / "crisis_dev.tsv"
+# Development set first; then the held-out sets, in the order they were written.
+SETS = (DEV_SET, DATA / "crisis_heldout.tsv", DATA / "crisis_heldout2.tsv", DATA / "crisis_heldout3.tsv")
 LANGUAGES = ("en", "es", "fr", "de", "ru", "uk", "pl", "it")
 MAX_FALSE_ALARM_RATE = 0.10
 
 
-def dev_set() -> list[tuple[str, bool, str]]:
+def dev_set(path: Path = DEV_SET) -> list[tuple[str, bool, str]]:
     rows = []
-    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#") or not line.strip():
             continue
         lang, expected, text = line.split("\t")
@@ -49,11 +54,24 @@ def test_dev_set_is_large_and_balanced() -> None:
         assert crisis >= 15 and calm >= 15, lang
 
 
-def test_dev_set_recall_and_false_alarms(detector: Detector) -> None:
+@pytest.mark.parametrize(
+    ("path", "least"), [(SETS[1], 200), (SETS[2], 120), (SETS[3], 80)], ids=("heldout", "heldout2", "heldout3")
+)
+def test_held_out_sets_cover_every_language(path: Path, least: int) -> None:
+    rows = dev_set(path)
+    assert len(rows) >= least
+    for lang in LANGUAGES:
+        crisis = sum(1 for row_lang, expected, _ in rows if row_lang == lang and expected)
+        calm = sum(1 for row_lang, expected, _ in rows if row_lang == lang and not expected)
+        assert crisis >= 6 and calm >= 4, lang
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda path: path.stem)
+def test_recall_and_false_alarms(detector: Detector, path: Path) -> None:
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     misses: list[str] = []
     alarms: list[str] = []
-    for lang, expected, text in dev_set():
+    for lang, expected, text in dev_set(path):
         found = detector.detect(text, lang)
         row = counts[lang]
         row["crisis" if expected else "calm"] += 1
@@ -65,7 +83,7 @@ def test_dev_set_recall_and_false_alarms(detector: Detector) -> None:
         elif found.crisis:
             row["alarms"] += 1
             alarms.append(f"{lang}: {text!r} ({found.matched})")
-    print("\nlang  crisis  caught  recall  calm  alarms  false-alarm rate  language right")
+    print(f"\n{path.name}\nlang  crisis  caught  recall  calm  alarms  false-alarm rate  language right")
     for lang in LANGUAGES:
         row = counts[lang]
         recall = row["caught"] / row["crisis"]
@@ -149,6 +167,9 @@ def test_language_falls_back_to_telegram_then_script(detector: Detector) -> None
         ("end {my own|} life", "end life", True),
         ("kill myself", "kill myselfie", False),
         ("{a {b|c}|d} e", "a c e", True),
+        ("^ {ich|} will nicht mehr $", "Ich will nicht mehr!!", True),
+        ("^ {ich|} will nicht mehr $", "ich will nicht mehr warten", False),
+        ("^ {ich|} will nicht mehr $", "ja ich will nicht mehr", False),
     ],
 )
 def test_pattern_language(pattern: str, text: str, matches: bool) -> None:
@@ -179,6 +200,69 @@ def test_word_classes_expand_and_unknown_ones_are_refused(tmp_path: Path) -> Non
     assert language.first_rule(" i was gone ", ()) is None
     path.write_text(path.read_text().replace("@want", "@wanted"))
     with pytest.raises(PhraseDataError, match="@wanted"):
+        load_language(path)
+
+
+SIGNAL_FILE = """language: xx
+name: X
+script: latin
+rules:
+  - id: xx.a
+    patterns: ['never matches anything here']
+exclusions:
+  - id: xx.x
+    patterns: ['pills for my {cat|dog}']
+signals:
+  window: 5
+  threshold: 4
+  groups:
+    - id: self
+      weight: 1
+      patterns: ['{i|me}']
+    - id: means
+      weight: 2
+      patterns: ['pills']
+    - id: plan
+      weight: 1
+      patterns: ['{saved|tonight}']
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("i saved the pills", True),
+        ("pills tonight i", True),
+        ("i saved the pills for my cat", False),  # the pills lie inside an exclusion
+        ("i i i saved saved", False),  # each group counts once
+        ("i saved one two three four five pills", False),  # further apart than the window
+        ("pills pills pills", False),
+    ],
+)
+def test_signal_layer_adds_groups_within_a_window(tmp_path: Path, text: str, flagged: bool) -> None:
+    path = tmp_path / "xx.yaml"
+    path.write_text(SIGNAL_FILE)
+    found = Detector([load_language(path)]).detect(text)
+    assert found.crisis is flagged
+    assert found.matched == ("xx.signals" if flagged else None)
+
+
+def test_a_rule_outranks_the_signal_layer(detector: Detector) -> None:
+    assert detector.detect("i want to kill myself, i saved the pills").matched == "en.kill_self"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "signals:\n  window: 5\n",
+        "signals:\n  window: 5\n  threshold: 2\n  groups:\n    - id: a\n      weight: x\n      patterns: ['b']\n",
+        "signals:\n  window: 5\n  threshold: 2\n  groups:\n    - id: a\n      weight: 1\n      patterns: ['b']\n",
+    ],
+)
+def test_broken_signals_name_the_file(tmp_path: Path, broken: str) -> None:
+    path = tmp_path / "xx.yaml"
+    path.write_text("language: xx\nname: X\nscript: latin\nrules:\n  - id: xx.a\n    patterns: ['a']\n" + broken)
+    with pytest.raises(PhraseDataError, match=r"xx\.yaml signals"):
         load_language(path)
 
 

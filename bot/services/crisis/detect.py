@@ -7,8 +7,11 @@ no network, nothing language-specific in the code.
 
 A message is a crisis when a rule pattern of any language matches one of its readings (as typed,
 transliterated, or typed on the wrong keyboard layout: normalise.variants) outside every exclusion
-span of that language. Missing a crisis is the worst failure, so all languages are tried on every
-message (mixed-language messages included) and nothing cancels a rule but a narrower exclusion.
+span of that language. When no rule matches, a second, recall-oriented layer scores the language's
+signal groups (first person, death, means, farewell, despair...): words of different groups close
+together add up, and a message reaching the file's threshold is a crisis too (rule id `<lang>.signals`).
+Missing a crisis is the worst failure, so all languages are tried on every message (mixed-language
+messages included) and nothing cancels a rule or a signal but a narrower exclusion.
 
 The language reported is the one whose rule matched; else the one whose frequent words (and letters
 of its own) the message uses most; else `fallback_language` (Telegram's language_code) when it is one
@@ -45,6 +48,43 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class SignalGroup:
+    id: str
+    weight: float
+    # The group's patterns as one alternation: one search per group and message.
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Words of different groups within `window` words of one another add their weights; reaching
+    `threshold` flags the message (phrases/README.md, "Signals")."""
+
+    window: int
+    threshold: float
+    groups: tuple[SignalGroup, ...]
+
+    def reached(self, padded: str, exclusions: Sequence[re.Pattern[str]]) -> bool:
+        present = [index for index, group in enumerate(self.groups) if group.pattern.search(padded)]
+        # Most messages stop here: even all their groups together fall short.
+        if sum(self.groups[index].weight for index in present) < self.threshold:
+            return False
+        spans = [span.span() for exclusion in exclusions for span in exclusion.finditer(padded)]
+        found: list[tuple[int, int]] = []
+        for index in present:
+            for match in self.groups[index].pattern.finditer(padded):
+                start, end = match.span()
+                if not any(low <= start and end <= high for low, high in spans):
+                    found.append((padded.count(" ", 0, start), index))
+        found.sort()
+        for position, _ in found:
+            near = {index for other, index in found if position <= other < position + self.window}
+            if sum(self.groups[index].weight for index in near) >= self.threshold:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class Language:
     code: str
     name: str
@@ -54,6 +94,7 @@ class Language:
     rules: tuple[Rule, ...]
     default: bool
     exclusions: tuple[re.Pattern[str], ...]
+    signals: Signals | None
     # Any rule pattern at all: one search decides whether the rules need trying one by one.
     any_rule: re.Pattern[str] = field(compare=False)
 
@@ -71,6 +112,12 @@ class Language:
                     if not any(low <= start and end <= high for low, high in spans):
                         return rule.id
         return None
+
+    def signalled(self, padded: str, exclusions: Sequence[re.Pattern[str]]) -> str | None:
+        """`<lang>.signals` when the signal layer flags the text, else None."""
+        if self.signals is None:
+            return None
+        return f"{self.code}.signals" if self.signals.reached(padded, exclusions) else None
 
 
 @dataclass(frozen=True)
@@ -143,6 +190,7 @@ def load_language(path: Path) -> Language:
     for entry in data.get("exclusions") or []:
         label = f"{where} {entry.get('id')}"
         exclusions.extend(_compile_all(_strings(entry, "patterns", label), label, classes))
+    signals = _load_signals(data.get("signals"), where, classes)
     everything = "|".join(f"(?:{pattern.pattern})" for rule in rules for pattern in rule.patterns)
     return Language(
         code=code,
@@ -153,8 +201,37 @@ def load_language(path: Path) -> Language:
         rules=tuple(rules),
         default=bool(data.get("default", False)),
         exclusions=tuple(exclusions),
+        signals=signals,
         any_rule=re.compile(everything),
     )
+
+
+def _load_signals(data: Any, where: str, classes: dict[str, str]) -> Signals | None:
+    if data is None:
+        return None
+    label = f"{where} signals"
+    try:
+        window, threshold = int(data["window"]), float(data["threshold"])
+        entries = list(data["groups"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PhraseDataError(f"{label}: needs window, threshold and groups: {exc}") from None
+    groups = []
+    for entry in entries:
+        group_label = f"{label} {entry.get('id') if isinstance(entry, dict) else entry!r}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise PhraseDataError(f"{group_label}: every group needs an id, a weight and patterns")
+        try:
+            weight = float(entry["weight"])
+        except (KeyError, TypeError, ValueError):
+            raise PhraseDataError(f"{group_label}: needs a numeric weight") from None
+        patterns = _compile_all(_strings(entry, "patterns", group_label), group_label, classes)
+        if not patterns:
+            raise PhraseDataError(f"{group_label}: no patterns")
+        either = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns))
+        groups.append(SignalGroup(entry["id"], weight, either))
+    if window < 1 or threshold <= 0 or len(groups) < 2:
+        raise PhraseDataError(f"{label}: needs a positive window and threshold and at least two groups")
+    return Signals(window, threshold, tuple(groups))
 
 
 class Detector:
@@ -169,15 +246,21 @@ class Detector:
             )
             for script in Script
         }
+        # All of a script's exclusions in one search, for the common question "does any apply at all?".
+        self.any_exclusion = {
+            script: re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns) or r"(?!)")
+            for script, patterns in self.exclusions.items()
+        }
 
     def detect(self, text: str, fallback_language: str | None = None) -> Detection:
         readings = variants(text)
         hits: list[tuple[str, str]] = []
+        signalled: list[tuple[str, str]] = []
         explained = False
         for reading in readings:
             padded = f" {reading.text} "
             if reading.as_typed:
-                explained = explained or any(pattern.search(padded) for pattern in self.exclusions[reading.script])
+                explained = explained or self.any_exclusion[reading.script].search(padded) is not None
             elif hits or explained:
                 # A transliteration of an English "suicide prevention" must not undo its exclusion: derived
                 # readings count only when the text as typed neither matched nor was explained away.
@@ -188,7 +271,13 @@ class Detector:
                 rule_id = language.first_rule(padded, self.exclusions[reading.script])
                 if rule_id is not None and all(code != language.code for code, _ in hits):
                     hits.append((language.code, rule_id))
+                elif rule_id is None and not hits and all(code != language.code for code, _ in signalled):
+                    signal_id = language.signalled(padded, self.exclusions[reading.script])
+                    if signal_id is not None:
+                        signalled.append((language.code, signal_id))
         fallback = _supported(fallback_language, self.codes)
+        # A rule outranks the signal layer: its id says more to whoever reviews the phrase data.
+        hits = hits or signalled
         if hits:
             if len(hits) == 1:
                 code, rule_id = hits[0]

@@ -13,6 +13,9 @@ import re
 from bot.services.crisis.normalise import normalise
 
 GAPS = {"*": r"(?:\S+ ){0,3}", "**": r"(?:\S+ ){0,6}"}
+# `^` the message starts here, `$` it ends here: a phrase that is a crisis alone but not as the start of a
+# longer request ("ich will nicht mehr" against "ich will nicht mehr warten").
+ANCHORS = {"^": r"(?<=^ )", "$": r"$"}
 
 
 class PatternError(ValueError):
@@ -26,6 +29,10 @@ def _word(token: str) -> str:
         raise PatternError(f"nothing to match in {token!r}")
     regex = re.escape(core).replace(r"\ ", " ")
     return regex + (r"\w* " if prefix else " ")
+
+
+def _token(token: str) -> str:
+    return GAPS.get(token) or ANCHORS.get(token) or _word(token)
 
 
 class _Parser:
@@ -49,12 +56,12 @@ class _Parser:
                 parts.append(self.group())
             elif char.isspace():
                 if word:
-                    parts.append(GAPS.get(word) or _word(word))
+                    parts.append(_token(word))
                     word = ""
             else:
                 word += char
         if word:
-            parts.append(GAPS.get(word) or _word(word))
+            parts.append(_token(word))
         return "".join(parts)
 
     def group(self) -> str:
