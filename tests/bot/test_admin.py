@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.render import format_clock, format_day, zone_suffix
 from bot.services.clock import FrozenClock
 from handlers.admin import AdminCb, VerifyCb
 from models import Professional
@@ -101,21 +102,26 @@ async def test_pending_holds_in_the_operators_zone(admin_harness: BotHarness) ->
     _, service_id = await add_professional(harness)
     olena = harness.person("Olena")
     await add_client(harness, olena)
-    await book(harness, olena, service_id, datetime(2026, 11, 26, 7, 0, tzinfo=UTC), confirm=False)
+    held = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    await book(harness, olena, service_id, held, confirm=False)
     await book(harness, olena, service_id, datetime(2026, 11, 27, 7, 0, tzinfo=UTC))  # confirmed: not a hold
     operator = harness.person("Ivan", id=OPERATOR_ID)
     await add_client(harness, operator, timezone="Europe/Lisbon")
+    # The wording comes from the render helpers (their CLDR output is pinned in tests/bot/test_render.py).
+    lisbon = zone_suffix("Europe/Lisbon", "en", held)
+    hold_ends = harness.clock.now() + timedelta(minutes=30)
 
     await harness.send_text(operator, "/admin")
     await harness.press_button(operator, "Holds awaiting payment (1)")
     assert harness.last_text(operator) == (
-        "Holds awaiting payment, times in Lisbon, UTC+00:00:\n\n"
-        "• Anna Koval · Coaching session · Olena · Thu, Nov 26, 2026, 7:00\u00a0AM\n"
-        "   held until 6:30\u00a0AM"
+        f"Holds awaiting payment, times in {lisbon}:\n\n"
+        f"• Anna Koval · Coaching session · Olena · {format_day(held, 'Europe/Lisbon', 'en')}, "
+        f"{format_clock(held, 'Europe/Lisbon', 'en')}\n"
+        f"   held until {format_clock(hold_ends, 'Europe/Lisbon', 'en')}"
     )
     harness.clock.set(datetime(2026, 11, 23, 6, 31, tzinfo=UTC))
     await harness.press_button(operator, "↻ Refresh")
-    assert harness.last_text(operator) == "Holds awaiting payment, times in Lisbon, UTC+00:00:\n\nNone."
+    assert harness.last_text(operator) == f"Holds awaiting payment, times in {lisbon}:\n\nNone."
 
 
 async def test_everyone_else_gets_the_unknown_command_answer(admin_harness: BotHarness) -> None:
