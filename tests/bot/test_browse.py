@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.render import format_money, zone_label
-from handlers.client_common import BrowseCb, FilterCb, ProfileCb, WeekCb, category_code
+from handlers.client_common import BrowseCb, FilterCb, ProfileCb, WeekCb, category_code, language_label
+from handlers.start import language_name
 from tests.bot.catalog_data import (
     SORRY,
     STALE,
@@ -19,15 +20,19 @@ from tests.bot.catalog_data import (
 )
 from tests.bot.harness import BotHarness
 
-LIST = """Find a professional (2 listed)
+# Language names as the render helpers write them (their CLDR wording is pinned in tests/bot/test_render.py).
+ENGLISH, RUSSIAN, SPANISH, UKRAINIAN = (language_label(code, "en") for code in ("en", "ru", "es", "uk"))
+ANNAS_LANGUAGES, DAVIDS_LANGUAGES = f"{UKRAINIAN}, {ENGLISH}, {RUSSIAN}", f"{ENGLISH}, {SPANISH}"
+
+LIST = f"""Find a professional (2 listed)
 Category: all · Language: any
 
 1. Anna Koval
    Career coach for people changing fields
-   Ukrainian, English, Russian · No reviews yet
+   {ANNAS_LANGUAGES} · No reviews yet
 2. David Moreno
    Licensed therapist (CBT), anxiety and burnout
-   English, Spanish · No reviews yet"""
+   {DAVIDS_LANGUAGES} · No reviews yet"""
 
 # Money as the render helpers write it (their exact CLDR output is pinned in tests/bot/test_render.py).
 EUR_60, EUR_70 = format_money(6000, "EUR", "en"), format_money(7000, "EUR", "en")
@@ -41,7 +46,7 @@ Career coach for people changing fields
 Ten years of coaching engineers, designers and teachers through career changes.
 
 Fields: Career coaching
-Languages: Ukrainian, English, Russian
+Languages: {ANNAS_LANGUAGES}
 Rating: No reviews yet
 
 Services:
@@ -87,8 +92,8 @@ async def test_ratings_in_the_list_and_the_profile(harness: BotHarness, catalog:
     await add_reviews(harness.app.sessions, catalog.david, [5], harness.clock.now())
     olena = await client(harness)
     await harness.send_text(olena, "/start")
-    assert "Ukrainian, English, Russian · ★ 4.3 (3 reviews)" in last(harness, olena)
-    assert "English, Spanish · ★ 5.0 (1 review)" in last(harness, olena)
+    assert f"{ANNAS_LANGUAGES} · ★ 4.3 (3 reviews)" in last(harness, olena)
+    assert f"{DAVIDS_LANGUAGES} · ★ 5.0 (1 review)" in last(harness, olena)
     await harness.press_button(olena, "Anna Koval")
     assert "Rating: ★ 4.3 (3 reviews)" in last(harness, olena)
 
@@ -140,11 +145,11 @@ async def test_filters_by_category_and_language(harness: BotHarness, catalog: Ca
     ]
     await harness.press_button(olena, "Language")
     assert last(harness, olena) == "Which language should they speak?"
-    assert labels(harness, olena) == ["✓ Any language", "English", "Russian", "Spanish", "Ukrainian"]
-    await harness.press_button(olena, "Spanish")
+    assert labels(harness, olena) == ["✓ Any language", ENGLISH, RUSSIAN, SPANISH, UKRAINIAN]
+    await harness.press_button(olena, SPANISH)
     assert last(harness, olena).splitlines()[:2] == [
         "Find a professional (2 listed)",
-        "Category: Career coaching · Language: Spanish",
+        f"Category: Career coaching · Language: {SPANISH}",
     ]
     assert labels(harness, olena)[:2] == ["1. Coach 01", "2. Coach 02"]
     # Both filters are kept while one changes.
@@ -153,11 +158,11 @@ async def test_filters_by_category_and_language(harness: BotHarness, catalog: Ca
     await harness.press_button(olena, "Therapy")
     assert last(harness, olena).splitlines()[:2] == [
         "Find a professional (1 listed)",
-        "Category: Therapy · Language: Spanish",
+        f"Category: Therapy · Language: {SPANISH}",
     ]
     await harness.press_button(olena, "Language")
-    await harness.press_button(olena, "Ukrainian")
-    assert last(harness, olena) == "Nobody matches these filters.\nCategory: Therapy\nLanguage: Ukrainian"
+    await harness.press_button(olena, UKRAINIAN)
+    assert last(harness, olena) == f"Nobody matches these filters.\nCategory: Therapy\nLanguage: {UKRAINIAN}"
     assert labels(harness, olena) == ["🗂 Category", "🌐 Language", "Clear filters"]
     await harness.press_button(olena, "Clear filters")
     assert last(harness, olena).startswith("Find a professional (4 listed)")
@@ -190,7 +195,7 @@ async def test_the_deep_link_opens_the_profile(harness: BotHarness, catalog: Cat
 async def test_the_deep_link_waits_for_onboarding(harness: BotHarness, catalog: Catalog) -> None:
     newcomer = harness.person("Mia")
     await harness.send_text(newcomer, "/start pro_david-moreno")
-    await harness.press_button(newcomer, "English")
+    await harness.press_button(newcomer, language_name("en"))
     await harness.send_text(newcomer, "Madrid")
     assert harness.texts(newcomer)[-2] == f"Your time zone: {zone_label('Europe/Madrid', 'en', harness.clock.now())}"
     assert last(harness, newcomer).startswith("David Moreno\nLicensed therapist (CBT), anxiety and burnout\n")
