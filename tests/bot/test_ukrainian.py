@@ -7,8 +7,9 @@ from datetime import date
 
 from sqlalchemy import select
 
-from bot.render import zone_label, zone_suffix
-from handlers.client_common import week_label
+from bot.render import format_money, zone_label, zone_suffix
+from handlers.client_common import language_label, week_label
+from handlers.start import language_name
 from models import User
 from tests.bot.catalog_data import labels, last, with_catalog
 from tests.bot.harness import BotHarness
@@ -18,31 +19,36 @@ ZONE_QUESTION = (
     "надішліть геолокацію."
 )
 
-LIST = """Оберіть фахівця (у списку: 2)
+# Language names and money as the render helpers write them (their CLDR wording is pinned in test_render.py),
+# no-break spaces made plain as `last` reads the chat.
+UK, EN, RU, ES = (language_label(code, "uk") for code in ("uk", "en", "ru", "es"))
+EUR_60, EUR_70 = (format_money(amount, "EUR", "uk").replace("\u00a0", " ") for amount in (6000, 7000))
+
+LIST = f"""Оберіть фахівця (у списку: 2)
 Категорія: усі · Мова: будь-яка
 
 1. Anna Koval
    Career coach for people changing fields
-   Українська, Англійська, Російська · Відгуків ще немає
+   {UK}, {EN}, {RU} · Відгуків ще немає
 2. David Moreno
    Licensed therapist (CBT), anxiety and burnout
-   Англійська, Іспанська · Відгуків ще немає"""
+   {EN}, {ES} · Відгуків ще немає"""
 
 # Names, headlines, bios and service names come from the catalog as written; the rest is Ukrainian.
-ANNA = """Anna Koval
+ANNA = f"""Anna Koval
 Career coach for people changing fields
 ✓ Перевірений фахівець
 
 Ten years of coaching engineers, designers and teachers through career changes.
 
 Напрями: Кар’єрний коучинг
-Мови: Українська, Англійська, Російська
+Мови: {UK}, {EN}, {RU}
 Рейтинг: Відгуків ще немає
 
 Послуги:
 • Free intro call: 20 хвилин, Безкоштовно, відеодзвінок
-• Coaching session: 50 хвилин, 60,00 EUR, відеодзвінок
-• Coaching session at the office: 50 хвилин, 70,00 EUR, зустріч наживо
+• Coaching session: 50 хвилин, {EUR_60}, відеодзвінок
+• Coaching session at the office: 50 хвилин, {EUR_70}, зустріч наживо
 Оберіть послугу, щоб побачити вільний час."""
 
 
@@ -57,10 +63,10 @@ async def test_a_ukrainian_client_browses_in_ukrainian(harness: BotHarness) -> N
         "Вітаю, Оксана! Я допомагаю записатися на сесії до коучів, терапевтів і консультантів — вашою мовою "
         "і у вашому часовому поясі.\n\nЯкою мовою спілкуватися?"
     )
-    assert labels(harness, oksana) == ["English", "✓ Українська"]
+    assert labels(harness, oksana) == [language_name("en"), f"✓ {language_name('uk')}"]
 
-    await harness.press_button(oksana, "Українська")
-    assert harness.texts(oksana)[0] == "Мова: Українська"
+    await harness.press_button(oksana, language_name("uk"))
+    assert harness.texts(oksana)[0] == f"Мова: {language_name('uk')}"
     assert last(harness, oksana) == ZONE_QUESTION
     assert harness.reply_keyboard(oksana) == [{"text": "📍 Надіслати геолокацію", "request_location": True}]
 
@@ -75,15 +81,15 @@ async def test_a_ukrainian_client_browses_in_ukrainian(harness: BotHarness) -> N
     assert last(harness, oksana) == ANNA
     assert labels(harness, oksana) == [
         "Free intro call · Безкоштовно",
-        "Coaching session · 60,00 EUR",
-        "Coaching session at the office · 70,00 EUR",
+        f"Coaching session · {EUR_60}",
+        f"Coaching session at the office · {EUR_70}",
         "◀ Усі фахівці",
     ]
 
     await harness.press_button(oksana, "Coaching session ·")
     assert last(harness, oksana) == (
         "Coaching session — Anna Koval\n"
-        "50 хвилин, 60,00 EUR, відеодзвінок\n"
+        f"50 хвилин, {EUR_60}, відеодзвінок\n"
         "\n"
         f"Оберіть день (тиждень {week}, ваш часовий пояс: {zone_suffix('Europe/Kyiv', 'uk', now)}):"
     )
