@@ -9,27 +9,40 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.cli import main
 from bot.demo.runner import LineReader, run_demo
+from bot.render import format_clock, format_instant, format_money, zone_label, zone_suffix
+from handlers.client_common import long_day, short_day, week_label
+from handlers.start import language_name
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 Step = tuple[str, Sequence[str]]
+# The demo's dates, times, zones, money and language names as the render helpers write them (their exact
+# CLDR output is pinned in tests/bot/test_render.py).
+KYIV = "Europe/Kyiv"
+ENGLISH, UKRAINIAN = language_name("en"), language_name("uk")
+KYIV_EN, KYIV_UK = zone_label(KYIV, "en", NOW), zone_label(KYIV, "uk", NOW)
+KYIV_SUFFIX = zone_suffix(KYIV, "en", NOW)
+NOV_23, NOV_24 = date(2026, 11, 23), date(2026, 11, 24)
+THIS_WEEK = week_label(NOV_23, NOV_23 + timedelta(days=6), "en")
+TUE_NOV_24 = short_day(NOV_24, "en")
+TUE_0900 = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 
 ONBOARDING: list[Step] = [
-    ("/start", ["Hello, Olena!", "Which language should I use?", "[1] ✓ English", "[2] Українська"]),
-    ("2", ["bot → you (edited):", "Мова: Українська", "У якому ви часовому поясі?", "keyboard: [1] 📍 Надіслати"]),
+    ("/start", ["Hello, Olena!", "Which language should I use?", f"[1] ✓ {ENGLISH}", f"[2] {UKRAINIAN}"]),
+    ("2", ["bot → you (edited):", f"Мова: {UKRAINIAN}", "У якому ви часовому поясі?", "keyboard: [1] 📍 Надіслати"]),
     # Atlantis is a real town (Western Cape, South Africa): a made-up name is what finds nothing.
     ("Mordor", ["Не вдалося знайти часовий пояс для «Mordor»."]),
-    ("1", ["(sharing the demo location", "Ваш часовий пояс: Київ (UTC+02:00)", "Усе готово."]),
-    ("/settings", ["Часовий пояс: Київ (UTC+02:00)", "[1] Змінити мову", "[2] Змінити часовий пояс"]),
+    ("1", ["(sharing the demo location", f"Ваш часовий пояс: {KYIV_UK}", "Усе готово."]),
+    ("/settings", [f"Часовий пояс: {KYIV_UK}", "[1] Змінити мову", "[2] Змінити часовий пояс"]),
     ("1", ["Якою мовою спілкуватися?"]),
-    ("1", ["Language: English"]),
+    ("1", [f"Language: {ENGLISH}"]),
     ("9", ["(no button 9"]),
-    ("/time +2h", ["(clock: Mon, Nov 23, 2026, 11:00"]),
+    ("/time +2h", [f"(clock: {format_instant(NOW + timedelta(hours=2), 'UTC', 'en')})"]),
 ]
 
 
@@ -71,7 +84,7 @@ async def test_deep_link_and_acting_as_the_professional() -> None:
     steps: list[Step] = [
         ("/start pro_anna-koval", ["Which language should I use?"]),
         ("1", ["Which time zone are you in?"]),
-        ("kyiv", ["Your time zone: Kyiv (UTC+02:00)", "Anna Koval"]),
+        ("kyiv", [f"Your time zone: {KYIV_EN}", "Anna Koval"]),
         ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
         ("/start", ["Hello, Anna!"]),
         ("/as client", ["(you are now Olena (client))"]),
@@ -84,25 +97,32 @@ BOOKING: list[Step] = [
     ("/start", ["Which language should I use?"]),
     ("1", ["Which time zone are you in?"]),
     ("kyiv", ["You're all set.", "Find a professional (2 listed)", "[1] 1. Anna Koval", "[2] 2. David Moreno"]),
-    ("1", ["Anna Koval", "Rating: No reviews yet", "[2] Coaching session · €60.00"]),
-    ("2", ["Pick a day in the week of Nov 23 – 29, 2026 (your time zone: Kyiv, UTC+02:00):", "[2] Tue, Nov 24"]),
-    ("2", ["Tue, Nov 24, 2026: free times (Kyiv, UTC+02:00)", "[1] 9:00"]),
+    ("1", ["Anna Koval", "Rating: No reviews yet", f"[2] Coaching session · {format_money(6000, 'EUR', 'en')}"]),
+    ("2", [f"Pick a day in the week of {THIS_WEEK} (your time zone: {KYIV_SUFFIX}):", f"[2] {TUE_NOV_24}"]),
+    ("2", [f"{long_day(NOV_24, 'en')}: free times ({KYIV_SUFFIX})", f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
     ("1", ["Anything Anna Koval should know before the session?", "[1] Skip"]),
     (
         "Captions, please.",
         ["Please check your booking:", "Your notes: Captions, please.", "50% back", "[1] ✅ Confirm"],
     ),
-    ("1", ["Held for you until 11:30", "(Kyiv, UTC+02:00); payment comes next.", "[1] Release this time"]),
+    (
+        "1",
+        [
+            f"Held for you until {format_clock(NOW + timedelta(minutes=30), KYIV, 'en')}",
+            f"({KYIV_SUFFIX}); payment comes next.",
+            "[1] Release this time",
+        ],
+    ),
     ("/time +31m", ["The time held for you has run out", "[1] 🗓 Pick a time again"]),
-    ("1", ["Pick a day in the week of Nov 23 – 29, 2026"]),
+    ("1", [f"Pick a day in the week of {THIS_WEEK}"]),
     ("/start", ["Hello again, Olena!"]),
     ("1", ["[1] Free intro call · Free"]),
-    ("1", ["[2] Tue, Nov 24"]),
-    ("2", ["[1] 9:00"]),
+    ("1", [f"[2] {TUE_NOV_24}"]),
+    ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
     ("1", ["[1] Skip"]),
     ("1", ["Cancellation: free at any time before the start.", "[1] ✅ Confirm"]),
     ("1", ["✅ Booked!", "Video call: https://meet.example.org/anna-koval", "[file: session-20261124-0700.ics"]),
-    ("/bookings", ["Your upcoming sessions:", "Free intro call with Anna Koval (confirmed)", "[1] 1. Tue, Nov 24"]),
+    ("/bookings", ["Your upcoming sessions:", "Free intro call with Anna Koval (confirmed)", f"[1] 1. {TUE_NOV_24}"]),
     ("1", ["Status: confirmed", "[2] ✖ Cancel"]),
     ("2", ["Cancel this session?", "This is free.", "[1] Yes, cancel it"]),
     ("1", ["✖ Cancelled.", "[1] 🗓 Pick another time"]),
@@ -123,7 +143,7 @@ def test_bookbot_demo_command_reads_stdin_until_eof(
     monkeypatch.setattr(sys, "stdin", io.StringIO("/start\n1\nnew york\n"))
     assert main(["demo", "--now", NOW.isoformat()]) == 0
     output = capsys.readouterr().out
-    assert "Your time zone: New York (UTC-05:00)" in output
+    assert f"Your time zone: {zone_label('America/New_York', 'en', NOW)}" in output
     assert output.rstrip().endswith("Olena>")  # end of input: a clean exit at the prompt
 
 

@@ -4,7 +4,8 @@ then /agenda and /hours as the professional."""
 
 from __future__ import annotations
 
-from tests.e2e.test_demo import Step, _check, _play
+from bot.render import format_clock, zone_suffix
+from tests.e2e.test_demo import KYIV, NOW, TUE_0900, TUE_NOV_24, Step, _check, _play
 
 PROFESSIONAL: list[Step] = [
     ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
@@ -13,8 +14,8 @@ PROFESSIONAL: list[Step] = [
     ("1", ["Which time zone are you in?"]),
     ("kyiv", ["[1] 1. Anna Koval"]),
     ("1", ["[1] Free intro call · Free"]),
-    ("1", ["[2] Tue, Nov 24"]),
-    ("2", ["[1] 9:00"]),
+    ("1", [f"[2] {TUE_NOV_24}"]),
+    ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
     ("1", ["[1] Skip"]),
     ("Captions, please.", ["[1] ✅ Confirm"]),
     (
@@ -28,7 +29,7 @@ PROFESSIONAL: list[Step] = [
             "[· Open my agenda]",
         ],
     ),
-    ("/bookings", ["[1] 1. Tue, Nov 24"]),
+    ("/bookings", [f"[1] 1. {TUE_NOV_24}"]),
     ("1", ["[2] ✖ Cancel"]),
     ("2", ["[1] Yes, cancel it"]),
     (
@@ -40,7 +41,7 @@ PROFESSIONAL: list[Step] = [
         ],
     ),
     ("/as pro anna-koval", ["your buttons: [1] Open my agenda"]),
-    ("1", ["bot → you (edited):\n  Your agenda, times in Kyiv, UTC+02:00", "No sessions."]),
+    ("1", [f"bot → you (edited):\n  Your agenda, times in {zone_suffix(KYIV, 'en', NOW)}", "No sessions."]),
     ("/hours", ["Monday: 09:00-12:00, 13:30-17:00", "Friday: 09:00-13:00", "Days off ahead:\n  • "]),
     ("/as client", ["(you are now Olena (client))"]),
     ("/agenda", ["This is for professionals"]),
