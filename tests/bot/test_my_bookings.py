@@ -3,7 +3,7 @@ forged buttons, and the messages the client gets when the professional (or the c
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -37,9 +37,11 @@ from tests.bot.catalog_data import (
     with_catalog,
 )
 from tests.bot.harness import BotHarness
+from tests.bot.words import NEW_YORK, clock, long, money, short, week, when, zone_of
 
-DEC_1 = "Tue, Dec 1, 2026, 9:00 AM (Kyiv, UTC+02:00)"
-NOV_24 = "Tue, Nov 24, 2026, 9:00 AM (Kyiv, UTC+02:00)"
+DEC_1 = when("2026-12-01 09:00")
+NOV_24 = when("2026-11-24 09:00")
+EUR_60, EUR_30 = money(6000), money(3000)
 
 
 @pytest.fixture
@@ -78,24 +80,21 @@ async def test_upcoming_and_past_sessions(harness: BotHarness, catalog: Catalog)
         "   Coaching session with Anna Koval (confirmed)"
     )
     assert labels(harness, olena) == [
-        "1. Tue, Nov 24, 9:00 AM · Anna Koval",
-        "2. Tue, Dec 1, 9:00 AM · Anna Koval",
+        f"1. {short(date(2026, 11, 24))}, {clock('2026-11-24 09:00')} · Anna Koval",
+        f"2. {short(date(2026, 12, 1))}, {clock('2026-12-01 09:00')} · Anna Koval",
         "Past sessions",
         "Find a professional",
     ]
     await harness.press_button(olena, "Past sessions")
     assert last(harness, olena) == (
-        "Your past sessions:\n"
-        "\n"
-        "1. Wed, Nov 25, 2026, 12:00 PM (Kyiv, UTC+02:00)\n"
-        "   Coaching session with Anna Koval (cancelled by you)"
+        f"Your past sessions:\n\n1. {when('2026-11-25 12:00')}\n   Coaching session with Anna Koval (cancelled by you)"
     )
     await harness.press_button(olena, "1.")
     assert last(harness, olena).startswith("Coaching session with Anna Koval\nStatus: cancelled by you\n")
-    assert "Refund: €30.00" in last(harness, olena)  # late: 50% of €60.00
+    assert f"Refund: {EUR_30}" in last(harness, olena)  # late: 50% of €60.00
     assert labels(harness, olena) == ["🔁 Book this again", "◀ My sessions"]
     await harness.press_button(olena, "Book this again")
-    assert last(harness, olena).startswith("Coaching session with Anna Koval\n50 minutes, €60.00, video call\n")
+    assert last(harness, olena).startswith(f"Coaching session with Anna Koval\n50 minutes, {EUR_60}, video call\n")
 
 
 async def test_one_session_in_detail(harness: BotHarness, catalog: Catalog) -> None:
@@ -105,10 +104,10 @@ async def test_one_session_in_detail(harness: BotHarness, catalog: Catalog) -> N
     assert last(harness, nick) == (
         "Coaching session with Anna Koval\n"
         "Status: confirmed\n"
-        "When: Tue, Dec 1, 2026, 2:00 AM (New York, UTC-05:00)\n"
-        "Anna Koval's time: 9:00 AM (Kyiv, UTC+02:00)\n"
+        f"When: {when('2026-12-01 09:00', NEW_YORK)}\n"
+        f"Anna Koval's time: {clock('2026-12-01 09:00')} ({zone_of()})\n"
         "Duration: 50 minutes\n"
-        "Price: €60.00\n"
+        f"Price: {EUR_60}\n"
         "Video call: https://meet.example.org/anna-koval\n"
         "\n"
         "Cancellation: free up to 72 hours before the start; after that you get 50% back.\n"
@@ -130,12 +129,12 @@ async def test_cancelling_early_is_free(harness: BotHarness, catalog: Catalog) -
     await harness.press_button(olena, "Cancel")
     assert last(harness, olena) == (
         f"Cancel this session?\nCoaching session with Anna Koval\n{DEC_1}\n\n"
-        "This is free: you'll get €60.00 back in full."
+        f"This is free: you'll get {EUR_60} back in full."
     )
     assert labels(harness, olena) == ["Yes, cancel it", "No, keep it"]
     await harness.press_button(olena, "Yes, cancel it")
     assert last(harness, olena) == (
-        f"✖ Cancelled.\nCoaching session with Anna Koval\n{DEC_1}\n\nThis is free: you'll get €60.00 back in full."
+        f"✖ Cancelled.\nCoaching session with Anna Koval\n{DEC_1}\n\nThis is free: you'll get {EUR_60} back in full."
     )
     assert labels(harness, olena) == ["🗓 Pick another time", "My sessions"]
     booking = await _booking(harness, booking_id)
@@ -143,8 +142,8 @@ async def test_cancelling_early_is_free(harness: BotHarness, catalog: Catalog) -
     # The time is free again.
     await harness.press_button(olena, "Pick another time")
     await harness.press_button(olena, "Next week")
-    await harness.press_button(olena, "Tue, Dec 1")
-    assert "9:00 AM" in labels(harness, olena)
+    await harness.press_button(olena, short(date(2026, 12, 1)))
+    assert clock("2026-12-01 09:00") in labels(harness, olena)
 
 
 async def test_cancelling_late_refunds_the_policys_share(harness: BotHarness, catalog: Catalog) -> None:
@@ -152,7 +151,7 @@ async def test_cancelling_late_refunds_the_policys_share(harness: BotHarness, ca
     anna_id = await booked(harness, olena, catalog.coaching, kyiv_time("2026-11-24 09:00"))
     await _open_first(harness, olena)
     await harness.press_button(olena, "Cancel")
-    assert last(harness, olena).endswith("It's less than 72 hours before the start. You'll get €30.00 back (50%).")
+    assert last(harness, olena).endswith(f"It's less than 72 hours before the start. You'll get {EUR_30} back (50%).")
     await harness.press_button(olena, "Yes, cancel it")
     assert last(harness, olena).startswith("✖ Cancelled.\n")
     assert (await _booking(harness, anna_id)).refund_minor == 3000
@@ -178,14 +177,14 @@ async def test_releasing_a_hold_and_the_terms_changing_meanwhile(harness: BotHar
     paid = await booked(harness, olena, catalog.coaching, kyiv_time("2026-12-01 09:00"))
     await _open_first(harness, olena)
     await harness.press_button(olena, "Cancel")
-    assert last(harness, olena).endswith("you'll get €60.00 back in full.")
+    assert last(harness, olena).endswith(f"you'll get {EUR_60} back in full.")
     # She thinks it over until the free window has closed.
     harness.clock.set(kyiv_time("2026-11-28 10:00"))
     await harness.press_button(olena, "Yes, cancel it")
     assert last(harness, olena) == (
         "Something changed since; please check again.\n\n"
         f"Cancel this session?\nCoaching session with Anna Koval\n{DEC_1}\n\n"
-        "It's less than 72 hours before the start. You'll get €30.00 back (50%)."
+        f"It's less than 72 hours before the start. You'll get {EUR_30} back (50%)."
     )
     assert (await _booking(harness, paid)).state == BookingState.CONFIRMED
     await harness.press_button(olena, "Yes, cancel it")
@@ -201,17 +200,17 @@ async def test_rescheduling_moves_the_session_and_frees_the_old_time(harness: Bo
         "Moving your session: Coaching session with Anna Koval\n"
         f"Now: {DEC_1}\n"
         "\n"
-        "Pick a day in the week of Nov 23 – 29, 2026 (your time zone: Kyiv, UTC+02:00):"
+        f"Pick a day in the week of {week(date(2026, 11, 23))} (your time zone: {zone_of()}):"
     )
     assert labels(harness, olena)[-1] == "◀ Back to the session"
     await harness.press_button(olena, "Next week")
-    await harness.press_button(olena, "Wed, Dec 2")
-    await press_label(harness, olena, "12:00 PM")
+    await harness.press_button(olena, short(date(2026, 12, 2)))
+    await press_label(harness, olena, clock("2026-12-02 12:00"))
     assert last(harness, olena) == (
         "Move this session?\n"
         "Coaching session with Anna Koval\n"
         f"From: {DEC_1}\n"
-        "To: Wed, Dec 2, 2026, 12:00 PM (Kyiv, UTC+02:00)\n"
+        f"To: {when('2026-12-02 12:00')}\n"
         "After this you can move it once more."
     )
     assert labels(harness, olena) == ["✅ Move it", "◀ Other times"]
@@ -219,7 +218,7 @@ async def test_rescheduling_moves_the_session_and_frees_the_old_time(harness: Bo
     await harness.press_button(olena, "Move it")
     moved, calendar = harness.messages_since(before)
     assert moved.text.replace("\u00a0", " ").startswith(
-        "✅ Moved!\n\nCoaching session with Anna Koval\nWhen: Wed, Dec 2, 2026, 12:00 PM (Kyiv, UTC+02:00)\n"
+        f"✅ Moved!\n\nCoaching session with Anna Koval\nWhen: {when('2026-12-02 12:00')}\n"
     )
     assert calendar.document is not None
     ics = calendar.document[1].decode()
@@ -235,8 +234,8 @@ async def test_rescheduling_moves_the_session_and_frees_the_old_time(harness: Bo
     await harness.press_button(taras, "Anna Koval")
     await harness.press_button(taras, "Coaching session ·")
     await harness.press_button(taras, "Next week")
-    await harness.press_button(taras, "Tue, Dec 1")
-    assert labels(harness, taras)[0] == "9:00 AM"
+    await harness.press_button(taras, short(date(2026, 12, 1)))
+    assert labels(harness, taras)[0] == clock("2026-12-01 09:00")
 
 
 async def test_a_move_to_a_time_taken_meanwhile(harness: BotHarness, catalog: Catalog) -> None:
@@ -245,19 +244,18 @@ async def test_a_move_to_a_time_taken_meanwhile(harness: BotHarness, catalog: Ca
     await _open_first(harness, olena)
     await harness.press_button(olena, "Reschedule")
     await harness.press_button(olena, "Next week")
-    await harness.press_button(olena, "Wed, Dec 2")
-    await press_label(harness, olena, "12:00 PM")
+    await harness.press_button(olena, short(date(2026, 12, 2)))
+    await press_label(harness, olena, clock("2026-12-02 12:00"))
     taras = await client(harness, "Taras")
     await booked(harness, taras, catalog.coaching, kyiv_time("2026-12-02 12:00"))
     await harness.press_button(olena, "Move it")
     assert last(harness, olena) == (
-        "Sorry, Wed, Dec 2, 2026, 12:00 PM (Kyiv, UTC+02:00) was just taken by someone else.\n"
-        "The nearest free times (Kyiv, UTC+02:00):"
+        f"Sorry, {when('2026-12-02 12:00')} was just taken by someone else.\nThe nearest free times ({zone_of()}):"
     )
     assert labels(harness, olena) == [
-        "Wed, Dec 2, 1:00 PM",
-        "Wed, Dec 2, 2:00 PM",
-        "Wed, Dec 2, 3:00 PM",
+        f"{short(date(2026, 12, 2))}, {clock('2026-12-02 13:00')}",
+        f"{short(date(2026, 12, 2))}, {clock('2026-12-02 14:00')}",
+        f"{short(date(2026, 12, 2))}, {clock('2026-12-02 15:00')}",
         "◀ Other days",
     ]
     await harness.press_button(olena, "1:00")
@@ -318,13 +316,13 @@ async def test_a_session_the_professional_cancelled_meanwhile(harness: BotHarnes
         f"{DEC_1}\n"
         "Reason: I'm ill, sorry.\n"
         "\n"
-        "You'll get €60.00 back in full.\n"
+        f"You'll get {EUR_60} back in full.\n"
         "Would you like another time?"
     )
     assert [button["text"] for button in notice.inline_buttons()] == ["🗓 New times with Anna Koval"]
     await harness.press_button(olena, "New times with Anna Koval")
     assert last(harness, olena).startswith(
-        "Coaching session with Anna Koval\n50 minutes, €60.00, video call\n\nPick a day in the week of"
+        f"Coaching session with Anna Koval\n50 minutes, {EUR_60}, video call\n\nPick a day in the week of"
     )
 
 
@@ -341,14 +339,14 @@ async def test_the_professional_moved_it(harness: BotHarness, catalog: Catalog) 
     assert notice.text.replace("\u00a0", " ") == (
         "Anna Koval moved your session.\n"
         "Coaching session with Anna Koval\n"
-        "Was: Tue, Dec 1, 2026, 2:00 AM (New York, UTC-05:00)\n"
-        "Now: Tue, Dec 1, 2026, 3:00 AM (New York, UTC-05:00)\n"
-        "Anna Koval's time: 10:00 AM (Kyiv, UTC+02:00)\n"
+        f"Was: {when('2026-12-01 09:00', NEW_YORK)}\n"
+        f"Now: {when('2026-12-01 10:00', NEW_YORK)}\n"
+        f"Anna Koval's time: {clock('2026-12-01 10:00')} ({zone_of()})\n"
         "\n"
         "If the new time doesn't suit you, open the booking to change it."
     )
     await harness.press_button(nick, "Open the booking")
-    assert "When: Tue, Dec 1, 2026, 3:00 AM (New York, UTC-05:00)" in last(harness, nick)
+    assert f"When: {when('2026-12-01 10:00', NEW_YORK)}" in last(harness, nick)
 
 
 async def test_a_hold_that_ran_out(harness: BotHarness, catalog: Catalog) -> None:
@@ -432,9 +430,9 @@ async def test_anything_typed_in_my_sessions_keeps_the_place(harness: BotHarness
     await harness.press_button(olena, "Reschedule")
     await unexpected_everything("Moving your session: Coaching session with Anna Koval")
     await harness.press_button(olena, "Next week")
-    await harness.press_button(olena, "Wed, Dec 2")
-    await unexpected_everything("Coaching session with Anna Koval\nWed, Dec 2, 2026: free times")
-    await press_label(harness, olena, "12:00 PM")
+    await harness.press_button(olena, short(date(2026, 12, 2)))
+    await unexpected_everything(f"Coaching session with Anna Koval\n{long(date(2026, 12, 2))}: free times")
+    await press_label(harness, olena, clock("2026-12-02 12:00"))
     await unexpected_everything("Move this session?")
     await harness.press_button(olena, "Move it")
     assert harness.texts(olena)[-2].startswith("✅ Moved!")
