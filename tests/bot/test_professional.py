@@ -7,10 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from bot.demo.updates import Person
+from bot.render import format_clock, format_day, format_instant, zone_label, zone_suffix
+from bot.render.money import format_money
 from bot.services import booking, invites
 from bot.services.outbox import backoff
-from handlers.hours import RemoveOffCb, WeekdayCb
+from handlers.hours import RemoveOffCb, WeekdayCb, _weekday_name
 from handlers.professional import AgendaCb, MarkCb
+from handlers.start import language_name
 from models import Invite, Professional, TimeOff, WeeklyWindow
 from tests.bot.harness import BotHarness
 from tests.bot.pro_world import add_client, add_professional, book, state_of
@@ -32,6 +35,25 @@ MON_1330 = datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
 TUE_0900 = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 THU_0900 = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 FRI_0900 = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+DEC_24 = datetime(2026, 12, 24, 7, 0, tzinfo=UTC)
+JAN_5 = datetime(2027, 1, 5, 7, 0, tzinfo=UTC)
+DAY, WEEK, SESSION = timedelta(days=1), timedelta(days=7), timedelta(minutes=50)
+# Expected wording from the render helpers (their CLDR output is pinned in tests/bot/test_render.py).
+KYIV, NEW_YORK = "Europe/Kyiv", "America/New_York"
+KYIV_ZONE, KYIV_LABEL = zone_suffix(KYIV, "en", MON_0900), zone_label(KYIV, "en", MON_0900)
+EUR_60 = format_money(6000, "EUR", "en")
+
+
+def _when(instant: datetime, zone: str = KYIV) -> str:
+    return format_instant(instant, zone, "en")
+
+
+def _day(instant: datetime) -> str:
+    return format_day(instant, KYIV, "en")
+
+
+def _clock(instant: datetime) -> str:
+    return format_clock(instant, KYIV, "en")
 
 
 async def _invite(harness: BotHarness, slug: str = "anna-koval", *, relink: bool = False) -> str:
@@ -42,7 +64,7 @@ async def _invite(harness: BotHarness, slug: str = "anna-koval", *, relink: bool
 
 async def _onboard(harness: BotHarness, person: Person) -> None:
     await harness.send_text(person, "/start")
-    await harness.press_button(person, "English")
+    await harness.press_button(person, language_name("en"))
     await harness.send_text(person, "kyiv")
 
 
@@ -62,7 +84,7 @@ async def test_invite_link_links_the_chat_after_onboarding(harness: BotHarness) 
     anna = harness.person("Anna")
     await harness.send_text(anna, f"/start inv_{token}")
     assert harness.last_text(anna).endswith("Which language should I use?")
-    await harness.press_button(anna, "English")
+    await harness.press_button(anna, language_name("en"))
     await harness.send_text(anna, "kyiv")
     assert harness.last_text(anna) == (
         "Welcome, Anna Koval! This chat is now linked to your profile.\n\n"
@@ -163,9 +185,9 @@ async def test_notifications_reach_the_professional_and_survive_a_telegram_failu
         "📅 New booking\n"
         "Client: Olena\n"
         "Service: Coaching session (video, 50 minutes)\n"
-        "When: Thu, Nov 26, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)\n"
-        "Olena's time: Thu, Nov 26, 2026, 2:00\u00a0AM (New York, UTC-05:00)\n"
-        "Price: €60.00\n"
+        f"When: {_when(THU_0900)}\n"
+        f"Olena's time: {_when(THU_0900, NEW_YORK)}\n"
+        f"Price: {EUR_60}\n"
         "Notes: Captions, please"
     )
     assert [b["text"] for b in new.inline_buttons()] == ["Open my agenda"]
@@ -177,11 +199,11 @@ async def test_notifications_reach_the_professional_and_survive_a_telegram_failu
     [moved] = harness.messages_since(mark, anna)
     assert moved.text == (
         "🔁 Booking moved by the client\n"
-        "From: Thu, Nov 26, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)\n"
+        f"From: {_when(THU_0900)}\n"
         "Client: Olena\n"
         "Service: Coaching session (video, 50 minutes)\n"
-        "To: Fri, Nov 27, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)\n"
-        "Olena's time: Fri, Nov 27, 2026, 2:00\u00a0AM (New York, UTC-05:00)\n"
+        f"To: {_when(FRI_0900)}\n"
+        f"Olena's time: {_when(FRI_0900, NEW_YORK)}\n"
         "Notes: Captions, please"
     )
 
@@ -194,14 +216,14 @@ async def test_notifications_reach_the_professional_and_survive_a_telegram_failu
         "❌ Booking cancelled by the client\n"
         "Client: Olena\n"
         "Service: Coaching session (video, 50 minutes)\n"
-        "Was: Fri, Nov 27, 2026, 9:00\u00a0AM (Kyiv, UTC+02:00)\n"
-        "Olena's time: Fri, Nov 27, 2026, 2:00\u00a0AM (New York, UTC-05:00)\n"
+        f"Was: {_when(FRI_0900)}\n"
+        f"Olena's time: {_when(FRI_0900, NEW_YORK)}\n"
         "Reason: Feeling unwell\n"
         "The time is free for other bookings again."
     )
     # The button under a notification opens the agenda.
     await harness.press_button(anna, "Open my agenda")
-    assert harness.last_text(anna).startswith("Your agenda, times in Kyiv, UTC+02:00")
+    assert harness.last_text(anna).startswith(f"Your agenda, times in {KYIV_ZONE}")
 
 
 async def test_a_client_in_the_same_zone_gets_no_second_time(harness: BotHarness) -> None:
@@ -215,8 +237,8 @@ async def test_a_client_in_the_same_zone_gets_no_second_time(harness: BotHarness
         "📅 New booking\n"
         "Client: Olena\n"
         "Service: Coaching session (video, 50 minutes)\n"
-        "When: Mon, Nov 23, 2026, 1:30\u00a0PM (Kyiv, UTC+02:00)\n"
-        "Price: €60.00"
+        f"When: {_when(MON_1330)}\n"
+        f"Price: {EUR_60}"
     )
 
 
@@ -265,28 +287,29 @@ async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
 
     await harness.send_text(anna, "/agenda")
     assert harness.last_text(anna) == (
-        "Your agenda, times in Kyiv, UTC+02:00\n\n"
-        "Today, Mon, Nov 23, 2026\n"
-        "• 9:00\u00a0AM–9:50\u00a0AM Olena · Coaching session\n"
+        f"Your agenda, times in {KYIV_ZONE}\n\n"
+        f"Today, {_day(MON_0900)}\n"
+        f"• {_clock(MON_0900)}–{_clock(MON_0900 + SESSION)} Olena · Coaching session\n"
         "   Notes: Captions, please\n"
-        "• 10:00\u00a0AM–10:50\u00a0AM Petro · Coaching session\n\n"
-        "Tue, Nov 24, 2026\n"
-        "• 9:00\u00a0AM–9:50\u00a0AM Olena · Coaching session (awaiting payment)"
+        f"• {_clock(MON_1000)}–{_clock(MON_1000 + SESSION)} Petro · Coaching session\n\n"
+        f"{_day(TUE_0900)}\n"
+        f"• {_clock(TUE_0900)}–{_clock(TUE_0900 + SESSION)} Olena · Coaching session (awaiting payment)"
     )
     assert [b["text"] for b in harness.buttons(anna)] == [
-        "✓ Completed: 9:00\u00a0AM Olena",
-        "✗ No-show: 9:00\u00a0AM Olena",
-        "✓ Completed: 10:00\u00a0AM Petro",
-        "✗ No-show: 10:00\u00a0AM Petro",
+        f"✓ Completed: {_clock(MON_0900)} Olena",
+        f"✗ No-show: {_clock(MON_0900)} Olena",
+        f"✓ Completed: {_clock(MON_1000)} Petro",
+        f"✗ No-show: {_clock(MON_1000)} Petro",
         "↻ Refresh",
     ]
     agenda_message = harness.last_message(anna)
 
-    await harness.press_button(anna, "✓ Completed: 9:00\u00a0AM Olena")
-    assert harness.last_text(anna).startswith("Marked completed: Olena, 9:00\u00a0AM.\n\nYour agenda")
-    assert "• 9:00\u00a0AM–9:50\u00a0AM Olena · Coaching session (completed)" in harness.last_text(anna)
-    await harness.press_button(anna, "✗ No-show: 10:00\u00a0AM Petro")
-    assert harness.last_text(anna).startswith("Marked as a no-show: Petro, 10:00\u00a0AM.")
+    await harness.press_button(anna, f"✓ Completed: {_clock(MON_0900)} Olena")
+    assert harness.last_text(anna).startswith(f"Marked completed: Olena, {_clock(MON_0900)}.\n\nYour agenda")
+    completed = f"• {_clock(MON_0900)}–{_clock(MON_0900 + SESSION)} Olena · Coaching session (completed)"
+    assert completed in harness.last_text(anna)
+    await harness.press_button(anna, f"✗ No-show: {_clock(MON_1000)} Petro")
+    assert harness.last_text(anna).startswith(f"Marked as a no-show: Petro, {_clock(MON_1000)}.")
     assert (await state_of(harness, first), await state_of(harness, second)) == ("completed", "no_show")
     assert [b["text"] for b in harness.buttons(anna)] == ["↻ Refresh"]
 
@@ -331,35 +354,38 @@ async def test_agenda_lists_unmarked_sessions_of_earlier_days(harness: BotHarnes
     harness.clock.set(datetime(2026, 11, 24, 6, 0, tzinfo=UTC))  # Tuesday 08:00 in Kyiv
     await harness.send_text(anna, "/agenda")
     assert harness.last_text(anna) == (
-        "Your agenda, times in Kyiv, UTC+02:00\n\n"
+        f"Your agenda, times in {KYIV_ZONE}\n\n"
         "Waiting for your mark:\n"
-        "• Mon, Nov 23, 2026, 1:30\u00a0PM–2:20\u00a0PM Olena · Coaching session\n\n"
-        "Today, Tue, Nov 24, 2026\n"
+        f"• {_day(MON_1330)}, {_clock(MON_1330)}–{_clock(MON_1330 + SESSION)} Olena · Coaching session\n\n"
+        f"Today, {_day(TUE_0900)}\n"
         "No sessions.\n\n"
         "Nothing booked for the next six days."
     )
-    await harness.press_button(anna, "✓ Completed: 1:30\u00a0PM Olena")
-    assert harness.last_text(anna).startswith("Marked completed: Olena, 1:30\u00a0PM.")
+    await harness.press_button(anna, f"✓ Completed: {_clock(MON_1330)} Olena")
+    assert harness.last_text(anna).startswith(f"Marked completed: Olena, {_clock(MON_1330)}.")
 
 
 # --- /hours ----------------------------------------------------------------------------------------
 
+# Weekday names as /hours writes them (CLDR, via Babel).
+MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = (_weekday_name(day, "en") for day in range(7))
+MON, TUE, WED, _, FRI, SAT, _ = (_weekday_name(day, "en", "abbreviated") for day in range(7))
 OVERVIEW = (
-    "Your weekly hours, in Kyiv (UTC+02:00):\n"
-    "Monday: 09:00-12:00, 13:30-17:00\n"
-    "Tuesday: 09:00-12:00, 13:30-17:00\n"
-    "Wednesday: 12:00-20:00\n"
-    "Thursday: 09:00-12:00, 13:30-17:00\n"
-    "Friday: 09:00-13:00\n"
-    "Saturday: no hours\n"
-    "Sunday: no hours\n\n"
+    f"Your weekly hours, in {KYIV_LABEL}:\n"
+    f"{MONDAY}: 09:00-12:00, 13:30-17:00\n"
+    f"{TUESDAY}: 09:00-12:00, 13:30-17:00\n"
+    f"{WEDNESDAY}: 12:00-20:00\n"
+    f"{THURSDAY}: 09:00-12:00, 13:30-17:00\n"
+    f"{FRIDAY}: 09:00-13:00\n"
+    f"{SATURDAY}: no hours\n"
+    f"{SUNDAY}: no hours\n\n"
     "Days off ahead:\n"
     "none\n\n"
     "Bookings already made are never moved by a change here."
 )
 MONDAY_QUESTION = (
-    "Monday now: 09:00-12:00, 13:30-17:00.\n"
-    "Type the new hours for Monday in Kyiv (UTC+02:00) as HH:MM-HH:MM, several separated by commas, "
+    f"{MONDAY} now: 09:00-12:00, 13:30-17:00.\n"
+    f"Type the new hours for {MONDAY} in {KYIV_LABEL} as HH:MM-HH:MM, several separated by commas, "
     "e.g. 09:00-12:00, 13:30-17:00. Type “off” for no hours that day."
 )
 DAYS_OFF_QUESTION = (
@@ -387,14 +413,14 @@ async def test_hours_change_a_weekday_with_bad_input_first(harness: BotHarness) 
     anna, olena = harness.person("Anna"), harness.person("Olena")
     await harness.link_professional("anna-koval", anna)
     await add_client(harness, olena)
-    await book(harness, olena, service_id, datetime(2026, 11, 30, 7, 0, tzinfo=UTC))  # next Monday 09:00
+    await book(harness, olena, service_id, MON_0900 + WEEK)  # next Monday 09:00
 
     await harness.send_text(anna, "/hours")
     assert harness.last_text(anna) == OVERVIEW
     assert [b["text"] for b in harness.buttons(anna)] == [
-        "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Add days off", "Remove days off"
+        *(_weekday_name(day, "en", "abbreviated") for day in range(7)), "Add days off", "Remove days off"
     ]  # fmt: skip
-    await harness.press_button(anna, "Mon")
+    await harness.press_button(anna, MON)
     assert harness.last_text(anna) == MONDAY_QUESTION
     bad = {
         "9am-12": "“9am-12” is not HH:MM-HH:MM, e.g. 09:00-12:00.",
@@ -417,12 +443,12 @@ async def test_hours_change_a_weekday_with_bad_input_first(harness: BotHarness) 
     await harness.send_text(anna, "13:00 - 24:00; 10:00-12:00")
     text = harness.last_text(anna)
     assert text.startswith(
-        "Saved: Monday: 10:00-12:00, 13:00-24:00.\n\n"
+        f"Saved: {MONDAY}: 10:00-12:00, 13:00-24:00.\n\n"
         "These sessions are outside your hours now. They stay booked: nothing was moved or cancelled. "
         "Talk to the client if one should change:\n"
-        "• Mon, Nov 30, 2026, 9:00\u00a0AM Olena · Coaching session\n\n"
-        "Your weekly hours, in Kyiv (UTC+02:00):\n"
-        "Monday: 10:00-12:00, 13:00-24:00\n"
+        f"• {_day(MON_0900 + WEEK)}, {_clock(MON_0900 + WEEK)} Olena · Coaching session\n\n"
+        f"Your weekly hours, in {KYIV_LABEL}:\n"
+        f"{MONDAY}: 10:00-12:00, 13:00-24:00\n"
     )
     assert await _weekly(harness, 0) == [(600, 720), (780, 1440)]
     # The state is over: text is no longer read as hours.
@@ -435,14 +461,14 @@ async def test_hours_day_off_by_button_and_by_word(harness: BotHarness) -> None:
     anna = harness.person("Anna")
     await harness.link_professional("anna-koval", anna)
     await harness.send_text(anna, "/hours")
-    await harness.press_button(anna, "Fri")
-    await harness.press_button(anna, "No hours on Friday")
-    assert harness.last_text(anna).startswith("Saved: Friday: no hours.\n\nYour weekly hours")
-    await harness.press_button(anna, "Sat")
+    await harness.press_button(anna, FRI)
+    await harness.press_button(anna, f"No hours on {FRIDAY}")
+    assert harness.last_text(anna).startswith(f"Saved: {FRIDAY}: no hours.\n\nYour weekly hours")
+    await harness.press_button(anna, SAT)
     await harness.send_text(anna, "10:00-14:00")
-    await harness.press_button(anna, "Wed")
+    await harness.press_button(anna, WED)
     await harness.send_text(anna, "OFF")
-    assert harness.last_text(anna).startswith("Saved: Wednesday: no hours.")
+    assert harness.last_text(anna).startswith(f"Saved: {WEDNESDAY}: no hours.")
     assert (await _weekly(harness, 4), await _weekly(harness, 5), await _weekly(harness, 2)) == ([], [(600, 840)], [])
     await harness.press(anna, WeekdayCb(weekday=9, off=True))
     assert harness.popup() == STALE
@@ -453,7 +479,7 @@ async def test_days_off_added_merged_and_removed(harness: BotHarness) -> None:
     anna, olena = harness.person("Anna"), harness.person("Olena")
     await harness.link_professional("anna-koval", anna)
     await add_client(harness, olena)
-    await book(harness, olena, service_id, datetime(2026, 12, 24, 7, 0, tzinfo=UTC))
+    await book(harness, olena, service_id, DEC_24)
     await harness.send_text(anna, "/hours")
     await harness.press_button(anna, "Add days off")
     assert harness.last_text(anna) == DAYS_OFF_QUESTION
@@ -472,15 +498,15 @@ async def test_days_off_added_merged_and_removed(harness: BotHarness) -> None:
 
     await harness.send_text(anna, "2026-12-24..2026-12-26")
     assert harness.last_text(anna).startswith(
-        "Days off: Thu, Dec 24, 2026 – Sat, Dec 26, 2026. Clients can't book those days.\n\n"
+        f"Days off: {_day(DEC_24)} – {_day(DEC_24 + 2 * DAY)}. Clients can't book those days.\n\n"
         "These sessions are outside your hours now. They stay booked: nothing was moved or cancelled. "
         "Talk to the client if one should change:\n"
-        "• Thu, Dec 24, 2026, 9:00\u00a0AM Olena · Coaching session\n\n"
+        f"• {_day(DEC_24)}, {_clock(DEC_24)} Olena · Coaching session\n\n"
     )
-    assert "Days off ahead:\n• Thu, Dec 24, 2026 – Sat, Dec 26, 2026\n" in harness.last_text(anna)
+    assert f"Days off ahead:\n• {_day(DEC_24)} – {_day(DEC_24 + 2 * DAY)}\n" in harness.last_text(anna)
     await harness.press_button(anna, "Add days off")
     await harness.send_text(anna, "2026-12-27")
-    assert harness.last_text(anna).startswith("Days off: Thu, Dec 24, 2026 – Sun, Dec 27, 2026.")
+    assert harness.last_text(anna).startswith(f"Days off: {_day(DEC_24)} – {_day(DEC_24 + 3 * DAY)}.")
     await harness.press_button(anna, "Add days off")
     await harness.send_text(anna, "2027-01-05")
     assert await _time_off(harness) == [(date(2026, 12, 24), date(2026, 12, 27)), (date(2027, 1, 5), date(2027, 1, 5))]
@@ -488,13 +514,13 @@ async def test_days_off_added_merged_and_removed(harness: BotHarness) -> None:
     await harness.press_button(anna, "Remove days off")
     assert harness.last_text(anna) == "Which days off should become working days again?"
     assert [b["text"] for b in harness.buttons(anna)] == [
-        "✕ Thu, Dec 24, 2026 – Sun, Dec 27, 2026",
-        "✕ Tue, Jan 5, 2027",
+        f"✕ {_day(DEC_24)} – {_day(DEC_24 + 3 * DAY)}",
+        f"✕ {_day(JAN_5)}",
         "‹ Back to my hours",
     ]
-    await harness.press_button(anna, "✕ Tue, Jan 5, 2027")
+    await harness.press_button(anna, f"✕ {_day(JAN_5)}")
     assert harness.last_text(anna).startswith(
-        "Removed from your days off: Tue, Jan 5, 2027. Clients can book those days again."
+        f"Removed from your days off: {_day(JAN_5)}. Clients can book those days again."
     )
     assert await _time_off(harness) == [(date(2026, 12, 24), date(2026, 12, 27))]
 
@@ -522,7 +548,7 @@ async def test_hours_text_from_someone_unlinked_meanwhile(harness: BotHarness) -
     anna = harness.person("Anna")
     await harness.link_professional("anna-koval", anna)
     await harness.send_text(anna, "/hours")
-    await harness.press_button(anna, "Tue")
+    await harness.press_button(anna, TUE)
     async with harness.db() as session:
         professional = (await session.scalars(select(Professional))).one()
         professional.telegram_id = None
