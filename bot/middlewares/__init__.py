@@ -2,9 +2,10 @@
 and FSM middlewares):
 
 1. `DedupeMiddleware`: a repeated `update_id` stops here.
-2. `DbSessionMiddleware`: `session` for the update; commit on success, rollback on error.
-3. `UserMiddleware`: `user`, the `models.User` of the sender, created on first contact.
-4. `LocaleMiddleware`: `locale`, and gettext set to it.
+2. `ReplyMiddleware`: `replies`, what the handler says back, sent once the transaction has committed.
+3. `DbSessionMiddleware`: `session` for the update; commit on success, rollback on error.
+4. `UserMiddleware`: `user`, the `models.User` of the sender, created on first contact.
+5. `LocaleMiddleware`: `locale`, and gettext set to it.
 
 A check that must see every update before any router (the crisis check of the safety issue) goes after
 the locale, so it can answer in the person's language: add it to the list `update_middlewares` returns.
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.middlewares.database import DbSessionMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, Deduplicator, MemoryDeduplicator, RedisDeduplicator
 from bot.middlewares.locale import LocaleMiddleware
+from bot.middlewares.replies import Replies, ReplyMiddleware, Sleep, current_replies, refuse_calls_in_transaction
 from bot.middlewares.users import UserMiddleware
 from bot.services.clock import Clock
 
@@ -31,18 +33,29 @@ __all__ = [
     "LocaleMiddleware",
     "MemoryDeduplicator",
     "RedisDeduplicator",
+    "Replies",
+    "ReplyMiddleware",
     "UserMiddleware",
+    "current_replies",
     "install",
+    "refuse_calls_in_transaction",
     "update_middlewares",
 ]
 
 
 def update_middlewares(
-    *, deduplicator: Deduplicator, sessions: async_sessionmaker[AsyncSession], clock: Clock, i18n: I18n
+    *,
+    deduplicator: Deduplicator,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    i18n: I18n,
+    sleep: Sleep | None = None,
 ) -> list[BaseMiddleware]:
-    """The chain, outermost first."""
+    """The chain, outermost first. `sleep` is how a reply waits before it is tried again (tests
+    record the waits instead)."""
     return [
         DedupeMiddleware(deduplicator),
+        ReplyMiddleware(sleep) if sleep is not None else ReplyMiddleware(),
         DbSessionMiddleware(sessions),
         UserMiddleware(clock),
         LocaleMiddleware(i18n),
