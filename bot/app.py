@@ -3,7 +3,7 @@ and the worker's pieces together. `bookbot run`, `bookbot demo` and the tests al
 
     app = build_app(Settings(), clock=SystemClock(), bot=bot)
     await app.dispatcher.feed_update(app.bot, update)   # or start_polling
-    await run_worker_once(app)                          # bot.worker
+    await run_worker_once(app.worker)                   # bot.worker
     await app.close()
 
 Data the dispatcher hands every handler (besides aiogram's own): `clock`, `settings`, `i18n`,
@@ -37,7 +37,7 @@ from bot.middlewares import (
 from bot.render import RendererRegistry, outbox_renderers
 from bot.services.clock import Clock
 from bot.settings import Settings
-from bot.worker import RateLimiter, make_rate_limiter
+from bot.worker import RateLimiter, WorkerDeps, make_rate_limiter
 from handlers import setup_routers
 from handlers.common import bot_commands
 from models.db import make_engine, make_sessionmaker
@@ -59,6 +59,18 @@ class App:
     # Set when build_app made the engine (and so disposes of it in close()).
     engine: AsyncEngine | None = None
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def worker(self) -> WorkerDeps:
+        """What the worker's ticks need (bot.worker), and nothing else of the app."""
+        return WorkerDeps(
+            sessions=self.sessions,
+            bot=self.bot,
+            clock=self.clock,
+            renderers=self.renderers,
+            rate_limiter=self.rate_limiter,
+            i18n=self.i18n,
+        )
 
     async def close(self) -> None:
         if self._closed:

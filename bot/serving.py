@@ -31,8 +31,9 @@ from sqlalchemy.exc import DBAPIError
 from bot.app import App, announce_commands, build_app
 from bot.cli_database import UsageError, open_database
 from bot.services.clock import Clock, SystemClock
+from bot.services.payments.demo import DemoGateway
 from bot.settings import Settings
-from bot.web import TelegramWebhook, build_web_app
+from bot.web import DemoCheckout, TelegramWebhook, build_web_app
 from bot.worker import start_scheduler
 from models.migrate import upgrade
 
@@ -102,7 +103,7 @@ async def serve(
             runner, addresses = await _start_web_server(app, settings)
             if not await _retrying(app.bot.me, "getMe", stop):
                 return
-            scheduler = start_scheduler(app)
+            scheduler = start_scheduler(app.worker)
             jobs = JobsInFlight.watch(scheduler)
             await announce_commands(app)
             if settings.webhook_url is not None:
@@ -138,6 +139,7 @@ async def _start_web_server(app: App, settings: Settings) -> tuple[web.AppRunner
         if settings.webhook_url is not None
         else None
     )
+    demo = DemoCheckout(app.gateway, app.stripe_webhook, app.i18n) if isinstance(app.gateway, DemoGateway) else None
     runner = web.AppRunner(
         build_web_app(app.sessions, telegram=telegram),
         access_log=None,

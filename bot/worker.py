@@ -4,11 +4,16 @@ Every process runs them (APScheduler 3, in memory: the scheduler is only the clo
 source of truth). `SKIP LOCKED` claims make each outbox row go out once across replicas; one token
 bucket (in Redis when configured, shared by every replica) keeps the bot under Telegram's ~30 msg/s.
 
-- `send_due(app)`: claim due rows, render each in its recipient's locale (bot.render.outbox), send,
-  mark sent right after Telegram accepts it (the only window for a duplicate is between the two).
-- `run_maintenance(app)`: the time-driven steps of other services, listed in MAINTENANCE_TASKS.
-- `run_worker_once(app)`: both, until nothing is due: what the demo and tests call after each step.
-- `start_scheduler(app)`: the same on a timer, for `bookbot run`.
+Each function takes a `WorkerDeps` (sessions, bot, clock, renderers, rate limiter, i18n), not the app:
+the composition root (bot/app.py, `App.worker`) builds it, and nothing here imports the app.
+
+- `send_due(deps)`: claim due rows; for each, read its recipient's chat, language and zone as they
+  are now (a row voided since the claim is dropped), render (bot.render.outbox), send, and mark it
+  sent with Telegram's message id right after Telegram accepts it (the only window for a duplicate
+  is between the two). A recipient who blocked the bot (403) is marked and not written to again.
+- `run_maintenance(deps)`: the time-driven steps of other services, listed in MAINTENANCE_TASKS.
+- `run_worker_once(deps)`: both, until nothing is due: what the demo and tests call after each step.
+- `start_scheduler(deps)`: the same on a timer, for `bookbot run`.
 """
 
 from __future__ import annotations
@@ -17,19 +22,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.render import send_rendered
+from bot.render import Reader, RendererRegistry, send_rendered
 from bot.services import booking, outbox
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.services.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -138,72 +144,99 @@ def make_rate_limiter(redis: Redis | None, key_prefix: str, bot_id: int) -> Rate
 # --- ticks -----------------------------------------------------------------------------------------
 
 
-async def send_due(app: App, limit: int = BATCH) -> int:
+@dataclass(frozen=True)
+class WorkerDeps:
+    """What the worker's ticks use, and all they use."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    bot: Bot
+    clock: Clock
+    renderers: RendererRegistry
+    rate_limiter: RateLimiter
+    i18n: I18n
+
+
+async def send_due(deps: WorkerDeps, limit: int = BATCH) -> int:
     """One batch of due outbox rows; returns how many rows were claimed."""
-    now = app.clock.now()
-    async with app.sessions.begin() as session:
-        batch = await outbox.claim_due(session, now, limit)
+    async with deps.sessions.begin() as session:
+        batch = await outbox.claim_due(session, deps.clock.now(), limit)
     for index, message in enumerate(batch):
+        async with deps.sessions.begin() as session:
+            delivery = await outbox.prepare(session, message.id, deps.clock.now())
+        if delivery is None:
+            continue  # voided or settled since the claim, or the recipient blocked the bot
+        reader = Reader(locale=delivery.locale or deps.i18n.default_locale, zone=delivery.zone)
         try:
-            rendered = app.renderers.render(message.kind, message.payload, message.locale, app.i18n)
+            rendered = deps.renderers.render(message.kind, message.payload, reader, deps.i18n)
         except Exception as exc:
             # A renderer bug or a kind this replica does not know yet: retry later, a deploy may fix it.
             log.exception("outbox %s: cannot render kind %r", message.id, message.kind)
-            await _failed(app, message.id, exc, permanent=False)
+            await _failed(deps, message.id, exc, permanent=False)
             continue
-        await app.rate_limiter.acquire()
+        await deps.rate_limiter.acquire()
         try:
-            await send_rendered(app.bot, message.chat_id, rendered)
+            sent = await send_rendered(deps.bot, delivery.chat_id, rendered)
         except TelegramRetryAfter as exc:
-            await app.rate_limiter.pause(exc.retry_after)
-            async with app.sessions.begin() as session:
-                retry_at = app.clock.now() + timedelta(seconds=exc.retry_after)
+            await deps.rate_limiter.pause(exc.retry_after)
+            async with deps.sessions.begin() as session:
+                retry_at = deps.clock.now() + timedelta(seconds=exc.retry_after)
                 await outbox.reschedule(session, message.id, retry_at, f"retry after {exc.retry_after} s")
                 await outbox.release(session, [rest.id for rest in batch[index + 1 :]])
             log.warning("Telegram asked to slow down for %s s; outbox paused", exc.retry_after)
             break
-        except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            # Blocked by the person, chat gone, or a message Telegram will never accept: retrying won't help.
+        except TelegramForbiddenError as exc:
+            # The person blocked the bot (or the chat is gone): no retry, and no more tries to them.
+            log.warning("outbox %s (%s) given up, recipient blocked the bot: %s", message.id, message.kind, exc)
+            async with deps.sessions.begin() as session:
+                await outbox.mark_blocked(session, message.id, deps.clock.now(), f"{type(exc).__name__}: {exc}")
+        except TelegramBadRequest as exc:
+            # A message Telegram will never accept: retrying won't help.
             log.warning("outbox %s (%s) given up: %s", message.id, message.kind, exc)
-            await _failed(app, message.id, exc, permanent=True)
+            await _failed(deps, message.id, exc, permanent=True)
         except Exception as exc:
             log.warning("outbox %s (%s) failed, will retry: %r", message.id, message.kind, exc)
-            await _failed(app, message.id, exc, permanent=False)
+            await _failed(deps, message.id, exc, permanent=False)
         else:
-            async with app.sessions.begin() as session:
-                await outbox.mark_sent(session, message.id, app.clock.now())
+            async with deps.sessions.begin() as session:
+                await outbox.mark_sent(
+                    session,
+                    message.id,
+                    deps.clock.now(),
+                    chat_id=sent.chat.id,
+                    telegram_message_id=sent.message_id,
+                )
     return len(batch)
 
 
-async def _failed(app: App, message_id: int, exc: BaseException, *, permanent: bool) -> None:
-    async with app.sessions.begin() as session:
+async def _failed(deps: WorkerDeps, message_id: int, exc: BaseException, *, permanent: bool) -> None:
+    async with deps.sessions.begin() as session:
         await outbox.mark_failed(
-            session, message_id, app.clock.now(), f"{type(exc).__name__}: {exc}", permanent=permanent
+            session, message_id, deps.clock.now(), f"{type(exc).__name__}: {exc}", permanent=permanent
         )
 
 
-async def run_maintenance(app: App) -> None:
+async def run_maintenance(deps: WorkerDeps) -> None:
     for task in MAINTENANCE_TASKS:
         try:
-            async with app.sessions.begin() as session:
-                await task(session, app.clock.now())
+            async with deps.sessions.begin() as session:
+                await task(session, deps.clock.now())
         except Exception:
             log.exception("worker task %s.%s failed", task.__module__, task.__qualname__)
 
 
-async def run_worker_once(app: App) -> None:
+async def run_worker_once(deps: WorkerDeps) -> None:
     """Every tick once, then the outbox until nothing more is due now."""
-    await run_maintenance(app)
-    while await send_due(app) == BATCH:
+    await run_maintenance(deps)
+    while await send_due(deps) == BATCH:
         pass
 
 
-def start_scheduler(app: App) -> AsyncIOScheduler:
+def start_scheduler(deps: WorkerDeps) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": datetime.now(UTC)}
-    scheduler.add_job(send_due, "interval", seconds=SEND_INTERVAL_SECONDS, args=[app], id="outbox", **options)
+    scheduler.add_job(send_due, "interval", seconds=SEND_INTERVAL_SECONDS, args=[deps], id="outbox", **options)
     scheduler.add_job(
-        run_maintenance, "interval", seconds=MAINTENANCE_INTERVAL_SECONDS, args=[app], id="maintenance", **options
+        run_maintenance, "interval", seconds=MAINTENANCE_INTERVAL_SECONDS, args=[deps], id="maintenance", **options
     )
     scheduler.start()
     return scheduler

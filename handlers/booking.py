@@ -26,9 +26,11 @@ from bot.render import Rendered, format_clock, format_duration, format_instant, 
 from bot.services import booking as bookings
 from bot.services import directory, picker
 from bot.services.booking import MAX_NOTES
+from bot.services.booking_view import booking_view
 from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
 from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule
 from bot.services.timezones import zone as zone_named
+from handlers.booking_messages import confirmation_message
 from handlers.client_common import (
     AT,
     CAT,
@@ -443,21 +445,7 @@ async def ask_summary(ctx: Flow) -> Rendered:
 
 def confirmation(booking: Booking, zone: str, locale: str, *, moved: bool = False) -> Rendered:
     """A confirmed session: when (in both zones where they differ), where, and what comes next."""
-    service, professional = booking.service, booking.professional
-    lines = [
-        ("✅ " + _("Moved!")) if moved else ("✅ " + _("Booked!")),
-        "",
-        service_with(service, professional),
-        *when_lines(booking.starts_at, professional, zone, locale),
-        _("Duration: {duration}").format(duration=format_duration(service.duration_minutes)),
-        _("Price: {price}").format(price=format_price(booking.price_minor, booking.currency, locale)),
-        *place_lines(service, professional, confirmed=True),
-        *notes_line(booking.client_notes),
-        "",
-        _("The calendar file below adds it to your calendar; /bookings shows your sessions."),
-    ]
-    keyboard = inline_keyboard([(_("Open the booking"), BookingCb(id=booking.id)), (_("My sessions"), BookingsCb())])
-    return Rendered("\n".join(lines), keyboard)
+    return confirmation_message(booking_view(booking), zone, locale, moved=moved)
 
 
 async def send_calendar_file(ctx: Flow, booking: Booking) -> None:

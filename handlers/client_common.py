@@ -31,6 +31,7 @@ from bot.render import (
 )
 from bot.render.dates import tidy_spaces
 from bot.render.ics import CalendarEvent, to_ics
+from bot.services.booking_view import BookingView, booking_view
 from bot.services.directory import Rating
 from bot.services.errors import NotFound
 from bot.services.policy import CancelTerms, Policy
@@ -286,8 +287,13 @@ def their_time(instant: datetime, name: str, their_zone: str, viewer: str, local
 
 def when_lines(instant: datetime, professional: Professional, viewer: str, locale: str) -> list[str]:
     """ "When: ..." in the client's zone, and the professional's time where their zone differs."""
+    return when_lines_of(instant, professional.name, professional.timezone, viewer, locale)
+
+
+def when_lines_of(instant: datetime, professional_name: str, their_zone: str, viewer: str, locale: str) -> list[str]:
+    """`when_lines` from the professional's name and zone (what a BookingView carries)."""
     lines = [_("When: {when}").format(when=format_instant(instant, viewer, locale))]
-    theirs = their_time(instant, professional.name, professional.timezone, viewer, locale)
+    theirs = their_time(instant, professional_name, their_zone, viewer, locale)
     if theirs:
         lines.append(theirs)
     return lines
@@ -295,15 +301,35 @@ def when_lines(instant: datetime, professional: Professional, viewer: str, local
 
 def place_lines(service: Service, professional: Professional, *, confirmed: bool) -> list[str]:
     """Where the session happens; the video link only once the session is confirmed."""
-    if service.mode == ServiceMode.VIDEO:
-        if confirmed and professional.video_link:
-            return [_("Video call: {link}").format(link=professional.video_link)]
+    return place_lines_of(
+        service.mode,
+        professional.name,
+        video_link=professional.video_link,
+        address=professional.address,
+        access_notes=professional.access_notes,
+        confirmed=confirmed,
+    )
+
+
+def place_lines_of(
+    mode: ServiceMode,
+    professional_name: str,
+    *,
+    video_link: str | None,
+    address: str | None,
+    access_notes: str | None,
+    confirmed: bool,
+) -> list[str]:
+    """`place_lines` from the fields themselves (what a BookingView carries)."""
+    if mode == ServiceMode.VIDEO:
+        if confirmed and video_link:
+            return [_("Video call: {link}").format(link=video_link)]
         if confirmed:
-            return [_("Video call: {name} will send you the link.").format(name=professional.name)]
+            return [_("Video call: {name} will send you the link.").format(name=professional_name)]
         return [_("Where: video call (the link comes with your confirmation)")]
-    lines = [_("Where: in person, {address}").format(address=professional.address or _("address to be confirmed"))]
-    if professional.access_notes:
-        lines.append(_("Access: {notes}").format(notes=professional.access_notes))
+    lines = [_("Where: in person, {address}").format(address=address or _("address to be confirmed"))]
+    if access_notes:
+        lines.append(_("Access: {notes}").format(notes=access_notes))
     return lines
 
 
@@ -397,33 +423,35 @@ def notes_line(notes: str | None) -> list[str]:
 
 def calendar_file(booking: Booking, now: datetime) -> BufferedInputFile:
     """The session as an .ics file; the same UID for every version of the booking, so calendars update."""
-    service, professional = booking.service, booking.professional
+    return calendar_file_of(booking_view(booking), now)
+
+
+def calendar_file_of(view: BookingView, now: datetime) -> BufferedInputFile:
+    """`calendar_file` from a booking's view (what the outbox carries)."""
+    what = _("{service} with {name}").format(service=view.service_name, name=view.professional_name)
     location: str | None = None
     url: str | None = None
-    if service.mode == ServiceMode.VIDEO:
-        url = professional.video_link
-        location = professional.video_link
+    if view.mode == ServiceMode.VIDEO:
+        url = view.video_link
+        location = view.video_link
     else:
-        location = professional.address
-    description_lines = [
-        service_with(service, professional),
-        format_duration(service.duration_minutes),
-    ]
-    if service.mode == ServiceMode.IN_PERSON and professional.access_notes:
-        description_lines.append(_("Access: {notes}").format(notes=professional.access_notes))
+        location = view.address
+    description_lines = [what, format_duration(view.duration_minutes)]
+    if view.mode == ServiceMode.IN_PERSON and view.access_notes:
+        description_lines.append(_("Access: {notes}").format(notes=view.access_notes))
     description_lines.append(_("Change or cancel it in the chat: /bookings"))
     event = CalendarEvent(
-        uid=f"booking-{booking.id}@bookbot",
+        uid=f"booking-{view.booking_id}@bookbot",
         stamp=now,
-        start=booking.starts_at,
-        end=booking.ends_at,
-        summary=service_with(service, professional),
-        sequence=booking.version,
+        start=view.starts_at,
+        end=view.ends_at,
+        summary=what,
+        sequence=view.version,
         location=location,
         url=url,
         description="\n".join(description_lines),
     )
-    filename = f"session-{booking.starts_at:%Y%m%d-%H%M}.ics"
+    filename = f"session-{view.starts_at:%Y%m%d-%H%M}.ics"
     return BufferedInputFile(to_ics(event), filename=filename)
 
 

@@ -20,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.render import (
+    Reader,
     Rendered,
     format_clock,
     format_duration,
@@ -30,6 +31,7 @@ from bot.render import (
 )
 from bot.services import booking as bookings
 from bot.services import directory
+from bot.services.booking_view import BookingView
 from bot.services.errors import (
     BookingChanged,
     IllegalTransition,
@@ -357,33 +359,29 @@ async def again_pressed(query: CallbackQuery, callback_data: AgainCb, ctx: Flow)
 # --- messages from the outbox ----------------------------------------------------------------------
 
 
-def _when(payload: Mapping[str, Any], key: str, locale: str) -> str:
-    return format_instant(datetime.fromisoformat(payload[key]), payload["zone"], locale)
+def _when(instant: datetime, reader: Reader) -> str:
+    return format_instant(instant, reader.zone, reader.locale)
 
 
-def _what(payload: Mapping[str, Any]) -> str:
-    return _("{service} with {name}").format(service=payload["service_name"], name=payload["professional_name"])
+def _what(view: BookingView) -> str:
+    return _("{service} with {name}").format(service=view.service_name, name=view.professional_name)
 
 
-def _their_line(payload: Mapping[str, Any], locale: str) -> list[str]:
-    other = payload.get("other_zone")
-    if not other:
-        return []
-    line = their_time(
-        datetime.fromisoformat(payload["starts_at"]), payload["professional_name"], other, payload["zone"], locale
-    )
+def _their_line(view: BookingView, reader: Reader) -> list[str]:
+    line = their_time(view.starts_at, view.professional_name, view.professional_zone, reader.zone, reader.locale)
     return [line] if line else []
 
 
 @outbox_renderers.register("booking_cancelled_client")
-def cancelled_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+def cancelled_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     """The professional (or the system, or support) cancelled: the refund, and a way to new times."""
-    name = payload["professional_name"]
+    view = BookingView.from_json(payload)
+    name = view.professional_name
     if payload.get("cancelled_by") == "professional":
         head = _("{name} had to cancel your session.").format(name=name)
     else:
         head = _("Your session has been cancelled.")
-    lines = [head, _what(payload), _when(payload, "starts_at", locale)]
+    lines = [head, _what(view), _when(view.starts_at, reader)]
     if payload.get("reason"):
         lines.append(_("Reason: {reason}").format(reason=payload["reason"]))
     lines.append("")
@@ -391,38 +389,38 @@ def cancelled_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
     if payload.get("credit_returned"):
         lines.append(_("Your package credit comes back to you."))
     elif refund > 0:
-        amount = format_money(refund, payload["currency"], locale)
+        amount = format_money(refund, view.currency, reader.locale)
         lines.append(_("You'll get {amount} back in full.").format(amount=amount))
-    elif int(payload.get("price_minor") or 0) > 0:
+    elif view.price_minor > 0:
         lines.append(_("Nothing was charged."))
     lines.append(_("Would you like another time?"))
-    keyboard = inline_keyboard(
-        [("🗓 " + _("New times with {name}").format(name=name), AgainCb(id=int(payload["booking_id"])))]
-    )
+    keyboard = inline_keyboard([("🗓 " + _("New times with {name}").format(name=name), AgainCb(id=view.booking_id))])
     return Rendered("\n".join(lines), keyboard)
 
 
 @outbox_renderers.register("booking_rescheduled_client")
-def rescheduled_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+def rescheduled_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
+    view = BookingView.from_json(payload)
     lines = [
-        _("{name} moved your session.").format(name=payload["professional_name"]),
-        _what(payload),
-        _("Was: {when}").format(when=_when(payload, "previous_starts_at", locale)),
-        _("Now: {when}").format(when=_when(payload, "starts_at", locale)),
-        *_their_line(payload, locale),
+        _("{name} moved your session.").format(name=view.professional_name),
+        _what(view),
+        _("Was: {when}").format(when=_when(datetime.fromisoformat(payload["previous_starts_at"]), reader)),
+        _("Now: {when}").format(when=_when(view.starts_at, reader)),
+        *_their_line(view, reader),
         "",
         _("If the new time doesn't suit you, open the booking to change it."),
     ]
-    keyboard = inline_keyboard([(_("Open the booking"), BookingCb(id=int(payload["booking_id"])))])
+    keyboard = inline_keyboard([(_("Open the booking"), BookingCb(id=view.booking_id))])
     return Rendered("\n".join(lines), keyboard)
 
 
 @outbox_renderers.register("hold_expired_client")
-def hold_expired_for_client(payload: Mapping[str, Any], locale: str) -> Rendered:
+def hold_expired_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
+    view = BookingView.from_json(payload)
     lines = [
         _("The time held for you has run out, so it is free for others again."),
-        _what(payload),
-        _when(payload, "starts_at", locale),
+        _what(view),
+        _when(view.starts_at, reader),
     ]
-    keyboard = inline_keyboard([("🗓 " + _("Pick a time again"), AgainCb(id=int(payload["booking_id"])))])
+    keyboard = inline_keyboard([("🗓 " + _("Pick a time again"), AgainCb(id=view.booking_id))])
     return Rendered("\n".join(lines), keyboard)

@@ -28,6 +28,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.render import (
+    Reader,
     Rendered,
     format_clock,
     format_day,
@@ -40,10 +41,12 @@ from bot.render import (
 from bot.services import booking as bookings
 from bot.services import invites
 from bot.services.availability import start_of_local_day
+from bot.services.booking_view import BookingView
 from bot.services.errors import IllegalTransition, NotAllowed, NotFound, NotStartedYet
 from bot.services.invites import INVITE_PREFIX, AlreadyLinked, InviteUnusable
 from bot.services.policy import Actor
 from bot.services.timezones import zone as zone_named
+from handlers.client_common import same_zone
 from handlers.common import (
     Callback,
     CommandInfo,
@@ -164,21 +167,21 @@ def _mode(mode: str) -> str:
     return _("video") if mode == "video" else _("in person")
 
 
-def _booking_lines(payload: Mapping[str, Any], locale: str, *, when_label: str | None = None) -> list[str]:
+def _booking_lines(view: BookingView, reader: Reader, *, when_label: str | None = None) -> list[str]:
     """Client, service and time (in the professional's zone, and the client's where it differs)."""
-    starts, ends = _instant(payload, "starts_at"), _instant(payload, "ends_at")
-    minutes = int((ends - starts).total_seconds() // 60)
-    client = payload["client_name"] or _("a client")
+    client = view.client_name or _("a client")
     lines = [
         _("Client: {name}").format(name=client),
         _("Service: {service} ({mode}, {duration})").format(
-            service=payload["service_name"], mode=_mode(payload["mode"]), duration=format_duration(minutes)
+            service=view.service_name, mode=_mode(view.mode), duration=format_duration(view.duration_minutes)
         ),
-        (when_label or _("When: {when}")).format(when=format_instant(starts, payload["zone"], locale)),
+        (when_label or _("When: {when}")).format(when=format_instant(view.starts_at, reader.zone, reader.locale)),
     ]
-    if payload.get("other_zone"):
+    if not same_zone(view.client_zone, reader.zone):
         lines.append(
-            _("{name}'s time: {when}").format(name=client, when=format_instant(starts, payload["other_zone"], locale))
+            _("{name}'s time: {when}").format(
+                name=client, when=format_instant(view.starts_at, view.client_zone, reader.locale)
+            )
         )
     return lines
 
@@ -202,21 +205,22 @@ def _by(actor: str) -> str:
 
 
 @outbox_renderers.register("booking_new_pro")
-def booking_new_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
+def booking_new_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
+    view = BookingView.from_json(payload)
     lines = [
         _("📅 New booking"),
-        *_booking_lines(payload, locale),
-        _("Price: {price}").format(price=format_price(payload["price_minor"], payload["currency"], locale)),
+        *_booking_lines(view, reader),
+        _("Price: {price}").format(price=format_price(view.price_minor, view.currency, reader.locale)),
         *_notes_line(payload),
     ]
     return Rendered("\n".join(lines), _agenda_button())
 
 
 @outbox_renderers.register("booking_cancelled_pro")
-def booking_cancelled_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
+def booking_cancelled_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     lines = [
         _("❌ Booking cancelled {by}").format(by=_by(payload.get("cancelled_by") or "system")),
-        *_booking_lines(payload, locale, when_label=_("Was: {when}")),
+        *_booking_lines(BookingView.from_json(payload), reader, when_label=_("Was: {when}")),
     ]
     if payload.get("reason"):
         lines.append(_("Reason: {reason}").format(reason=payload["reason"]))
@@ -225,12 +229,12 @@ def booking_cancelled_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
 
 
 @outbox_renderers.register("booking_rescheduled_pro")
-def booking_rescheduled_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
+def booking_rescheduled_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     previous = _instant(payload, "previous_starts_at")
     lines = [
         _("🔁 Booking moved {by}").format(by=_by(payload.get("rescheduled_by") or "client")),
-        _("From: {when}").format(when=format_instant(previous, payload["zone"], locale)),
-        *_booking_lines(payload, locale, when_label=_("To: {when}")),
+        _("From: {when}").format(when=format_instant(previous, reader.zone, reader.locale)),
+        *_booking_lines(BookingView.from_json(payload), reader, when_label=_("To: {when}")),
         *_notes_line(payload),
     ]
     return Rendered("\n".join(lines), _agenda_button())

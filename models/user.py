@@ -22,4 +22,6 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     # ISO 3166-1 alpha-2, for crisis lines; derived from the zone when not given.
     country: Mapped[str | None] = mapped_column(String(2))
+    # Telegram refused a message to them (403: they blocked the bot); cleared when they write again.
+    blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -106,7 +106,7 @@ class DemoRunner:
     async def step(self, update: dict[str, Any]) -> None:
         mark, popups = len(self.recording.events), len(self.recording.popups)
         await self.app.dispatcher.feed_raw_update(self.app.bot, update)
-        await run_worker_once(self.app)
+        await run_worker_once(self.app.worker)
         self.show(mark, popups)
 
     def show(self, mark: int, popups: int) -> None:
@@ -230,7 +230,7 @@ class DemoRunner:
         mark, popups = len(self.recording.events), len(self.recording.popups)
         self.clock.advance(timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
         self.say(f"  (clock: {format_instant(self.clock.now(), 'UTC', 'en')})")
-        await run_worker_once(self.app)
+        await run_worker_once(self.app.worker)
         self.show(mark, popups)
 
 

@@ -4,11 +4,12 @@ rendered message. Babel does the formatting; gettext the words. Services never i
 from bot.render.dates import format_clock, format_day, format_duration, format_instant, zone_suffix
 from bot.render.message import Markup, Rendered, send_rendered
 from bot.render.money import format_money, format_price
-from bot.render.outbox import Renderer, RendererRegistry, UnknownKind, outbox_renderers
+from bot.render.outbox import Reader, Renderer, RendererRegistry, UnknownKind, outbox_renderers
 from bot.render.zones import utc_offset, zone_city, zone_label
 
 __all__ = [
     "Markup",
+    "Reader",
     "Rendered",
     "Renderer",
     "RendererRegistry",

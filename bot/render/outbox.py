@@ -1,31 +1,43 @@
-"""Renderers for outbox messages: kind -> function(payload, locale) -> Rendered.
+"""Renderers for outbox messages: kind -> function(payload, reader) -> Rendered.
 
 A feature module registers one renderer per kind it enqueues, next to the handlers that speak about
 the same thing::
 
-    from bot.render import Rendered, format_instant, outbox_renderers
+    from bot.render import Reader, Rendered, format_instant, outbox_renderers
     from aiogram.utils.i18n import gettext as _
 
     @outbox_renderers.register("booking_created_pro")
-    def booking_created_pro(payload: Mapping[str, Any], locale: str) -> Rendered:
+    def booking_created_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
         starts = datetime.fromisoformat(payload["starts_at"])
-        return Rendered(_("New booking: {when}").format(when=format_instant(starts, payload["zone"], locale)))
+        return Rendered(_("New booking: {when}").format(when=format_instant(starts, reader.zone, reader.locale)))
 
-The worker calls it inside ``i18n.use_locale(locale)``, so `_` speaks the recipient's language; pass
-`locale` on to the Babel helpers. Payloads are JSON: ids, ISO instants, zone names, amounts in minor
-units; everything a renderer needs, so it never has to reach for the database.
+`reader` is the recipient as the users table has them when the message is sent (their language and
+zone then, not when the row was written). The worker calls the renderer inside
+``i18n.use_locale(reader.locale)``, so `_` speaks their language; pass `reader.locale` on to the Babel
+helpers. Payloads are JSON: ids, ISO instants, zone names, amounts in minor units, a booking's view
+(bot.services.booking_view); everything a renderer needs, so it never has to reach for the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram.utils.i18n import I18n
 
 from bot.render.message import Rendered
 
-Renderer = Callable[[Mapping[str, Any], str], Rendered]
+
+@dataclass(frozen=True)
+class Reader:
+    """Who a message is rendered for: their language and IANA zone at the moment it is sent."""
+
+    locale: str
+    zone: str
+
+
+Renderer = Callable[[Mapping[str, Any], Reader], Rendered]
 
 
 class UnknownKind(LookupError):
@@ -49,12 +61,12 @@ class RendererRegistry:
     def kinds(self) -> frozenset[str]:
         return frozenset(self._renderers)
 
-    def render(self, kind: str, payload: Mapping[str, Any], locale: str, i18n: I18n) -> Rendered:
+    def render(self, kind: str, payload: Mapping[str, Any], reader: Reader, i18n: I18n) -> Rendered:
         renderer = self._renderers.get(kind)
         if renderer is None:
             raise UnknownKind(kind)
-        with i18n.context(), i18n.use_locale(locale):
-            return renderer(payload, locale)
+        with i18n.context(), i18n.use_locale(reader.locale):
+            return renderer(payload, reader)
 
 
 def _name(renderer: Renderer) -> str:

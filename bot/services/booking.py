@@ -35,6 +35,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from bot.services import outbox
 from bot.services.availability import is_offered, nearest_free_slots
+from bot.services.booking_view import booking_view
 from bot.services.errors import (
     BookingChanged,
     HoldExpired,
@@ -56,6 +57,7 @@ from bot.services.policy import (
     can_reschedule,
     cancellation_terms,
 )
+from bot.services.users import user_for_chat
 from models import ACTIVE_STATES, Booking, BookingEvent, BookingState, Professional, Service, User
 
 MAX_NOTES = 1000
@@ -63,6 +65,20 @@ NEAREST = 3
 # A session is completed by the clock this long after it ended, leaving the professional time to
 # mark a no-show first.
 AUTO_COMPLETE_AFTER = timedelta(hours=24)
+# Payments that confirm a booking outside the client's chat (a webhook): the confirmation goes out
+# through the outbox. Free and credit bookings are confirmed by the client's own press, answered in chat.
+CONFIRMED_ELSEWHERE = frozenset({PaidWith.STRIPE})
+
+# Outbox subject type and the kinds of message this service queues (rendered by handlers/).
+SUBJECT = "booking"
+BOOKING_CONFIRMED_CLIENT = "booking_confirmed_client"
+BOOKING_CALENDAR_CLIENT = "booking_calendar_client"
+BOOKING_RESCHEDULED_CLIENT = "booking_rescheduled_client"
+# Queued messages a change makes stale, voided in the change's transaction: a confirmation, its
+# calendar file or a "moved" notice still waiting when the session is cancelled; a confirmation or
+# calendar file showing the old time after a move.
+STALE_AFTER_CANCEL = (BOOKING_CONFIRMED_CLIENT, BOOKING_CALENDAR_CLIENT, BOOKING_RESCHEDULED_CLIENT)
+STALE_AFTER_RESCHEDULE = (BOOKING_CONFIRMED_CLIENT, BOOKING_CALENDAR_CLIENT)
 
 _LOADED: tuple[ORMOption, ...] = (
     selectinload(Booking.service),
@@ -194,6 +210,7 @@ async def _expire_overdue(session: AsyncSession, now: datetime, professional_id:
         .where(Booking.state == BookingState.HELD, Booking.hold_expires_at <= now)
         .order_by(Booking.id)
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
     if professional_id is not None:
         query = query.where(Booking.professional_id == professional_id)
@@ -394,6 +411,9 @@ async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_
     by = Actor.CLIENT if paid_with == PaidWith.FREE else Actor.SYSTEM
     _record(booking, BookingState.CONFIRMED, "confirm", by, now)
     await _notify_professional(session, booking, "booking_new_pro", now)
+    if paid_with in CONFIRMED_ELSEWHERE:
+        await _notify_client(session, booking, BOOKING_CONFIRMED_CLIENT, now)
+        await _notify_client(session, booking, BOOKING_CALENDAR_CLIENT, now, {"stamp": now.isoformat()})
     await session.flush()
     return booking
 
@@ -451,6 +471,7 @@ async def cancel(
             await _notify_professional(session, booking, "booking_cancelled_pro", now, extra)
         if by != Actor.CLIENT:
             await _notify_client(session, booking, "booking_cancelled_client", now, extra)
+        await _void_stale(session, booking, STALE_AFTER_CANCEL, now, "cancelled")
         await session.flush()
         return booking
 
@@ -531,6 +552,7 @@ async def _move(session: AsyncSession, booking: Booking, new_starts_at: datetime
     extra = {"previous_starts_at": previous.isoformat(), "rescheduled_by": by.value}
     if by != Actor.PROFESSIONAL:
         await _notify_professional(session, booking, "booking_rescheduled_pro", now, extra)
+    await _void_stale(session, booking, STALE_AFTER_RESCHEDULE, now, "rescheduled")
     if by != Actor.CLIENT:
         await _notify_client(session, booking, "booking_rescheduled_client", now, extra)
     await session.flush()
@@ -542,14 +564,19 @@ async def _finish(session: AsyncSession, booking_id: int, to_state: BookingState
     if by == Actor.CLIENT:
         raise ValueError("only the professional, an operator or the system close a session")
     booking = await _load(session, booking_id)
+    _close(booking, to_state, by, now)
+    await session.flush()
+    return booking
+
+
+def _close(booking: Booking, to_state: BookingState, by: Actor, now: datetime) -> None:
+    """confirmed -> completed or no_show, for a booking loaded and locked in this transaction."""
     action = "complete" if to_state == BookingState.COMPLETED else "no_show"
     if booking.state != BookingState.CONFIRMED:
         raise IllegalTransition(booking.id, booking.state, action)
     if now < booking.starts_at:
         raise NotStartedYet(booking.id)
     _record(booking, to_state, action, by, now)
-    await session.flush()
-    return booking
 
 
 async def complete(session: AsyncSession, booking_id: int, *, by: Actor, now: datetime) -> Booking:
@@ -568,43 +595,38 @@ async def expire_holds(session: AsyncSession, now: datetime) -> int:
 
 
 async def complete_past_sessions(session: AsyncSession, now: datetime) -> int:
-    """Worker tick: confirmed sessions that ended over a day ago and were not marked are completed."""
+    """Worker tick: confirmed sessions that ended over a day ago and were not marked are completed.
+
+    The rows are claimed with SKIP LOCKED: another replica's tick (or a professional marking one right
+    now) holds its rows, and this one takes the rest instead of waiting to fail on them."""
     query = (
-        select(Booking.id)
+        select(Booking)
+        .options(*_LOADED)
         .where(Booking.state == BookingState.CONFIRMED, Booking.ends_at <= now - AUTO_COMPLETE_AFTER)
         .order_by(Booking.id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
-    ids: Sequence[int] = (await session.scalars(query)).all()
-    for booking_id in ids:
-        await complete(session, booking_id, by=Actor.SYSTEM, now=now)
-    return len(ids)
+    due: Sequence[Booking] = (await session.scalars(query)).all()
+    for booking in due:
+        _close(booking, BookingState.COMPLETED, Actor.SYSTEM, now)
+    await session.flush()
+    return len(due)
 
 
 # --- notifications ---------------------------------------------------------------------------------
 
 
-def _payload(booking: Booking, zone: str, other_zone: str) -> dict[str, Any]:
-    professional, service = booking.professional, booking.service
-    return {
-        "booking_id": booking.id,
-        "version": booking.version,
-        "service_name": service.name,
-        "professional_name": professional.name,
-        "professional_slug": professional.slug,
-        "client_name": booking.client.first_name,
-        "starts_at": booking.starts_at.isoformat(),
-        "ends_at": booking.ends_at.isoformat(),
-        "zone": zone,
-        "other_zone": other_zone if other_zone != zone else None,
-        "mode": str(service.mode),
-        "notes": booking.client_notes,
-        "price_minor": booking.price_minor,
-        "currency": booking.currency,
-    }
+def _subject(booking: Booking) -> outbox.Subject:
+    return outbox.Subject(SUBJECT, booking.id)
 
 
-def _client_zone(booking: Booking) -> str:
-    return booking.client.timezone or booking.professional.timezone
+async def _void_stale(
+    session: AsyncSession, booking: Booking, kinds: Sequence[str], now: datetime, change: str
+) -> None:
+    await outbox.cancel_pending(
+        session, _subject(booking), kinds, now=now, reason=f"booking {change} (version {booking.version})"
+    )
 
 
 async def _notify_professional(
@@ -613,19 +635,47 @@ async def _notify_professional(
     professional = booking.professional
     if professional.telegram_id is None:
         return  # not linked yet: nobody to tell in chat
-    chat_user = await session.scalar(select(User).where(User.telegram_id == professional.telegram_id))
-    locale = (chat_user.locale if chat_user else None) or next(iter(professional.languages), None) or "en"
-    payload = _payload(booking, professional.timezone, _client_zone(booking)) | (extra or {})
-    await outbox.enqueue(
-        session, f"{kind}:{booking.id}:{booking.version}", professional.telegram_id, kind, payload, locale, now
+    recipient = await user_for_chat(session, professional.telegram_id, now)
+    await _enqueue(
+        session,
+        booking,
+        kind,
+        now,
+        recipient,
+        extra,
+        fallback_locale=next(iter(professional.languages), None),
+        fallback_zone=professional.timezone,
     )
 
 
 async def _notify_client(
     session: AsyncSession, booking: Booking, kind: str, now: datetime, extra: dict[str, Any] | None = None
 ) -> None:
-    client = booking.client
-    payload = _payload(booking, _client_zone(booking), booking.professional.timezone) | (extra or {})
+    view_zone = booking.client.timezone or booking.professional.timezone
+    await _enqueue(session, booking, kind, now, booking.client, extra, fallback_locale=None, fallback_zone=view_zone)
+
+
+async def _enqueue(
+    session: AsyncSession,
+    booking: Booking,
+    kind: str,
+    now: datetime,
+    recipient: User,
+    extra: dict[str, Any] | None,
+    *,
+    fallback_locale: str | None,
+    fallback_zone: str,
+) -> None:
+    """The booking as it stands now (its view) plus what this kind adds; language and zone are the
+    recipient's at send time, the fallbacks only while they have none."""
     await outbox.enqueue(
-        session, f"{kind}:{booking.id}:{booking.version}", client.telegram_id, kind, payload, client.locale or "en", now
+        session,
+        f"{kind}:{booking.id}:{booking.version}:{recipient.id}",
+        recipient_id=recipient.id,
+        subject=_subject(booking),
+        kind=kind,
+        payload=booking_view(booking).to_json() | (extra or {}),
+        due_at=now,
+        fallback_locale=fallback_locale,
+        fallback_zone=fallback_zone,
     )

@@ -1,10 +1,16 @@
 """The outbox (DESIGN.md, data flow steps 3 and 4): every message that is not the reply to the current
 update is written here, in the same transaction as the change that causes it, and sent by the worker.
 
-Services enqueue *what* to say (`kind` and a JSON `payload`); the worker renders it in the recipient's
-locale at send time (bot/worker.py). Keys make enqueueing idempotent: use one per (thing, kind,
-version, recipient), e.g. ``f"booking_created:{booking.id}:{booking.version}:pro"``, so a retried
-transaction or a repeated event never queues a second copy.
+Services enqueue *what* to say (`kind` and a JSON `payload`), *to whom* (a user) and *about what* (a
+`Subject`, e.g. a booking); the worker resolves the recipient's chat, language and zone from the users
+table when it sends (`prepare`), so a row written weeks ahead speaks as the person is then. Keys make
+enqueueing idempotent: use one per (thing, kind, version, recipient), e.g.
+``f"booking_new_pro:{booking.id}:{booking.version}:{user.id}"``, so a retried transaction or a
+repeated event never queues a second copy.
+
+A change that makes queued rows stale voids them in its own transaction (`cancel_pending`): they stay,
+marked, for the record, and are never sent. Once Telegram accepts a message the row keeps its chat
+and message id, so a reply to it leads back to its subject (`find_sent`).
 
 Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL plus a lease (`claimed_until`): the claim
 transaction is short, sending happens outside it, and a worker that dies mid-batch only delays its
@@ -15,7 +21,7 @@ guarantee in one process.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,13 +31,22 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import OutboxMessage
+from models import OutboxMessage, User
 
 LEASE = timedelta(minutes=2)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 # 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: about two hours of trying before giving up.
 MAX_ATTEMPTS = 9
+BLOCKED = "the recipient has blocked the bot"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a message is about: ("booking", 42)."""
+
+    type: str
+    id: int
 
 
 @dataclass(frozen=True)
@@ -40,21 +55,51 @@ class ClaimedMessage:
 
     id: int
     key: str
-    chat_id: int
-    locale: str
+    recipient_id: int
+    subject: Subject | None
     kind: str
     payload: dict[str, Any]
     attempts: int
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Where and how a claimed message goes out, as the users table says right before sending.
+
+    `locale` None: the recipient has no language of their own nor a fallback; use the bot's default."""
+
+    chat_id: int
+    locale: str | None
+    zone: str
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message Telegram accepted, found again by the chat and message id it got."""
+
+    id: int
+    kind: str
+    recipient_id: int
+    subject: Subject | None
+    payload: dict[str, Any]
+    sent_at: datetime
+
+
+def _subject(subject_type: str | None, subject_id: int | None) -> Subject | None:
+    return Subject(subject_type, subject_id) if subject_type is not None and subject_id is not None else None
+
+
 async def enqueue(
     session: AsyncSession,
     key: str,
-    chat_id: int,
+    *,
+    recipient_id: int,
     kind: str,
     payload: Mapping[str, Any],
-    locale: str,
     due_at: datetime,
+    subject: Subject | None = None,
+    fallback_locale: str | None = None,
+    fallback_zone: str = "UTC",
 ) -> bool:
     """Queue a message unless one with this key exists; True when this call queued it.
 
@@ -66,10 +111,13 @@ async def enqueue(
     json.dumps(payload)
     values = {
         "key": key,
-        "chat_id": chat_id,
-        "locale": locale,
+        "recipient_id": recipient_id,
+        "subject_type": subject.type if subject else None,
+        "subject_id": subject.id if subject else None,
         "kind": kind,
         "payload": dict(payload),
+        "fallback_locale": fallback_locale,
+        "fallback_zone": fallback_zone,
         "due_at": due_at,
         "attempts": 0,
     }
@@ -77,6 +125,32 @@ async def enqueue(
     statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(statement.returning(OutboxMessage.id))
     return result.scalar_one_or_none() is not None
+
+
+def _unsent() -> Any:
+    return (OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None), OutboxMessage.voided_at.is_(None))
+
+
+async def cancel_pending(
+    session: AsyncSession, subject: Subject, kinds: Collection[str], *, now: datetime, reason: str
+) -> int:
+    """Void the unsent rows of these kinds about `subject` (call it in the transaction of the change that
+    makes them stale); returns how many. A voided row is kept, never claimed, never sent."""
+    if not kinds:
+        return 0
+    voided = await session.scalars(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.subject_type == subject.type,
+            OutboxMessage.subject_id == subject.id,
+            OutboxMessage.kind.in_(list(kinds)),
+            *_unsent(),
+        )
+        .values(voided_at=now, void_reason=reason[:200], claimed_until=None)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(voided.all())
 
 
 async def claim_due(
@@ -87,8 +161,7 @@ async def claim_due(
         await session.scalars(
             select(OutboxMessage)
             .where(
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.failed_at.is_(None),
+                *_unsent(),
                 OutboxMessage.due_at <= now,
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
             )
@@ -104,8 +177,8 @@ async def claim_due(
         ClaimedMessage(
             id=row.id,
             key=row.key,
-            chat_id=row.chat_id,
-            locale=row.locale,
+            recipient_id=row.recipient_id,
+            subject=_subject(row.subject_type, row.subject_id),
             kind=row.kind,
             payload=dict(row.payload),
             attempts=row.attempts,
@@ -114,11 +187,67 @@ async def claim_due(
     ]
 
 
-async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+async def prepare(session: AsyncSession, message_id: int, now: datetime) -> Delivery | None:
+    """Right before sending a claimed row: its recipient's chat, language and zone as they are now.
+
+    None when it must not go out: voided (or otherwise settled) since it was claimed, or the recipient
+    has blocked the bot (the row is then given up without calling Telegram)."""
+    found = (
+        await session.execute(
+            select(OutboxMessage, User)
+            .join(User, User.id == OutboxMessage.recipient_id)
+            .where(OutboxMessage.id == message_id, *_unsent())
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    row, user = found
+    if user.blocked_at is not None:
+        await mark_failed(session, message_id, now, BLOCKED, permanent=True)
+        return None
+    return Delivery(
+        chat_id=user.telegram_id,
+        locale=user.locale or row.fallback_locale,
+        zone=user.timezone or row.fallback_zone,
+    )
+
+
+async def mark_sent(
+    session: AsyncSession, message_id: int, now: datetime, *, chat_id: int, telegram_message_id: int
+) -> None:
+    """Telegram accepted it: record when, where and the message id it got (call right after the send)."""
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
-        .values(sent_at=now, claimed_until=None, last_error=None, attempts=OutboxMessage.attempts + 1)
+        .values(
+            sent_at=now,
+            claimed_until=None,
+            last_error=None,
+            attempts=OutboxMessage.attempts + 1,
+            chat_id=chat_id,
+            telegram_message_id=telegram_message_id,
+        )
+    )
+
+
+async def find_sent(session: AsyncSession, chat_id: int, telegram_message_id: int) -> SentMessage | None:
+    """The outbox message Telegram gave this id in this chat (what a reply's `reply_to_message` names)."""
+    row = await session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.telegram_message_id == telegram_message_id,
+            OutboxMessage.sent_at.is_not(None),
+        )
+    )
+    if row is None or row.sent_at is None:
+        return None
+    return SentMessage(
+        id=row.id,
+        kind=row.kind,
+        recipient_id=row.recipient_id,
+        subject=_subject(row.subject_type, row.subject_id),
+        payload=dict(row.payload),
+        sent_at=row.sent_at,
     )
 
 
@@ -143,6 +272,15 @@ async def mark_failed(
         return None
     row.due_at = now + backoff(row.attempts)
     return row.due_at
+
+
+async def mark_blocked(session: AsyncSession, message_id: int, now: datetime, error: str) -> None:
+    """Telegram said the recipient blocked the bot (403): this row is given up, and so is every later
+    one to them until they write to the bot again (bot.services.users clears the mark)."""
+    await mark_failed(session, message_id, now, error, permanent=True)
+    recipient_id = await session.scalar(select(OutboxMessage.recipient_id).where(OutboxMessage.id == message_id))
+    if recipient_id is not None:
+        await session.execute(update(User).where(User.id == recipient_id).values(blocked_at=now))
 
 
 async def reschedule(session: AsyncSession, message_id: int, due_at: datetime, reason: str) -> None:

@@ -33,4 +33,22 @@ async def get_or_create_user(
             user = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).one()
     if user.first_name != name:
         user.first_name = name
+    if user.blocked_at is not None:
+        # Writing to the bot again means they unblocked it: messages to them may go out again.
+        user.blocked_at = None
+    return user
+
+
+async def user_for_chat(session: AsyncSession, telegram_id: int, now: datetime) -> User:
+    """The row of someone the bot is about to write to, made if they have never written themselves
+    (a professional linked by the catalog's telegram_id): outbox rows name a user, not a chat."""
+    user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    if user is not None:
+        return user
+    try:
+        async with session.begin_nested():
+            user = User(telegram_id=telegram_id, first_name="", created_at=now)
+            session.add(user)
+    except IntegrityError:
+        user = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).one()
     return user

@@ -147,7 +147,7 @@ class BotHarness:
         return None
 
     async def run_worker(self) -> None:
-        await run_worker_once(self.app)
+        await run_worker_once(self.app.worker)
 
     # -- observing ---------------------------------------------------------------------------------
 

@@ -1,11 +1,14 @@
-"""The worker: outbox rows rendered in the recipient's locale and sent; Telegram's refusals handled."""
+"""The worker: outbox rows rendered in the recipient's language and zone as they are when sent, sent and
+marked with Telegram's message id; voided rows never sent; Telegram's refusals handled."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,16 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import worker
-from bot.render import Rendered, outbox_renderers, zone_label
+from bot.render import Reader, Rendered, outbox_renderers, zone_label
 from bot.services import outbox
-from models import OutboxMessage
+from models import OutboxMessage, User
 from tests.bot.harness import BotHarness
 
 
 @outbox_renderers.register("test_zone_notice")
-def render_zone_notice(payload: Mapping[str, Any], locale: str) -> Rendered:
+def render_zone_notice(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     at = datetime.fromisoformat(payload["at"])
-    return Rendered(_("Your time zone: {zone}").format(zone=zone_label(payload["zone"], locale, at)))
+    return Rendered(_("Your time zone: {zone}").format(zone=zone_label(reader.zone, reader.locale, at)))
 
 
 class RecordingLimiter:
@@ -38,11 +41,29 @@ class RecordingLimiter:
         self.paused.append(seconds)
 
 
+SUBJECT = outbox.Subject("booking", 1)
+
+
 async def _queue(harness: BotHarness, *items: tuple[str, int, str], kind: str = "test_zone_notice") -> None:
-    payload = {"zone": "Europe/Kyiv", "at": harness.clock.now().isoformat()}
+    """Rows for people (made on first use) with these chats and languages, all in Kyiv."""
+    payload = {"at": harness.clock.now().isoformat()}
     async with harness.db() as session:
         for key, chat_id, locale in items:
-            await outbox.enqueue(session, key, chat_id, kind, payload, locale, harness.clock.now())
+            person = await session.scalar(select(User).where(User.telegram_id == chat_id))
+            if person is None:
+                person = User(telegram_id=chat_id, first_name="P", created_at=harness.clock.now())
+                session.add(person)
+            person.locale, person.timezone = locale, "Europe/Kyiv"
+            await session.flush()
+            await outbox.enqueue(
+                session,
+                key,
+                recipient_id=person.id,
+                kind=kind,
+                payload=payload,
+                due_at=harness.clock.now(),
+                subject=SUBJECT,
+            )
 
 
 async def _rows(harness: BotHarness) -> dict[str, OutboxMessage]:
@@ -63,12 +84,55 @@ async def test_rows_are_rendered_in_each_recipients_locale(harness: BotHarness) 
     assert len(harness.calls_to("sendMessage")) == 2
 
 
+async def test_a_sent_row_keeps_telegrams_message_id_and_a_reply_finds_it(harness: BotHarness) -> None:
+    harness.app.rate_limiter = RecordingLimiter()
+    await _queue(harness, ("a", 501, "en"), ("b", 502, "en"))
+    await harness.run_worker()
+    delivered = {message.chat_id: message.message_id for message in harness.session.events_since(0)}
+    rows = await _rows(harness)
+    assert {(row.chat_id, row.telegram_message_id) for row in rows.values()} == set(delivered.items())
+    async with harness.db() as session:
+        found = await outbox.find_sent(session, 502, delivered[502])
+    assert found is not None and (found.id, found.subject) == (rows["b"].id, SUBJECT)
+
+
+async def test_language_and_zone_are_read_when_sending_not_when_queued(harness: BotHarness) -> None:
+    harness.app.rate_limiter = RecordingLimiter()
+    await _queue(harness, ("a", 501, "en"))
+    async with harness.db() as session:
+        person = (await session.scalars(select(User).where(User.telegram_id == 501))).one()
+        person.locale, person.timezone = "uk", "America/New_York"
+    await harness.run_worker()
+    [call] = harness.calls_to("sendMessage")
+    at = harness.clock.now()
+    with harness.app.i18n.context(), harness.app.i18n.use_locale("uk"):
+        expected = _("Your time zone: {zone}").format(zone=zone_label("America/New_York", "uk", at))
+    assert call.params["text"] == expected
+
+
+async def test_a_voided_row_is_never_sent(harness: BotHarness) -> None:
+    harness.app.rate_limiter = RecordingLimiter()
+    await _queue(harness, ("stale", 501, "en"))
+    await _queue(harness, ("other", 502, "en"), kind="test_other_kind")
+    async with harness.db() as session:
+        assert await outbox.cancel_pending(session, SUBJECT, ["test_zone_notice"], now=harness.clock.now(), reason="x")
+    await harness.run_worker()
+    rows = await _rows(harness)
+    assert (rows["stale"].sent_at, rows["stale"].voided_at) == (None, harness.clock.now())
+    assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")] == [502]
+
+
+@outbox_renderers.register("test_other_kind")
+def render_other(payload: Mapping[str, Any], reader: Reader) -> Rendered:
+    return Rendered("other")
+
+
 async def test_retry_after_reschedules_and_pauses_everyone(harness: BotHarness) -> None:
     limiter = RecordingLimiter()
     harness.app.rate_limiter = limiter
     await _queue(harness, ("a", 501, "en"), ("b", 502, "en"), ("c", 503, "en"))
     harness.session.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
-    await worker.send_due(harness.app)
+    await worker.send_due(harness.app.worker)
     assert limiter.paused == [7]
     rows = await _rows(harness)
     assert rows["a"].due_at == harness.clock.now() + timedelta(seconds=7)
@@ -90,12 +154,21 @@ async def test_blocked_recipient_is_given_up_and_errors_back_off(harness: BotHar
     await harness.run_worker()
     rows = await _rows(harness)
     assert rows["blocked"].failed_at == harness.clock.now()
+    async with harness.db() as session:
+        blocked = (await session.scalars(select(User).where(User.telegram_id == 501))).one()
+        assert blocked.blocked_at == harness.clock.now()
     assert rows["flaky"].failed_at is None and rows["flaky"].attempts == 1
     assert rows["flaky"].due_at == harness.clock.now() + outbox.backoff(1)
     assert "Bad Gateway" in (rows["flaky"].last_error or "")
     harness.clock.advance(outbox.backoff(1))
     await harness.run_worker()
     assert (await _rows(harness))["flaky"].sent_at is not None
+    # Someone who blocked the bot is not asked again: a later row to them fails without a call.
+    calls = len(harness.calls_to("sendMessage"))
+    await _queue(harness, ("later", 501, "en"))
+    await harness.run_worker()
+    assert (await _rows(harness))["later"].failed_at == harness.clock.now()
+    assert len(harness.calls_to("sendMessage")) == calls
 
 
 async def test_unknown_kind_waits_for_a_renderer(harness: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
@@ -142,7 +215,7 @@ async def test_token_bucket_spaces_a_burst() -> None:
 async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
     harness.app.rate_limiter = RecordingLimiter()
     await _queue(harness, ("a", 501, "en"))
-    scheduler = worker.start_scheduler(harness.app)
+    scheduler = worker.start_scheduler(harness.app.worker)
     try:
         assert {job.id for job in scheduler.get_jobs()} == {"outbox", "maintenance"}
         for _attempt in range(50):
@@ -152,3 +225,15 @@ async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
     finally:
         scheduler.shutdown(wait=False)
     assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")] == [501]
+
+
+def test_the_worker_does_not_need_the_app() -> None:
+    # It takes WorkerDeps: no import of the composition root, not even for type checking (no cycle).
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(Path(worker.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    assert "bot.services" in imported  # the walk sees the imports
+    assert not {name for name in imported if name == "bot.app" or name.startswith("bot.app.")}

@@ -68,6 +68,12 @@ async def _outbox(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxMess
         return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
 
 
+async def _chats(sessions: async_sessionmaker[AsyncSession], rows: list[OutboxMessage]) -> list[int]:
+    """The Telegram chat of each row's recipient (rows name a user; the chat is looked up at send time)."""
+    async with sessions() as session:
+        return [(await user(session, row.recipient_id)).telegram_id for row in rows]
+
+
 async def _events(
     sessions: async_sessionmaker[AsyncSession], booking_id: int
 ) -> list[tuple[str, str | None, str, int]]:
@@ -119,17 +125,21 @@ async def test_a_free_service_is_confirmed_at_once_and_the_professional_told(
     )
     assert await _events(sessions, booked.id) == [("hold", None, "held", 1), ("confirm", "held", "confirmed", 2)]
     [message] = await _outbox(sessions)
-    assert (message.key, message.chat_id, message.kind, message.locale) == (
-        f"booking_new_pro:{booked.id}:2",
-        PRO_CHAT,
+    assert await _chats(sessions, [message]) == [PRO_CHAT]
+    assert (message.key, message.kind, message.subject_type, message.subject_id) == (
+        f"booking_new_pro:{booked.id}:2:{message.recipient_id}",
         "booking_new_pro",
-        "en",
+        "booking",
+        booked.id,
     )
+    # Her language and zone are read when it is sent; these only stand in while she has none.
+    assert (message.fallback_locale, message.fallback_zone) == ("uk", "Europe/Kyiv")
     assert message.payload["client_name"] == "Olena"
-    assert message.payload["zone"] == "Europe/Kyiv"
-    assert message.payload["other_zone"] == "America/New_York"
+    assert message.payload["professional_zone"] == "Europe/Kyiv"
+    assert message.payload["client_zone"] == "America/New_York"
     assert message.payload["notes"] == "pacing"
     assert message.payload["starts_at"] == TUESDAY_10.isoformat()
+    assert message.payload["state"] == "confirmed" and message.payload["version"] == 2
 
 
 @pytest.mark.parametrize(
@@ -169,6 +179,14 @@ async def test_a_late_payment_still_confirms_a_hold_nobody_has_taken(
     async with sessions.begin() as session:
         confirmed = await bookings.confirm(session, held.id, now=later, paid_with="stripe")
     assert (confirmed.state, confirmed.paid_with) == (BookingState.CONFIRMED, "stripe")
+    # Paid elsewhere (a webhook), so the client's confirmation and calendar file go through the outbox.
+    rows = await _outbox(sessions)
+    assert list(zip([row.kind for row in rows], await _chats(sessions, rows), strict=True)) == [
+        ("booking_new_pro", PRO_CHAT),
+        (bookings.BOOKING_CONFIRMED_CLIENT, 555),
+        (bookings.BOOKING_CALENDAR_CLIENT, 555),
+    ]
+    assert all((row.subject_type, row.subject_id, row.payload["version"]) == ("booking", held.id, 2) for row in rows)
 
 
 async def test_an_expired_hold_frees_the_slot_and_cannot_be_confirmed(
@@ -181,8 +199,9 @@ async def test_an_expired_hold_frees_the_slot_and_cannot_be_confirmed(
     assert taken.state == BookingState.HELD
     assert (await _get(sessions, held.id)).state == BookingState.EXPIRED
     [told] = await _outbox(sessions)
-    assert (told.kind, told.chat_id, told.locale) == ("hold_expired_client", 555, "uk")
-    assert told.payload["zone"] == "America/New_York" and told.payload["other_zone"] == "Europe/Kyiv"
+    assert await _chats(sessions, [told]) == [555]
+    assert (told.kind, told.fallback_locale, told.fallback_zone) == ("hold_expired_client", None, "America/New_York")
+    assert told.payload["client_zone"] == "America/New_York" and told.payload["professional_zone"] == "Europe/Kyiv"
     async with sessions.begin() as session:
         with pytest.raises(HoldExpired):
             await bookings.confirm(session, held.id, now=later, paid_with="stripe")
@@ -318,7 +337,11 @@ async def test_cancelling_refunds_what_the_copied_policy_gives(
         assert (terms.refund_minor, terms.free, terms.paid_minor) == (refund, free, 6000)
         cancelled = await bookings.cancel(session, booking_id, by=by, now=now, reason="ill")
         assert (cancelled.state, cancelled.refund_minor, cancelled.cancelled_by) == (BookingState.CANCELLED, refund, by)
-    kinds = [(m.kind, m.chat_id, m.payload.get("refund_minor")) for m in await _outbox(sessions)]
+    rows = await _outbox(sessions)
+    kinds = [
+        (m.kind, chat, m.payload.get("refund_minor"))
+        for m, chat in zip(rows, await _chats(sessions, rows), strict=True)
+    ]
     expected = [] if by == "professional" else [("booking_cancelled_pro", PRO_CHAT, refund)]
     if by != "client":
         expected.append(("booking_cancelled_client", 555, refund))

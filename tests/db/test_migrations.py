@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -106,3 +107,89 @@ def test_cli_rejects_an_unsupported_database(
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/test")
     assert main(["db", "upgrade"]) == 2
     assert "unsupported database 'mysql'" in capsys.readouterr().err
+
+
+async def test_outbox_rows_written_before_0004_get_a_recipient_a_subject_and_the_booking_view(empty_url: str) -> None:
+    from bot.services.booking_view import BookingView
+
+    await upgrade(empty_url, "0003")
+    at, end = "'2026-11-20 10:00:00+00'", "'2026-11-20 10:50:00+00'"
+    old_payload = json.dumps(
+        {
+            "booking_id": 1,
+            "version": 2,
+            "service_name": "Coaching",
+            "professional_name": "Anna Koval",
+            "professional_slug": "anna-koval",
+            "client_name": "Olena",
+            "starts_at": "2026-12-01T08:00:00+00:00",
+            "ends_at": "2026-12-01T08:50:00+00:00",
+            "zone": "Europe/Kyiv",
+            "other_zone": "America/New_York",
+            "mode": "video",
+            "notes": None,
+            "price_minor": 6000,
+            "currency": "EUR",
+        }
+    )
+    policy = json.dumps(
+        {
+            "free_cancellation_hours": 72,
+            "late_cancellation_refund_percent": 50,
+            "max_reschedules": 2,
+            "no_show": "charge_full",
+            "hold_minutes": 30,
+        }
+    )
+    statements = [
+        # No explicit id: the migration adds users, and PostgreSQL's sequence must know of this one.
+        "INSERT INTO users (telegram_id, first_name, locale, timezone, created_at) "
+        f"VALUES (555, 'Olena', 'uk', 'America/New_York', {at})",
+        "INSERT INTO professionals (id, slug, name, headline, bio, verified, telegram_id, timezone, languages, "
+        "categories, video_link, free_cancellation_hours, late_cancellation_refund_percent, max_reschedules, no_show, "
+        "min_notice_minutes, booking_horizon_days, hold_minutes, buffer_before_minutes, buffer_after_minutes) "
+        "VALUES (1, 'anna-koval', 'Anna Koval', '', '', true, 700001, 'Europe/Kyiv', '[\"uk\"]', '[]', "
+        "'https://meet.example.org/anna', 72, 50, 2, 'charge_full', 60, 60, 30, 0, 0)",
+        "INSERT INTO services (id, professional_id, slug, name, duration_minutes, price_minor, currency, mode, active) "
+        "VALUES (1, 1, 'coaching', 'Coaching', 50, 6000, 'EUR', 'video', true)",
+        "INSERT INTO bookings (id, client_id, professional_id, service_id, starts_at, ends_at, block_starts_at, "
+        "block_ends_at, state, version, price_minor, currency, policy, reschedule_count, paid_with, created_at, "
+        "updated_at) VALUES (1, (SELECT id FROM users WHERE telegram_id = 555), 1, 1, "
+        f"{at}, {end}, {at}, {end}, 'confirmed', 2, 6000, 'EUR', '{policy}', 0, 'stripe', {at}, {at})",
+        # Anna never wrote to the bot: her chat had no user row.
+        "INSERT INTO outbox (id, key, chat_id, locale, kind, payload, due_at, attempts) "
+        f"VALUES (1, 'booking_new_pro:1:2', 700001, 'uk', 'booking_new_pro', '{old_payload}', {at}, 0)",
+        "INSERT INTO outbox (id, key, chat_id, locale, kind, payload, due_at, attempts, sent_at) "
+        f"VALUES (2, 'hold_expired_client:1:1', 555, 'uk', 'hold_expired_client', '{old_payload}', {at}, 1, {at})",
+    ]
+    engine = make_engine(empty_url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+        await upgrade(empty_url)
+        async with engine.connect() as connection:
+            users = {row[0]: row[1] for row in await connection.execute(text("SELECT telegram_id, id FROM users"))}
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT id, recipient_id, subject_type, subject_id, fallback_locale, fallback_zone, chat_id, "
+                        "payload FROM outbox ORDER BY id"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert set(users) == {555, 700001}
+    pending, sent = ([*row[:7], row[7] if isinstance(row[7], dict) else json.loads(row[7])] for row in rows)
+    assert pending[:7] == [1, users[700001], "booking", 1, "uk", "Europe/Kyiv", None]
+    assert sent[:7] == [2, users[555], "booking", 1, "uk", "Europe/Kyiv", 555]
+    # What today's renderers read, from the booking; the old per-recipient zones are gone.
+    view = BookingView.from_json(pending[7])
+    assert (view.professional_zone, view.client_zone, view.video_link) == (
+        "Europe/Kyiv",
+        "America/New_York",
+        "https://meet.example.org/anna",
+    )
+    assert (view.duration_minutes, view.state, view.policy.free_cancellation_hours) == (50, "confirmed", 72)
+    assert "zone" not in pending[7] and sent[7]["zone"] == "Europe/Kyiv"
