@@ -4,6 +4,7 @@
    path (`free_slots`: load schedule and busy intervals, then compute) and the pure engine alone.
 2. Hold + confirm throughput with 50 concurrent clients, on SQLite and on PostgreSQL: all 50 booking
    one professional (writes to one calendar queue behind its lock), and spread over 10 professionals.
+3. `bench when`: the free-text time parser per message (benchmarks/when.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -263,7 +264,20 @@ async def main(runs: int, per_client: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python3 dev.py bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query (default 20)")
+    parser.add_argument(
+        "suite",
+        nargs="?",
+        choices=("all", "core", "when"),
+        default="all",
+        help="core: slots and bookings; when: the free-text time parser (default: all)",
+    )
+    parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.runs, arguments.per_client))
+    if arguments.suite in ("all", "core"):
+        asyncio.run(main(arguments.runs, arguments.per_client))
+    if arguments.suite in ("all", "when"):
+        from benchmarks import when
+
+        print()
+        when.main(arguments.runs)
