@@ -141,7 +141,7 @@ async def _start_web_server(app: App, settings: Settings) -> tuple[web.AppRunner
     )
     demo = DemoCheckout(app.gateway, app.stripe_webhook, app.i18n) if isinstance(app.gateway, DemoGateway) else None
     runner = web.AppRunner(
-        build_web_app(app.sessions, telegram=telegram),
+        build_web_app(app.sessions, telegram=telegram, stripe=app.stripe_webhook, demo_checkout=demo),
         access_log=None,
         handle_signals=False,
         shutdown_timeout=REQUESTS_DRAIN_SECONDS,
@@ -156,6 +156,9 @@ async def _start_web_server(app: App, settings: Settings) -> tuple[web.AppRunner
             f"cannot listen on WEB_HOST:WEB_PORT {settings.web_host}:{settings.web_port}: {exc.strerror or exc}"
         ) from None
     addresses = [_http_address(address) for address in runner.addresses]
+    if demo is not None and settings.public_base_url is None and addresses:
+        # WEB_PORT 0 picked a port only now: the demo checkout links must carry it.
+        demo.gateway.public_base_url = addresses[0]
     log.info("web server listening on %s (health check: /healthz)", ", ".join(addresses))
     return runner, addresses
 

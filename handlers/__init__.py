@@ -14,7 +14,7 @@ from handlers import fallback, settings, start
 
 # isort: split
 # After start: import order is the order of /help and the command menu, and start's commands lead.
-from handlers import admin, booking, catalog, hours, my_bookings, professional
+from handlers import admin, booking, catalog, hours, my_bookings, payments, professional
 from handlers.common import FlowMiddleware
 
 # In the order they get a chance at an update.
@@ -23,6 +23,7 @@ FEATURE_ROUTERS: list[Router] = [
     settings.router,
     catalog.router,
     booking.router,
+    payments.router,
     my_bookings.router,
     professional.router,
     hours.router,

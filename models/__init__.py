@@ -8,6 +8,7 @@ from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
 from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
 from models.invite import Invite
 from models.outbox import OutboxMessage
+from models.payment import Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus
 from models.professional import NoShowRule, Professional
 from models.review import Review
 from models.user import User
@@ -24,7 +25,11 @@ __all__ = [
     "OutboxMessage",
     "OverrideWindow",
     "Package",
+    "Payment",
+    "PaymentStatus",
+    "ProcessedStripeEvent",
     "Professional",
+    "RefundStatus",
     "Review",
     "Service",
     "ServiceMode",

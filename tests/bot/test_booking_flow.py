@@ -141,7 +141,7 @@ async def test_a_free_session_is_booked_at_once_with_a_calendar_file(harness: Bo
     assert last(harness, olena) == "I'm not sure what you mean. /help lists what I can do."
 
 
-async def test_a_paid_session_is_held_and_payment_comes_next(harness: BotHarness, catalog: Catalog) -> None:
+async def test_a_paid_session_is_held_with_a_pay_link(harness: BotHarness, catalog: Catalog) -> None:
     # New York is 7 hours behind Kyiv: Anna's 9:00 AM is 2:00 AM there, and both are shown.
     nick = await client(harness, "Nick", "America/New_York")
     await _to_service(harness, nick, "Coaching session")
@@ -179,7 +179,7 @@ async def test_a_paid_session_is_held_and_payment_comes_next(harness: BotHarness
     await harness.press_button(nick, "Confirm")
     (held,) = harness.messages_since(before)
     assert held.text == (
-        "⏳ Held for you until 1:30 AM (New York, UTC-05:00); payment comes next.\n"
+        "⏳ Held for you until 1:30 AM (New York, UTC-05:00).\n"
         "\n"
         "Coaching session with Anna Koval\n"
         "When: Tue, Dec 1, 2026, 2:00 AM (New York, UTC-05:00)\n"
@@ -187,10 +187,12 @@ async def test_a_paid_session_is_held_and_payment_comes_next(harness: BotHarness
         "Duration: 50 minutes\n"
         "Price: €60.00\n"
         "\n"
-        "If it isn't paid by then, the time is released for others."
+        "Pay by then to confirm it; otherwise the time is released for others."
     ).replace(" AM", "\u00a0AM")
-    assert [button["text"] for button in held.inline_buttons()] == ["Release this time", "My sessions"]
+    assert [button["text"] for button in held.inline_buttons()] == ["💳 Pay €60.00", "Release this time", "My sessions"]
     (booking,) = await bookings_of(harness.app.sessions, nick)
+    # The demo gateway's checkout page for the first payment attempt (no Stripe key in tests).
+    assert held.inline_buttons()[0]["url"].endswith(f"/demo/checkout/cs_demo_{booking.id}_1")
     assert booking.state == BookingState.HELD
     assert booking.hold_expires_at == harness.clock.now() + timedelta(minutes=30)
     assert booking.client_notes is None
