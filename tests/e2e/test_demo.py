@@ -91,7 +91,7 @@ BOOKING: list[Step] = [
         "Captions, please.",
         ["Please check your booking:", "Your notes: Captions, please.", "50% back", "[1] ✅ Confirm"],
     ),
-    ("1", ["Held for you until 11:30", "(Kyiv, UTC+02:00); payment comes next.", "[1] Release this time"]),
+    ("1", ["Held for you until 11:30", "(Kyiv, UTC+02:00).", "[1] 💳 Pay €60.00", "[2] Release this time"]),
     ("/time +31m", ["The time held for you has run out", "[1] 🗓 Pick a time again"]),
     ("1", ["Pick a day in the week of Nov 23 – 29, 2026"]),
     ("/start", ["Hello again, Olena!"]),
@@ -107,6 +107,30 @@ BOOKING: list[Step] = [
     ("1", ["✖ Cancelled.", "[1] 🗓 Pick another time"]),
     ("/bookings", ["You have no upcoming sessions."]),
 ]
+
+
+PAYING: list[Step] = [
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["You're all set."]),
+    ("1", ["[2] Coaching session · €60.00"]),
+    ("2", ["[2] Tue, Nov 24"]),
+    ("2", ["[1] 9:00"]),
+    ("1", ["[1] Skip"]),
+    ("1", ["Please check your booking:", "[1] ✅ Confirm"]),
+    ("1", ["Held for you until 11:30", "Pay by then to confirm it", "[1] 💳 Pay €60.00"]),
+    ("1", ["(opens http://127.0.0.1:", "/demo/checkout/cs_demo_1_1 in a browser)"]),
+    ("/pay", ["a signed checkout.session.completed)", "✅ Booked!", "Video call:", "[file: session-20261124-0700.ics"]),
+    ("/pay", ["(nothing to pay"]),
+    ("/bookings", ["Coaching session with Anna Koval (confirmed)"]),
+]
+
+
+async def test_paying_for_a_session_in_the_demo() -> None:
+    output = await _play(PAYING)
+    _check(output, PAYING)
+    assert "Demo checkout pages: http://127.0.0.1:" in output
+    assert "Traceback" not in output
 
 
 async def test_booking_a_session_in_the_demo() -> None:
