@@ -742,6 +742,23 @@ def _is_language(value: str) -> bool:
     return _LANGUAGE.fullmatch(value) is not None and localedata.exists(value.replace("-", "_"))
 
 
+# Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is made, and the
+# session lasts as long as the hold: a shorter hold could never be paid through Stripe.
+STRIPE_MIN_HOLD_MINUTES = 30
+
+
+def check_holds_for_stripe(catalog: Catalog, source: str) -> None:
+    """CatalogError naming each professional whose hold is too short to pay through Stripe Checkout."""
+    short = [spec for spec in catalog.professionals if spec.policy.hold_minutes < STRIPE_MIN_HOLD_MINUTES]
+    if short:
+        names = ", ".join(f"{spec.slug} ({spec.policy.hold_minutes})" for spec in short)
+        raise CatalogError(
+            f"hold_minutes must be at least {STRIPE_MIN_HOLD_MINUTES} when payments go through Stripe "
+            f"(STRIPE_SECRET_KEY is set; a Checkout Session lasts at least 30 minutes), but is less for: {names}",
+            path=source,
+        )
+
+
 # --- writing it ----------------------------------------------------------------------------------
 
 
