@@ -248,16 +248,19 @@ def _demo_page(view: DemoCheckoutView, i18n: I18n, *, done: str | None) -> web.R
         title = _("Demo checkout: nothing is charged")
         what = _("{service} with {name}").format(service=view.service_name, name=view.professional_name)
         if done == "paid" or (done is None and view.status == "paid"):
-            body = f"<p>{html.escape(_('Paid. Go back to Telegram: your confirmation is there.'))}</p>"
+            note = _("Paid. Go back to Telegram: your confirmation is there.")
+            body = f"<p>{html.escape(note)}</p>"
         elif done == "cancelled" or view.status != "open":
-            body = f"<p>{html.escape(_('This checkout is closed. Go back to Telegram to pick a time again.'))}</p>"
+            note = _("This checkout is closed. Go back to Telegram to pick a time again.")
+            body = f"<p>{html.escape(note)}</p>"
         else:
+            cancel_label = _("Cancel")
             pay_label = _("Pay {price}").format(price=price)
             body = (
                 f'<form method="post" action="{DEMO_CHECKOUT_PATH}/{html.escape(view.session_id)}/pay">'
                 f'<button type="submit">{html.escape(pay_label)}</button></form>'
                 f'<form method="post" action="{DEMO_CHECKOUT_PATH}/{html.escape(view.session_id)}/cancel">'
-                f'<button type="submit">{html.escape(_("Cancel"))}</button></form>'
+                f'<button type="submit">{html.escape(cancel_label)}</button></form>'
             )
     page = (
         f'<!doctype html><html lang="{html.escape(locale)}"><head><meta charset="utf-8">'
