@@ -41,6 +41,7 @@ from bot.services.errors import (
     SlotUnavailable,
     TooLateToChange,
 )
+from bot.services.payments import records as payment_records
 from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule, cancellation_terms
 from handlers.booking import (
     confirmation,
@@ -77,6 +78,7 @@ from handlers.client_common import (
     when_lines,
 )
 from handlers.common import Button, Flow, answer, bot_command, inline_keyboard, replace, send, state_prompt
+from handlers.payments import PayCb
 from models import ACTIVE_STATES, Booking, BookingState
 
 router = Router(name="my_bookings")
@@ -164,13 +166,23 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
                 "Moved {count} of {limit} time.", "Moved {count} of {limit} times.", policy.max_reschedules
             ).format(count=booking.reschedule_count, limit=policy.max_reschedules)
         )
-    if booking.state == BookingState.CANCELLED and booking.refund_minor:
+    money = await payment_records.payment_summary(ctx.session, booking.id)
+    if money is not None:
+        lines.append(_("Paid: {amount}").format(amount=format_money(money.paid_minor, money.currency, ctx.locale)))
+    if money is not None and money.refund_minor:
+        refund = format_money(money.refund_minor, money.currency, ctx.locale)
+        done = _("Refund: {amount} (done)") if money.refunded else _("Refund: {amount} (on its way)")
+        lines.append(done.format(amount=refund))
+    elif booking.state == BookingState.CANCELLED and booking.refund_minor:
         refund = format_money(booking.refund_minor, booking.currency, ctx.locale)
         lines.append(_("Refund: {amount}").format(amount=refund))
     if upcoming:
         lines += ["", *policy_lines(policy, booking.price_minor)]
     rows: list[list[Button]] = []
     if upcoming:
+        if booking.state == BookingState.HELD:
+            price = format_price(booking.price_minor, booking.currency, ctx.locale)
+            rows.append([("💳 " + _("Pay {price}").format(price=price), PayCb(id=booking.id))])
         actions: list[Button] = []
         if booking.state == BookingState.CONFIRMED:
             actions.append(("🗓 " + _("Reschedule"), MoveCb(id=booking.id)))

@@ -17,12 +17,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.demo.updates import Person
-from bot.render import format_price
+from bot.render import format_money, format_price
 from bot.services import booking as bookings
 from bot.services.clock import FrozenClock
 from bot.services.payments.refunds import backoff
 from bot.web import build_web_app
-from handlers.client_common import ConfirmCb, minute_code
+from handlers.client_common import BookingCb, ConfirmCb, minute_code
 from handlers.payments import PayCb
 from models import Booking, BookingState, Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus, User
 from tests.bot.catalog_data import Catalog, client, kyiv_time, with_catalog
@@ -398,7 +398,7 @@ async def test_a_refund_stripe_refuses_is_retried_until_it_goes_through(
 async def test_a_refund_made_in_stripes_dashboard_shows_on_the_payment(
     paying: BotHarness, catalog: Catalog, webhook: TestClient[Any, Any]
 ) -> None:
-    booking_id, _ = await _paid_booking(paying, catalog, webhook)
+    booking_id, owner = await _paid_booking(paying, catalog, webhook)
     charge = {
         "id": "evt_refund",
         "type": "charge.refunded",
@@ -407,3 +407,21 @@ async def test_a_refund_made_in_stripes_dashboard_shows_on_the_payment(
     assert await post(webhook, charge) == (200, "applied")
     (payment,) = await payments_of(paying, booking_id)
     assert (payment.refund_status, payment.refund_minor) == (RefundStatus.SUCCEEDED, 2000)
+    # ... and in the chat's booking view.
+    olena = Person(id=owner.telegram_id, first_name="Olena", language_code="en")
+    await paying.press(olena, BookingCb(id=booking_id), paying.last_message(olena))
+    view = paying.last_text(olena)
+    assert f"Paid: {format_money(6000, 'EUR', 'en')}" in view
+    assert f"Refund: {format_money(2000, 'EUR', 'en')} (done)" in view
+
+
+async def test_a_held_booking_in_the_list_offers_to_pay(
+    paying: BotHarness, catalog: Catalog, stripe_api: FakeStripe
+) -> None:
+    olena = await client(paying)
+    booking_id, url = await hold_and_get_link(paying, olena, catalog.coaching, kyiv_time(SESSION_START))
+    await paying.press(olena, BookingCb(id=booking_id), paying.last_message(olena))
+    assert paying.buttons(olena)[0]["text"] == f"💳 Pay {format_price(6000, 'EUR', 'en')}"
+    await paying.press(olena, PayCb(id=booking_id))
+    assert paying.buttons(olena)[0]["url"] == url
+    assert len(stripe_api.to("/v1/checkout/sessions")) == 1

@@ -3,6 +3,7 @@ refund a cancellation gives here, in its own transaction; the worker (refunds.py
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -46,3 +47,28 @@ def refund_key(payment: Payment, first_paid_id: int) -> str:
     if payment.id == first_paid_id:
         return f"refund:{payment.booking_id}"
     return f"refund:{payment.booking_id}:{payment.attempt}"
+
+
+@dataclass(frozen=True)
+class PaymentSummary:
+    """What the booking view says about the money: paid, and any refund (ours or one made in Stripe)."""
+
+    paid_minor: int
+    currency: str
+    refund_minor: int
+    refunded: bool  # the gateway says the refund went through
+    receipt_url: str | None
+
+
+async def payment_summary(session: AsyncSession, booking_id: int) -> PaymentSummary | None:
+    paid = await paid_payments(session, booking_id)
+    if not paid:
+        return None
+    payment = paid[0]
+    return PaymentSummary(
+        paid_minor=payment.amount_minor,
+        currency=payment.currency,
+        refund_minor=payment.refund_minor or 0,
+        refunded=payment.refund_status == RefundStatus.SUCCEEDED,
+        receipt_url=payment.receipt_url,
+    )
