@@ -78,7 +78,7 @@ from handlers.client_common import (
     when_lines,
 )
 from handlers.common import Button, Flow, answer, bot_command, inline_keyboard, replace, send, state_prompt
-from handlers.payments import PayCb
+from handlers.payments import PayCb, ReceiptCb
 from models import ACTIVE_STATES, Booking, BookingState
 
 router = Router(name="my_bookings")
@@ -193,6 +193,8 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
             rows.append([("📅 " + _("Calendar file"), IcsCb(id=booking.id))])
     else:
         rows.append([("🔁 " + _("Book this again"), AgainCb(id=booking.id))])
+    if money is not None:
+        rows.append([("🧾 " + _("Receipt"), ReceiptCb(id=booking.id))])
     rows.append([("◀ " + _("My sessions"), BookingsCb(past=0 if upcoming else 1))])
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 

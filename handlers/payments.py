@@ -20,11 +20,20 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.render import Reader, Rendered, format_duration, format_instant, format_price, outbox_renderers, send_rendered
+from bot.render import (
+    Reader,
+    Rendered,
+    format_duration,
+    format_instant,
+    format_money,
+    format_price,
+    outbox_renderers,
+    send_rendered,
+)
 from bot.services import booking as bookings
 from bot.services.booking_view import BookingView, booking_view
-from bot.services.errors import NotAllowed, NotFound
 from bot.services.payments import checkout
+from bot.services.payments import records as payment_records
 from bot.services.payments.gateway import PaymentGateway
 from bot.services.payments.refunds import REFUND_DONE_CLIENT
 from bot.services.payments.webhooks import PAID_TOO_LATE_CLIENT
@@ -38,7 +47,7 @@ from handlers.client_common import (
     viewer_zone,
     when_lines_of,
 )
-from handlers.common import Callback, Flow, answer, inline_keyboard
+from handlers.common import Callback, Flow, answer, inline_keyboard, send
 from models import BookingState
 
 log = logging.getLogger(__name__)
@@ -112,11 +121,8 @@ def offer_payment(ctx: Flow, gateway: PaymentGateway, view: BookingView, query: 
 
 @router.callback_query(PayCb.filter())
 async def pay_pressed(query: CallbackQuery, callback_data: PayCb, ctx: Flow, gateway: PaymentGateway) -> None:
-    try:
-        booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
-    except (NotFound, NotAllowed):
-        await answer(query, _("That is no longer available."))
-        return
+    # Not this client's, or gone: the fallback's polite "no longer available" (callback data is untrusted).
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     if booking.state != BookingState.HELD:
         await answer(query, _("This booking is no longer waiting for payment."))
         return
@@ -164,3 +170,46 @@ def refund_done_for_client(payload: Mapping[str, Any], reader: Reader) -> Render
     ]
     keyboard = inline_keyboard([(_("Open the booking"), BookingCb(id=view.booking_id))])
     return Rendered("\n".join(lines), keyboard)
+
+
+# --- receipts ------------------------------------------------------------------------------------------
+
+
+class ReceiptCb(Callback, prefix="rcp"):
+    """The receipt of a paid booking (Stripe's page where there is one, and our own summary)."""
+
+    id: int
+
+
+@router.callback_query(ReceiptCb.filter())
+async def receipt_pressed(query: CallbackQuery, callback_data: ReceiptCb, ctx: Flow) -> None:
+    # Not this client's, or gone: the fallback's polite "no longer available" (callback data is untrusted).
+    booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+    money = await payment_records.payment_summary(ctx.session, booking.id)
+    if money is None:
+        await answer(query, _("There is no payment for this booking."))
+        return
+    await send(ctx, receipt(booking_view(booking), money, viewer_zone(ctx), ctx.locale))
+    await answer(query)
+
+
+def receipt(view: BookingView, money: payment_records.PaymentSummary, zone: str, locale: str) -> Rendered:
+    """Our own receipt, for an expense claim: amount, date, professional, service, payment id."""
+    lines = [
+        "🧾 " + _("Receipt"),
+        "",
+        _("Service: {service}").format(service=view.service_name),
+        _("Professional: {name}").format(name=view.professional_name),
+        _("Session: {when}").format(when=format_instant(view.starts_at, zone, locale)),
+        _("Amount paid: {amount}").format(amount=format_money(money.paid_minor, money.currency, locale)),
+    ]
+    if money.paid_at is not None:
+        lines.append(_("Paid on: {when}").format(when=format_instant(money.paid_at, zone, locale)))
+    if money.refund_minor:
+        lines.append(_("Refunded: {amount}").format(amount=format_money(money.refund_minor, money.currency, locale)))
+    lines.append(_("Payment id: {reference}").format(reference=money.reference))
+    rows: list[list[Any]] = []
+    if money.receipt_url is not None:
+        rows.append([InlineKeyboardButton(text=_("Stripe's receipt"), url=money.receipt_url)])
+    rows.append([(_("Open the booking"), BookingCb(id=view.booking_id))])
+    return Rendered("\n".join(lines), inline_keyboard(*rows))

@@ -23,9 +23,9 @@ from bot.services.clock import FrozenClock
 from bot.services.payments.refunds import backoff
 from bot.web import build_web_app
 from handlers.client_common import BookingCb, ConfirmCb, minute_code
-from handlers.payments import PayCb
+from handlers.payments import PayCb, ReceiptCb
 from models import Booking, BookingState, Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus, User
-from tests.bot.catalog_data import Catalog, client, kyiv_time, with_catalog
+from tests.bot.catalog_data import STALE, Catalog, client, kyiv_time, with_catalog
 from tests.bot.fake_stripe import FakeStripe, fake_stripe
 from tests.bot.harness import BotHarness
 
@@ -425,3 +425,35 @@ async def test_a_held_booking_in_the_list_offers_to_pay(
     await paying.press(olena, PayCb(id=booking_id))
     assert paying.buttons(olena)[0]["url"] == url
     assert len(stripe_api.to("/v1/checkout/sessions")) == 1
+
+
+async def test_a_paid_booking_has_a_receipt_with_stripes_link_and_our_summary(
+    paying: BotHarness, catalog: Catalog, webhook: TestClient[Any, Any]
+) -> None:
+    booking_id, owner = await _paid_booking(paying, catalog, webhook)
+    receipt_url = "https://pay.stripe.test/receipts/abc"
+    charge = {
+        "id": "evt_charge",
+        "type": "charge.succeeded",
+        "data": {"object": {"object": "charge", "payment_intent": f"pi_{booking_id}", "receipt_url": receipt_url}},
+    }
+    assert await post(webhook, charge) == (200, "applied")
+    olena = Person(id=owner.telegram_id, first_name="Olena", language_code="en")
+    await paying.press(olena, BookingCb(id=booking_id), paying.last_message(olena))
+    assert "🧾 Receipt" in [button["text"] for button in paying.buttons(olena)]
+    await paying.press(olena, ReceiptCb(id=booking_id))
+    receipt = paying.last_message(olena)
+    assert f"Payment id: pi_{booking_id}" in receipt.text
+    assert f"Amount paid: {format_money(6000, 'EUR', 'en')}" in receipt.text
+    assert receipt.inline_buttons()[0]["url"] == receipt_url
+
+
+async def test_someone_elses_receipt_is_not_shown(
+    paying: BotHarness, catalog: Catalog, webhook: TestClient[Any, Any]
+) -> None:
+    booking_id, _ = await _paid_booking(paying, catalog, webhook)
+    stranger = await client(paying, "Petro")
+    before = paying.mark()
+    await paying.press(stranger, ReceiptCb(id=booking_id))
+    assert paying.messages_since(before, stranger) == []
+    assert paying.popup() == STALE

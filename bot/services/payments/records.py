@@ -57,7 +57,9 @@ class PaymentSummary:
     currency: str
     refund_minor: int
     refunded: bool  # the gateway says the refund went through
-    receipt_url: str | None
+    receipt_url: str | None  # Stripe's own receipt page, once its charge event has named it
+    paid_at: datetime | None
+    reference: str  # the gateway's payment id (Stripe's payment intent), for an expense claim
 
 
 async def payment_summary(session: AsyncSession, booking_id: int) -> PaymentSummary | None:
@@ -71,4 +73,6 @@ async def payment_summary(session: AsyncSession, booking_id: int) -> PaymentSumm
         refund_minor=payment.refund_minor or 0,
         refunded=payment.refund_status == RefundStatus.SUCCEEDED,
         receipt_url=payment.receipt_url,
+        paid_at=payment.paid_at,
+        reference=payment.payment_intent_id or payment.checkout_session_id or f"payment {payment.id}",
     )

@@ -38,6 +38,7 @@ PAID_TOO_LATE_CLIENT = "paid_too_late_client"
 PAID_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
 UNPAID_EVENTS = frozenset({"checkout.session.expired", "checkout.session.async_payment_failed"})
 REFUND_EVENTS = frozenset({"charge.refunded", "refund.updated", "refund.created"})
+CHARGE_EVENTS = frozenset({"charge.succeeded", "charge.updated"})
 
 
 @dataclass(frozen=True)
@@ -86,16 +87,16 @@ class WebhookReceiver:
 
     async def apply(self, event: dict[str, Any]) -> _Outcome:
         now = self.clock.now()
-        try:
-            async with self.sessions.begin() as session:
-                if await session.get(ProcessedStripeEvent, event["id"]) is not None:
-                    return _Outcome("duplicate")
-                session.add(ProcessedStripeEvent(id=event["id"], type=event["type"][:64], processed_at=now))
-                await session.flush()
-                return await _apply(session, event["type"], event["data"]["object"], now)
-        except IntegrityError:
-            # The same event id committed by a concurrent delivery: its effect is in.
-            return _Outcome("duplicate")
+        async with self.sessions.begin() as session:
+            if await session.get(ProcessedStripeEvent, event["id"]) is not None:
+                return _Outcome("duplicate")
+            try:
+                async with session.begin_nested():
+                    session.add(ProcessedStripeEvent(id=event["id"], type=event["type"][:64], processed_at=now))
+            except IntegrityError:
+                # A concurrent delivery of the same event committed first: its effect is in.
+                return _Outcome("duplicate")
+            return await _apply(session, event["type"], event["data"]["object"], now)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,26 @@ async def _apply(session: AsyncSession, event_type: str, obj: dict[str, Any], no
         return await _unpaid(session, obj, now)
     if event_type in REFUND_EVENTS:
         return await _refund_changed(session, event_type, obj, now)
+    if event_type in CHARGE_EVENTS:
+        return await _charge(session, obj, now)
     return _Outcome("ignored")
+
+
+async def _charge(session: AsyncSession, obj: dict[str, Any], now: datetime) -> _Outcome:
+    """A charge names its receipt page (the checkout session does not): keep it for the client's receipt."""
+    intent, receipt = obj.get("payment_intent"), obj.get("receipt_url")
+    if not isinstance(intent, str) or not isinstance(receipt, str):
+        return _Outcome("ignored")
+    payment = await session.scalar(
+        select(Payment).where(Payment.payment_intent_id == intent).order_by(Payment.id).limit(1).with_for_update()
+    )
+    if payment is None:
+        # Not ours, or ahead of its checkout.session.completed: the receipt then is our own summary alone.
+        log.info("Stripe charge for payment intent %s we do not know (yet)", intent)
+        return _Outcome("unknown")
+    payment.receipt_url = receipt
+    payment.updated_at = now
+    return _Outcome("applied")
 
 
 def _booking_id(obj: dict[str, Any]) -> int | None:
@@ -231,6 +251,8 @@ async def _refund_changed(session: AsyncSession, event_type: str, obj: dict[str,
         log.warning("Stripe %s for payment intent %s we do not know", event_type, intent)
         return _Outcome("unknown")
     if event_type == "charge.refunded":
+        if isinstance(obj.get("receipt_url"), str):
+            payment.receipt_url = obj["receipt_url"]
         refunded = obj.get("amount_refunded")
         if isinstance(refunded, int) and refunded > (payment.refund_minor or 0):
             # A refund made elsewhere (Stripe's dashboard) shows on the booking too.
