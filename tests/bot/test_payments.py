@@ -8,7 +8,8 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,16 +41,32 @@ async def stripe_api() -> AsyncIterator[FakeStripe]:
         yield fake
 
 
-@pytest.fixture
-async def paying(bot_db_url: str, clock: FrozenClock, stripe_api: FakeStripe) -> AsyncIterator[BotHarness]:
+@asynccontextmanager
+async def stripe_harness(database_url: str, clock: FrozenClock, stripe_api: FakeStripe) -> AsyncIterator[BotHarness]:
     async with BotHarness.running(
-        bot_db_url,
+        database_url,
         clock,
         stripe_secret_key="sk_test_fake",
         stripe_webhook_secret=WHSEC,
         stripe_api_base=stripe_api.url,
         bot_username=BOT_USERNAME,
     ) as harness:
+        yield harness
+
+
+@asynccontextmanager
+async def webhook_client(harness: BotHarness) -> AsyncIterator[TestClient[Any, Any]]:
+    client = TestClient(TestServer(build_web_app(harness.app.sessions, stripe=harness.app.stripe_webhook)))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def paying(bot_db_url: str, clock: FrozenClock, stripe_api: FakeStripe) -> AsyncIterator[BotHarness]:
+    async with stripe_harness(bot_db_url, clock, stripe_api) as harness:
         yield harness
 
 
@@ -60,12 +77,8 @@ async def catalog(paying: BotHarness) -> Catalog:
 
 @pytest.fixture
 async def webhook(paying: BotHarness) -> AsyncIterator[TestClient[Any, Any]]:
-    client = TestClient(TestServer(build_web_app(paying.app.sessions, stripe=paying.app.stripe_webhook)))
-    await client.start_server()
-    try:
+    async with webhook_client(paying) as client:
         yield client
-    finally:
-        await client.close()
 
 
 def sign(payload: bytes, secret: str = WHSEC, at: float | None = None) -> str:
@@ -457,3 +470,31 @@ async def test_someone_elses_receipt_is_not_shown(
     await paying.press(stranger, ReceiptCb(id=booking_id))
     assert paying.messages_since(before, stranger) == []
     assert paying.popup() == STALE
+
+
+# --- the same on PostgreSQL (its exclusion constraint decides whether a late payment gets its time) -----
+
+Scenario = Callable[[BotHarness, Catalog, TestClient[Any, Any], FakeStripe], Awaitable[None]]
+
+
+async def _once(harness: BotHarness, catalog: Catalog, webhook: TestClient[Any, Any], _: FakeStripe) -> None:
+    await test_a_paid_session_is_confirmed_once_whatever_the_number_of_events(harness, catalog, webhook)
+
+
+async def _late_free(harness: BotHarness, catalog: Catalog, webhook: TestClient[Any, Any], _: FakeStripe) -> None:
+    await test_paid_after_the_hold_expired_is_confirmed_when_the_time_is_still_free(harness, catalog, webhook)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        _once,
+        _late_free,
+        test_paid_after_someone_else_took_the_time_is_refunded_in_full_with_an_apology,
+        test_a_refund_stripe_refuses_is_retried_until_it_goes_through,
+    ],
+    ids=["confirmed once", "paid late, time free", "paid late, time taken", "refund retried"],
+)
+async def test_on_postgresql(pg_url: str, clock: FrozenClock, stripe_api: FakeStripe, scenario: Scenario) -> None:
+    async with stripe_harness(pg_url, clock, stripe_api) as harness, webhook_client(harness) as webhook:
+        await scenario(harness, await with_catalog(harness), webhook, stripe_api)
