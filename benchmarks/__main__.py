@@ -32,9 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from benchmarks.data import busy_professional
 from bot.services import booking as bookings
 from bot.services.availability import _load_busy, compute_slots, free_slots, schedule_of, step_of
-from models import NoShowRule, Professional, Service, ServiceMode, User, WeeklyWindow
+from models import Policy, Professional, Service, User, WeeklyWindow
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
+from tests.worlds import professional, service
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 PG_ADMIN_URL = os.environ.get("BOOKBOT_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
@@ -161,35 +162,20 @@ async def _throughput_world(
     async with sessions.begin() as session:
         pros = []
         for index in range(professionals):
-            pro = Professional(
-                slug=f"bench-{index}",
-                name=f"Bench {index}",
+            pro = professional(
+                f"bench-{index}",
+                f"Bench {index}",
+                policy=Policy(min_notice_minutes=0, booking_horizon_days=365),
                 verified=True,
                 timezone="Europe/Kyiv",
                 languages=["en"],
                 categories=["coaching"],
                 video_link="https://meet.example.org/bench",
-                free_cancellation_hours=24,
-                late_cancellation_refund_percent=0,
-                max_reschedules=1,
-                no_show=NoShowRule.CHARGE_FULL,
-                min_notice_minutes=0,
-                booking_horizon_days=365,
-                hold_minutes=30,
                 buffer_before_minutes=0,
                 buffer_after_minutes=10,
                 slot_step_minutes=60,
             )
-            pro.services.append(
-                Service(
-                    slug="s50",
-                    name="Session",
-                    duration_minutes=50,
-                    price_minor=6000,
-                    currency="EUR",
-                    mode=ServiceMode.VIDEO,
-                )
-            )
+            pro.services.append(service("s50", "Session", 50, 6000))
             pro.weekly_windows.extend(WeeklyWindow(weekday=day, starts=0, ends=24 * 60) for day in range(7))
             pros.append(pro)
         clients = [User(telegram_id=20_000 + n, first_name=f"C{n}", created_at=NOW) for n in range(CLIENTS)]

@@ -12,12 +12,14 @@ from models import (
     BookingState,
     DateOverride,
     OverrideWindow,
+    Policy,
     Professional,
     Service,
-    ServiceMode,
     User,
     WeeklyWindow,
 )
+from tests.worlds import professional
+from tests.worlds import service as new_service
 
 ZONE = "Europe/Kyiv"
 
@@ -27,23 +29,20 @@ async def busy_professional(
 ) -> tuple[Professional, Service]:
     """A professional working 08:00-20:00 Monday to Saturday, with `overrides` date overrides and
     `bookings` confirmed 50-minute bookings spread before and after `now` (none overlapping)."""
-    pro = Professional(
-        slug=slug,
-        name="Busy Professional",
+    pro = professional(
+        slug,
+        "Busy Professional",
+        policy=Policy(min_notice_minutes=60, booking_horizon_days=120),
         verified=True,
         timezone=ZONE,
         languages=["en"],
         categories=["coaching"],
         video_link="https://meet.example.org/busy",
-        min_notice_minutes=60,
-        booking_horizon_days=120,
         buffer_before_minutes=5,
         buffer_after_minutes=10,
         slot_step_minutes=15,
     )
-    service = Service(
-        slug="session-50", name="Session", duration_minutes=50, price_minor=6000, currency="EUR", mode=ServiceMode.VIDEO
-    )
+    service = new_service("session-50", "Session", 50, 6000)
     pro.services.append(service)
     pro.weekly_windows.extend(WeeklyWindow(weekday=day, starts=8 * 60, ends=20 * 60) for day in range(6))
     first_local_day = now.date()

@@ -10,6 +10,10 @@ Data the dispatcher hands every handler (besides aiogram's own): `clock`, `setti
 `sessions` (the sessionmaker, for work outside the update's transaction), `gateway` (payments),
 then per update `replies`, `session`, `user`, `locale` (bot/middlewares) and, in message and callback
 handlers, `ctx` (handlers.common.Flow).
+
+Every app builds its own routers and its own registry of prompts, deep links, commands and outbox
+renderers (handlers/registry.py), so several apps can run in one process at once (two replicas in a
+test, say).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from bot.middlewares import (
     refuse_calls_in_transaction,
     update_middlewares,
 )
-from bot.render import RendererRegistry, outbox_renderers
+from bot.render import RendererRegistry
 from bot.services.clock import Clock
 from bot.services.payments.demo import DemoGateway
 from bot.services.payments.gateway import PaymentGateway
@@ -44,7 +48,7 @@ from bot.services.payments.webhooks import WebhookReceiver
 from bot.settings import Settings
 from bot.worker import RateLimiter, WorkerDeps, make_rate_limiter
 from handlers import setup_routers
-from handlers.common import bot_commands
+from handlers.registry import Registry
 from models.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,8 @@ class App:
     rate_limiter: RateLimiter
     renderers: RendererRegistry
     gateway: PaymentGateway
+    # The routers' prompts, deep links and commands; `renderers` is its outbox part.
+    registry: Registry
     redis: Redis | None = None
     # Set when build_app made the engine (and so disposes of it in close()).
     engine: AsyncEngine | None = None
@@ -104,7 +110,6 @@ def build_app(
     session_factory: async_sessionmaker[AsyncSession] | None = None,
     storage: BaseStorage | None = None,
     key_prefix: str = "bookbot",
-    renderers: RendererRegistry = outbox_renderers,
     gateway: PaymentGateway | None = None,
 ) -> App:
     """Wire an app. Omitted parts come from `settings`: the database at DATABASE_URL, Redis (FSM
@@ -145,7 +150,8 @@ def build_app(
         dispatcher,
         update_middlewares(deduplicator=deduplicator, sessions=session_factory, clock=clock, i18n=i18n),
     )
-    dispatcher.include_router(setup_routers())
+    registry = Registry()
+    dispatcher.include_router(setup_routers(registry))
     return App(
         settings=settings,
         dispatcher=dispatcher,
@@ -154,7 +160,8 @@ def build_app(
         clock=clock,
         i18n=i18n,
         rate_limiter=make_rate_limiter(redis, key_prefix, bot.id),
-        renderers=renderers,
+        renderers=registry.renderers,
+        registry=registry,
         gateway=gateway,
         redis=redis,
         engine=engine,
@@ -178,7 +185,7 @@ async def announce_commands(app: App) -> None:
     logged and skipped."""
     for locale in app.i18n.available_locales:
         with app.i18n.context(), app.i18n.use_locale(locale):
-            commands = [BotCommand(command=c.name, description=c.describe()) for c in bot_commands()]
+            commands = [BotCommand(command=c.name, description=c.describe()) for c in app.registry.commands()]
         language = None if locale == app.i18n.default_locale else locale
         try:
             await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.app import App, announce_commands, build_app
 from bot.cli_database import UsageError, open_database
+from bot.services import zone_search
 from bot.services.clock import Clock, SystemClock
 from bot.services.payments.demo import DemoGateway
 from bot.settings import Settings
@@ -98,6 +99,8 @@ async def serve(
     scheduler = None
     jobs: JobsInFlight | None = None
     polling: asyncio.Task[None] | None = None
+    # The place index takes seconds to build: not on the first client's time-zone question.
+    warming = asyncio.create_task(asyncio.to_thread(zone_search.warm_up))
     with _stopping_on_signals(stop, enabled=handle_signals):
         try:
             runner, addresses = await _start_web_server(app, settings)
@@ -122,6 +125,7 @@ async def serve(
             await _until_stopped(stop, polling)
         finally:
             log.info("stopping")
+            warming.cancel()
             if polling is not None:
                 await _stop_polling(app, polling)
             if runner is not None:

@@ -24,18 +24,13 @@ from bot.services import booking as bookings
 from bot.services.errors import NotFound
 from bot.settings import Settings
 from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
-
-router = Router(name="admin")
+from handlers.registry import Registry
 
 MAX_HOLDS = 30
 
 
 async def _is_admin(event: TelegramObject, settings: Settings, event_from_user: TelegramUser | None = None) -> bool:
     return event_from_user is not None and event_from_user.id in settings.admin_ids
-
-
-router.message.filter(_is_admin)
-router.callback_query.filter(_is_admin)
 
 
 class AdminCb(Callback, prefix="ad"):
@@ -52,12 +47,10 @@ class VerifyCb(Callback, prefix="adv"):
 VIEWS = ("menu", "unverified", "verified", "holds")
 
 
-@router.message(Command("admin"))
 async def admin_command(message: Message, ctx: Flow) -> None:
     await send(ctx, await _menu(ctx))
 
 
-@router.callback_query(AdminCb.filter())
 async def admin_pressed(query: CallbackQuery, callback_data: AdminCb, ctx: Flow) -> None:
     if callback_data.view not in VIEWS:
         await answer_stale(query)
@@ -71,7 +64,6 @@ async def admin_pressed(query: CallbackQuery, callback_data: AdminCb, ctx: Flow)
     await replace(query, ctx, screen)
 
 
-@router.callback_query(VerifyCb.filter())
 async def verify_pressed(query: CallbackQuery, callback_data: VerifyCb, ctx: Flow) -> None:
     try:
         professional = await admin.set_verified(ctx.session, callback_data.id, callback_data.verified)
@@ -154,3 +146,13 @@ async def _holds(ctx: Flow) -> Rendered:
     elif len(holds) > MAX_HOLDS:
         lines.append(_("… and {count} more.").format(count=len(holds) - MAX_HOLDS))
     return Rendered("\n".join(lines), inline_keyboard([(_("↻ Refresh"), AdminCb(view="holds"))], [_back()]))
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="admin")
+    router.message.filter(_is_admin)
+    router.callback_query.filter(_is_admin)
+    router.message.register(admin_command, Command("admin"))
+    router.callback_query.register(admin_pressed, AdminCb.filter())
+    router.callback_query.register(verify_pressed, VerifyCb.filter())
+    return router

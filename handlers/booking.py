@@ -25,13 +25,13 @@ from aiogram.utils.i18n import ngettext
 from bot.render import Rendered, format_clock, format_duration, format_instant, format_price, zone_suffix
 from bot.services import booking as bookings
 from bot.services import directory, picker
-from bot.services.booking import MAX_NOTES
+from bot.services.booking import BOOKING_CALENDAR_CLIENT, BOOKING_CONFIRMED_CLIENT, MAX_NOTES
 from bot.services.booking_view import booking_view
 from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
 from bot.services.payments.gateway import PaymentGateway
 from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule
 from bot.services.timezones import zone as zone_named
-from handlers.booking_messages import confirmation_message
+from handlers.booking_messages import calendar_for_client, confirmation_message, confirmed_for_client
 from handlers.client_common import (
     AT,
     CAT,
@@ -72,11 +72,10 @@ from handlers.client_common import (
     week_label,
     when_lines,
 )
-from handlers.common import Button, Flow, answer, inline_keyboard, replace, send, state_prompt
+from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
 from handlers.payments import offer_payment
+from handlers.registry import Registry
 from models import Booking, BookingState, Service
-
-router = Router(name="booking")
 
 
 class Book(StatesGroup):
@@ -198,7 +197,6 @@ async def show_week(ctx: Flow, service: Service, day: date | None, booking: Book
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
 
-@router.callback_query(WeekCb.filter())
 async def week_pressed(query: CallbackQuery, callback_data: WeekCb, ctx: Flow) -> None:
     service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
     if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())):
@@ -208,7 +206,6 @@ async def week_pressed(query: CallbackQuery, callback_data: WeekCb, ctx: Flow) -
     await replace(query, ctx, await show_week(ctx, service, day, booking))
 
 
-@state_prompt(Book.day)
 async def ask_day(ctx: Flow) -> Rendered:
     data = await ctx.state.get_data()
     try:
@@ -258,7 +255,6 @@ async def show_times(ctx: Flow, service: Service, day: date, booking: Booking | 
     return Rendered("\n".join(lines), inline_keyboard(*rows, [other_days]))
 
 
-@router.callback_query(DayCb.filter())
 async def day_pressed(query: CallbackQuery, callback_data: DayCb, ctx: Flow) -> None:
     service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
     if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())):
@@ -267,7 +263,6 @@ async def day_pressed(query: CallbackQuery, callback_data: DayCb, ctx: Flow) -> 
     await replace(query, ctx, await show_times(ctx, service, day_from_code(callback_data.day), booking))
 
 
-@state_prompt(Book.time)
 async def ask_time(ctx: Flow) -> Rendered:
     data = await ctx.state.get_data()
     try:
@@ -302,7 +297,6 @@ async def show_gone(ctx: Flow, service: Service, gone: SlotUnavailable, booking:
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
 
-@router.callback_query(TimeCb.filter())
 async def time_pressed(query: CallbackQuery, callback_data: TimeCb, ctx: Flow) -> None:
     service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
     now = ctx.clock.now()
@@ -359,7 +353,6 @@ async def _flow_time(ctx: Flow) -> tuple[Service, datetime]:
     return service, instant_from_code(as_int(data, AT))
 
 
-@state_prompt(Book.notes)
 async def ask_notes(ctx: Flow) -> Rendered:
     try:
         service, starts = await _flow_time(ctx)
@@ -369,7 +362,6 @@ async def ask_notes(ctx: Flow) -> Rendered:
     return await show_notes(ctx, service, starts)
 
 
-@router.message(Book.notes, F.text, ~F.text.startswith("/"))
 async def notes_typed(message: Message, ctx: Flow) -> None:
     try:
         service, starts = await _flow_time(ctx)
@@ -387,14 +379,12 @@ async def notes_typed(message: Message, ctx: Flow) -> None:
     await send(ctx, await show_summary(ctx, service, starts, notes))
 
 
-@router.callback_query(SkipNotesCb.filter())
 async def notes_skipped(query: CallbackQuery, callback_data: SkipNotesCb, ctx: Flow) -> None:
     service = await directory.bookable_service(ctx.session, callback_data.svc)
     starts = instant_from_code(callback_data.at)
     await replace(query, ctx, await show_summary(ctx, service, starts, ""))
 
 
-@router.callback_query(NotesCb.filter())
 async def notes_again(query: CallbackQuery, callback_data: NotesCb, ctx: Flow) -> None:
     service = await directory.bookable_service(ctx.session, callback_data.svc)
     await replace(query, ctx, await show_notes(ctx, service, instant_from_code(callback_data.at)))
@@ -431,7 +421,6 @@ async def show_summary(ctx: Flow, service: Service, starts: datetime, notes: str
     return Rendered("\n".join(lines), keyboard)
 
 
-@state_prompt(Book.summary)
 async def ask_summary(ctx: Flow) -> Rendered:
     data = await ctx.state.get_data()
     try:
@@ -452,7 +441,6 @@ async def send_calendar_file(ctx: Flow, booking: Booking) -> None:
     await send(ctx, Rendered(_("Add it to your calendar:"), document=calendar_file(booking, ctx.clock.now())))
 
 
-@router.callback_query(ConfirmCb.filter())
 async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: Flow, gateway: PaymentGateway) -> None:
     starts = instant_from_code(callback_data.at)
     data = await ctx.state.get_data()
@@ -521,7 +509,6 @@ async def show_move(ctx: Flow, booking: Booking, starts: datetime) -> Rendered:
     return Rendered("\n".join(lines), keyboard)
 
 
-@state_prompt(Book.move)
 async def ask_move(ctx: Flow) -> Rendered:
     data = await ctx.state.get_data()
     try:
@@ -530,3 +517,22 @@ async def ask_move(ctx: Flow) -> Rendered:
     except (NotFound, NotAllowed):
         await forget_flow(ctx)
         return gone_screen()
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="booking")
+    registry.state_prompt(Book.day, ask_day)
+    registry.state_prompt(Book.time, ask_time)
+    registry.state_prompt(Book.notes, ask_notes)
+    registry.state_prompt(Book.summary, ask_summary)
+    registry.state_prompt(Book.move, ask_move)
+    registry.renderers.register(BOOKING_CONFIRMED_CLIENT)(confirmed_for_client)
+    registry.renderers.register(BOOKING_CALENDAR_CLIENT)(calendar_for_client)
+    router.callback_query.register(week_pressed, WeekCb.filter())
+    router.callback_query.register(day_pressed, DayCb.filter())
+    router.callback_query.register(time_pressed, TimeCb.filter())
+    router.message.register(notes_typed, Book.notes, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(notes_skipped, SkipNotesCb.filter())
+    router.callback_query.register(notes_again, NotesCb.filter())
+    router.callback_query.register(confirm_pressed, ConfirmCb.filter())
+    return router

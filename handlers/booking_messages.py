@@ -11,8 +11,7 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.render import Reader, Rendered, format_duration, format_price, outbox_renderers
-from bot.services.booking import BOOKING_CALENDAR_CLIENT, BOOKING_CONFIRMED_CLIENT
+from bot.render import Reader, Rendered, format_duration, format_price
 from bot.services.booking_view import BookingView
 from handlers.client_common import (
     BookingCb,
@@ -52,7 +51,6 @@ def confirmation_message(view: BookingView, zone: str, locale: str, *, moved: bo
     return Rendered("\n".join(lines), keyboard)
 
 
-@outbox_renderers.register(BOOKING_CONFIRMED_CLIENT)
 def confirmed_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     """A booking confirmed outside the chat (a payment webhook): the very message the chat sends."""
     return confirmation_message(BookingView.from_json(payload), reader.zone, reader.locale)
@@ -63,6 +61,5 @@ def calendar_message(view: BookingView, now: datetime) -> Rendered:
     return Rendered(_("Add it to your calendar:"), document=calendar_file_of(view, now))
 
 
-@outbox_renderers.register(BOOKING_CALENDAR_CLIENT)
 def calendar_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     return calendar_message(BookingView.from_json(payload), datetime.fromisoformat(payload["stamp"]))

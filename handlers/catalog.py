@@ -38,14 +38,10 @@ from handlers.common import (
     Flow,
     answer_stale,
     button_grid,
-    deep_link,
-    home_screen,
     inline_keyboard,
     replace,
-    state_prompt,
 )
-
-router = Router(name="catalog")
+from handlers.registry import Registry
 
 BIO_LIMIT = 2000
 
@@ -110,18 +106,15 @@ async def show_list(ctx: Flow, cat: str = "", lang: str = "", page: int = 0) -> 
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
 
-@home_screen()
 async def home(ctx: Flow, _argument: str) -> Rendered:
     return await show_list(ctx)
 
 
-@state_prompt(Browse.list)
 async def ask_list(ctx: Flow) -> Rendered:
     data = await ctx.state.get_data()
     return await show_list(ctx, str(data.get(CAT, "")), str(data.get(LANG, "")), as_int(data, PAGE))
 
 
-@router.callback_query(BrowseCb.filter())
 async def browse(query: CallbackQuery, callback_data: BrowseCb, ctx: Flow) -> None:
     facets = await directory.facets(ctx.session)
     stale_category = callback_data.cat and _category(callback_data.cat, facets) is None
@@ -132,7 +125,6 @@ async def browse(query: CallbackQuery, callback_data: BrowseCb, ctx: Flow) -> No
     await replace(query, ctx, await show_list(ctx, callback_data.cat, callback_data.lang, callback_data.page))
 
 
-@router.callback_query(FilterCb.filter())
 async def pick_filter(query: CallbackQuery, callback_data: FilterCb, ctx: Flow) -> None:
     facets = await directory.facets(ctx.session)
     cat, lang = callback_data.cat, callback_data.lang
@@ -196,7 +188,6 @@ async def show_profile(ctx: Flow, view: ProfileView, cat: str = "", lang: str = 
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
 
-@deep_link("pro")
 async def open_link(ctx: Flow, slug: str) -> Rendered:
     try:
         view = await directory.profile_by_slug(ctx.session, slug)
@@ -207,7 +198,6 @@ async def open_link(ctx: Flow, slug: str) -> Rendered:
     return await show_profile(ctx, view)
 
 
-@state_prompt(Browse.profile)
 async def ask_profile(ctx: Flow) -> Rendered:
     data = await ctx.state.get_data()
     cat, lang, page = str(data.get(CAT, "")), str(data.get(LANG, "")), as_int(data, PAGE)
@@ -218,10 +208,21 @@ async def ask_profile(ctx: Flow) -> Rendered:
     return await show_profile(ctx, view, cat, lang, page)
 
 
-@router.callback_query(ProfileCb.filter())
 async def open_profile(query: CallbackQuery, callback_data: ProfileCb, ctx: Flow) -> None:
     # NotFound (unverified, unknown, forged) reads "This button is no longer available." (fallback).
     view = await directory.profile_by_id(ctx.session, callback_data.id)
     await replace(
         query, ctx, await show_profile(ctx, view, callback_data.cat, callback_data.lang, max(callback_data.page, 0))
     )
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="catalog")
+    registry.home_screen(home)
+    registry.state_prompt(Browse.list, ask_list)
+    registry.deep_link("pro", open_link)
+    registry.state_prompt(Browse.profile, ask_profile)
+    router.callback_query.register(browse, BrowseCb.filter())
+    router.callback_query.register(pick_filter, FilterCb.filter())
+    router.callback_query.register(open_profile, ProfileCb.filter())
+    return router

@@ -1,9 +1,7 @@
-"""What every feature router shares: the per-update context, callback data conventions, keyboards,
-state prompts (what the fallback repeats) and deep links.
+"""What every feature router shares: the per-update context, callback data conventions, keyboards and
+sending.
 
 Writing a feature module (say handlers/catalog.py)::
-
-    router = Router(name="catalog")
 
     class ProCb(Callback, prefix="pr"):      # short, unique prefix; ids only, never names or prices
         id: int
@@ -11,18 +9,24 @@ Writing a feature module (say handlers/catalog.py)::
     class Browse(StatesGroup):
         category = State()
 
-    @state_prompt(Browse.category)           # the fallback repeats this when someone types nonsense here
     async def ask_category(ctx: Flow) -> Rendered:
         return Rendered(_("Pick a category:"), inline_keyboard(...))
 
-    @router.callback_query(ProCb.filter())
     async def open_pro(query: CallbackQuery, callback_data: ProCb, ctx: Flow) -> None:
         # Callback data is untrusted: reload by id and check the caller may see it; raising
         # NotFound / NotAllowed answers "This button is no longer available." (handlers/fallback.py).
         ...
         await replace(query, ctx, Rendered(...))
 
-then add `catalog.router` to `FEATURE_ROUTERS` in handlers/__init__.py.
+    def make_router(registry: Registry) -> Router:
+        router = Router(name="catalog")
+        router.callback_query.register(open_pro, ProCb.filter())
+        # The fallback repeats this when someone types nonsense in that state.
+        registry.state_prompt(Browse.category, ask_category)
+        return router
+
+then add `catalog.make_router` to `FEATURES` in handlers/__init__.py. Each app calls every factory
+once, so routers and registries (handlers/registry.py) are never shared between apps.
 """
 
 from __future__ import annotations
@@ -31,13 +35,12 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State
 from aiogram.methods import TelegramMethod
 from aiogram.types import (
     CallbackQuery,
@@ -57,6 +60,9 @@ from bot.render import Rendered, send_rendered
 from bot.services.clock import Clock
 from bot.settings import Settings
 from models import User
+
+if TYPE_CHECKING:
+    from handlers.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +84,8 @@ class Flow:
     replies: Replies
     # For work after this update's transaction (a payment link: the gateway is called outside it).
     sessions: async_sessionmaker[AsyncSession]
+    # The app's prompts, deep links and commands (handlers/registry.py).
+    registry: Registry
 
     def switch_locale(self, locale: str) -> None:
         """Speak `locale` for the rest of this update (after the person picked a language)."""
@@ -87,6 +95,9 @@ class Flow:
 
 class FlowMiddleware(BaseMiddleware):
     """Builds `ctx`; events without a person behind them (another bot, a channel) go no further."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
 
     async def __call__(
         self,
@@ -110,6 +121,7 @@ class FlowMiddleware(BaseMiddleware):
             i18n=data["i18n"],
             replies=data["replies"],
             sessions=data["sessions"],
+            registry=self.registry,
         )
         return await handler(event, data)
 
@@ -118,14 +130,12 @@ class FlowMiddleware(BaseMiddleware):
 
 
 class Callback(CallbackData, prefix="_"):
-    """Base of every callback factory: refuses a prefix another factory already uses.
+    """Base of every callback factory; the app's registry refuses two factories with one prefix.
 
     Conventions (Telegram allows 64 bytes): a 2-4 letter prefix, then ids and short codes only.
     Everything a button refers to is reloaded and ownership-checked by its handler: a button can be
     stale (the booking was cancelled meanwhile) or forged (anyone can send any callback data).
     """
-
-    _owners: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -133,8 +143,6 @@ class Callback(CallbackData, prefix="_"):
         owner = f"{cls.__module__}.{cls.__qualname__}"
         if len(prefix) > 4:
             raise ValueError(f"{owner}: callback prefix {prefix!r} is longer than 4 characters")
-        if Callback._owners.setdefault(prefix, owner) != owner:
-            raise ValueError(f"{owner}: callback prefix {prefix!r} is taken by {Callback._owners[prefix]}")
 
 
 Button = tuple[str, CallbackData] | InlineKeyboardButton
@@ -234,115 +242,3 @@ def stale_button_text() -> str:
 async def answer_stale(query: CallbackQuery) -> None:
     """The polite answer to a button that is stale, forged, or not this person's."""
     await answer(query, stale_button_text())
-
-
-# --- state prompts ---------------------------------------------------------------------------------
-
-Prompt = Callable[[Flow], Awaitable[Rendered]]
-_prompts: dict[str, Prompt] = {}
-
-
-def state_prompt(state: State) -> Callable[[Prompt], Prompt]:
-    """Register the question a state asks, so the fallback can ask it again (and so can the handler
-    that enters the state: ``await ctx.state.set_state(S.x); await send(ctx, await ask_x(ctx))``)."""
-
-    def decorator(prompt: Prompt) -> Prompt:
-        if state.state is None:
-            raise ValueError("a state prompt needs a state that belongs to a StatesGroup")
-        _prompts[state.state] = prompt
-        return prompt
-
-    return decorator
-
-
-def prompt_for(state_name: str | None) -> Prompt | None:
-    return _prompts.get(state_name) if state_name else None
-
-
-# --- deep links ------------------------------------------------------------------------------------
-
-DeepLinkOpener = Callable[[Flow, str], Awaitable[Rendered]]
-_deep_links: dict[str, DeepLinkOpener] = {}
-
-
-def deep_link(prefix: str) -> Callable[[DeepLinkOpener], DeepLinkOpener]:
-    """Register what `/start <prefix>_<argument>` opens, after onboarding (handlers/start.py).
-
-    The opener gets the argument and returns the first screen; it may set an FSM state.
-    """
-
-    def decorator(opener: DeepLinkOpener) -> DeepLinkOpener:
-        existing = _deep_links.get(prefix)
-        if existing is not None and existing is not opener:
-            raise ValueError(f"deep link prefix {prefix!r} is registered twice")
-        _deep_links[prefix] = opener
-        return opener
-
-    return decorator
-
-
-def deep_link_opener(payload: str) -> tuple[DeepLinkOpener, str] | None:
-    """The opener and its argument for a /start payload ("pro_anna-koval"), or None."""
-    prefix, separator, argument = payload.partition("_")
-    entry = _deep_links.get(prefix)
-    if not prefix or not separator or not argument or entry is None:
-        return None
-    return entry, argument
-
-
-HOME = ""
-
-
-def home_screen() -> Callable[[DeepLinkOpener], DeepLinkOpener]:
-    """Register the screen /start shows an onboarded person (the catalog's "browse" screen).
-
-    The opener's argument is always empty."""
-    return deep_link(HOME)
-
-
-async def open_home(ctx: Flow) -> Rendered:
-    return await _deep_links[HOME](ctx, "")
-
-
-# --- commands --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CommandInfo:
-    name: str
-    describe: Callable[[], str]
-
-
-_commands: dict[str, CommandInfo] = {}
-
-
-def bot_command(name: str, describe: Callable[[], str]) -> None:
-    """List a command in /help and in Telegram's command menu (setMyCommands), in registration order.
-
-    `describe` is called in the reader's locale: ``bot_command("bookings", lambda: _("Your sessions"))``.
-    """
-    _commands[name] = CommandInfo(name, describe)
-
-
-def bot_commands() -> list[CommandInfo]:
-    return list(_commands.values())
-
-
-RoleCommands = Callable[[Flow], Awaitable[list[CommandInfo]]]
-_role_commands: list[RoleCommands] = []
-
-
-def role_commands(provider: RoleCommands) -> RoleCommands:
-    """Register the extra commands a person has in a role (a linked professional's /agenda, say), so
-    /help lists them for that person only; the feature that owns the role decides who has it."""
-    if provider not in _role_commands:
-        _role_commands.append(provider)
-    return provider
-
-
-async def commands_for(ctx: Flow) -> list[CommandInfo]:
-    """What /help lists for this person: the public commands, then those of their roles."""
-    found = bot_commands()
-    for provider in _role_commands:
-        found.extend(await provider(ctx))
-    return found

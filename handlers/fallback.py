@@ -1,7 +1,7 @@
 """The last router: whatever no feature handled, and every error.
 
 - A message nobody expected (text, unknown command, sticker, photo, ...) gets a hint and the question
-  of the current step again (the step's `state_prompt`), so the person keeps their place.
+  of the current step again (the prompt its feature registered: Registry.state_prompt), so the person keeps their place.
 - A button nobody handles (stale, or forged) gets "This button is no longer available."
 - An exception is logged and the person told, politely, that their progress is kept; a
   NotFound / NotAllowed from a service (a stale or forged id) reads like a stale button.
@@ -20,16 +20,14 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.render import Rendered
 from bot.services.errors import NotAllowed, NotFound
-from handlers.common import Flow, answer_stale, prompt_for, send, stale_button_text
+from handlers.common import Flow, answer_stale, send, stale_button_text
+from handlers.registry import Registry
 
 log = logging.getLogger(__name__)
 
-router = Router(name="fallback")
 
-
-@router.message()
 async def unexpected_message(message: Message, ctx: Flow) -> None:
-    prompt = prompt_for(await ctx.state.get_state())
+    prompt = ctx.registry.prompt_for(await ctx.state.get_state())
     if prompt is None:
         await send(ctx, Rendered(_("I'm not sure what you mean. /help lists what I can do.")))
         return
@@ -38,12 +36,10 @@ async def unexpected_message(message: Message, ctx: Flow) -> None:
     await send(ctx, Rendered(f"{hint}\n\n{question.text}", question.reply_markup, question.document))
 
 
-@router.callback_query()
 async def unexpected_button(query: CallbackQuery) -> None:
     await answer_stale(query)
 
 
-@router.errors()
 async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, locale: str | None = None) -> bool:
     update = event.update
     stale = isinstance(event.exception, NotFound | NotAllowed)
@@ -75,3 +71,11 @@ def _chat_id(message: Message | None, query: CallbackQuery | None) -> int | None
     if query is not None:
         return query.from_user.id
     return None
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="fallback")
+    router.message.register(unexpected_message)
+    router.callback_query.register(unexpected_button)
+    router.errors.register(on_error)
+    return router

@@ -3,7 +3,7 @@
 The overview shows each weekday's windows and the days off ahead (and, read-only, dates with other
 hours from the catalog). A weekday button asks for that day's new hours ("09:00-12:00, 13:30-17:00",
 or "off"); "Add days off" asks for a date or a range; "Remove days off" lists the ranges ahead.
-Typed input is checked by bot/services/schedule.py with the catalog format's rules; a bad entry gets
+Typed hours follow bot/services/windows.py, the rules the catalog file follows too; a bad entry gets
 a clear message and the same question again. Bookings already made are never moved: when a change
 leaves sessions outside the hours, the answer lists them.
 
@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -28,13 +28,13 @@ from bot.render import Rendered, format_clock, format_day, zone_label
 from bot.services import schedule
 from bot.services.availability import start_of_local_day
 from bot.services.errors import NotAllowed, NotFound
-from bot.services.schedule import DaysOff, ScheduleInputError, Window
+from bot.services.schedule import DaysOff
 from bot.services.timezones import zone as zone_named
-from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send, state_prompt
-from handlers.professional import for_professionals_only, linked_professional
+from bot.services.windows import MAX_WINDOWS, ScheduleInputError, Window, format_windows, parse_windows
+from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
+from handlers.professional import linked_professional, not_linked_command, not_linked_step, professionals_only
+from handlers.registry import Registry
 from models import Booking, BookingState, Professional
-
-router = Router(name="hours")
 
 WEEKDAY = "hours_weekday"
 MAX_LISTED_SESSIONS = 10
@@ -62,14 +62,8 @@ class RemoveOffCb(Callback, prefix="hx"):
 # --- words -----------------------------------------------------------------------------------------
 
 
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def _windows(windows: Sequence[Window]) -> str:
-    if not windows:
-        return _("no hours")
-    return ", ".join(f"{_clock(starts)}-{_clock(ends)}" for starts, ends in windows)
+    return format_windows(windows) if windows else _("no hours")
 
 
 def _weekday_name(weekday: int, locale: str, width: Literal["wide", "abbreviated"] = "wide") -> str:
@@ -110,7 +104,7 @@ def _input_problem(error: ScheduleInputError) -> str:
         first, second = error.windows
         return _("{first} and {second} overlap.").format(first=_windows([first]), second=_windows([second]))
     if problem == "too_many":
-        return _("That is more than {count} windows in one day.").format(count=schedule.MAX_WINDOWS)
+        return _("That is more than {count} windows in one day.").format(count=MAX_WINDOWS)
     if problem == "date":
         return _("“{piece}” is not a date as YYYY-MM-DD, e.g. 2026-12-24.").format(piece=piece)
     if problem == "range_order":
@@ -176,7 +170,6 @@ def _back_button() -> tuple[str, Callback]:
     return (_("‹ Back to my hours"), HoursCb(action="show"))
 
 
-@state_prompt(HoursEdit.weekday)
 async def ask_weekday_hours(ctx: Flow) -> Rendered:
     professional = await linked_professional(ctx)
     weekday = int(await ctx.state.get_value(WEEKDAY, 0))
@@ -202,7 +195,6 @@ async def ask_weekday_hours(ctx: Flow) -> Rendered:
     return Rendered(text, keyboard)
 
 
-@state_prompt(HoursEdit.days_off)
 async def ask_days_off(ctx: Flow) -> Rendered:
     professional = await linked_professional(ctx)
     today = schedule.local_today(professional, ctx.clock.now()) if professional else ctx.clock.now().date()
@@ -216,22 +208,12 @@ async def ask_days_off(ctx: Flow) -> Rendered:
 # --- handlers --------------------------------------------------------------------------------------
 
 
-@router.message(Command("hours"))
-async def hours_command(message: Message, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await send(ctx, for_professionals_only())
-        return
+async def hours_command(message: Message, ctx: Flow, professional: Professional) -> None:
     await ctx.state.clear()
     await send(ctx, await hours_screen(ctx, professional))
 
 
-@router.callback_query(HoursCb.filter())
-async def hours_pressed(query: CallbackQuery, callback_data: HoursCb, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await answer_stale(query)
-        return
+async def hours_pressed(query: CallbackQuery, callback_data: HoursCb, ctx: Flow, professional: Professional) -> None:
     if callback_data.action == "show":
         await ctx.state.clear()
         await replace(query, ctx, await hours_screen(ctx, professional))
@@ -256,12 +238,9 @@ async def _days_off_list(ctx: Flow, professional: Professional) -> Rendered:
     return Rendered(_("Which days off should become working days again?"), inline_keyboard(*rows, [_back_button()]))
 
 
-@router.callback_query(RemoveOffCb.filter())
-async def remove_pressed(query: CallbackQuery, callback_data: RemoveOffCb, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await answer_stale(query)
-        return
+async def remove_pressed(
+    query: CallbackQuery, callback_data: RemoveOffCb, ctx: Flow, professional: Professional
+) -> None:
     try:
         removed: DaysOff = await schedule.remove_days_off(ctx.session, professional, callback_data.id)
     except (NotFound, NotAllowed):
@@ -272,10 +251,10 @@ async def remove_pressed(query: CallbackQuery, callback_data: RemoveOffCb, ctx: 
     await replace(query, ctx, await hours_screen(ctx, professional, note))
 
 
-@router.callback_query(WeekdayCb.filter())
-async def weekday_pressed(query: CallbackQuery, callback_data: WeekdayCb, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None or callback_data.weekday not in range(7):
+async def weekday_pressed(
+    query: CallbackQuery, callback_data: WeekdayCb, ctx: Flow, professional: Professional
+) -> None:
+    if callback_data.weekday not in range(7):
         await answer_stale(query)
         return
     if callback_data.off:
@@ -287,16 +266,10 @@ async def weekday_pressed(query: CallbackQuery, callback_data: WeekdayCb, ctx: F
     await replace(query, ctx, await ask_weekday_hours(ctx))
 
 
-@router.message(HoursEdit.weekday, F.text, ~F.text.startswith("/"))
-async def weekday_hours_typed(message: Message, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await ctx.state.clear()
-        await send(ctx, for_professionals_only())
-        return
+async def weekday_hours_typed(message: Message, ctx: Flow, professional: Professional) -> None:
     weekday = int(await ctx.state.get_value(WEEKDAY, 0))
     try:
-        windows = schedule.parse_windows(message.text or "")
+        windows = parse_windows(message.text or "")
     except ScheduleInputError as exc:
         await _ask_again(ctx, exc, await ask_weekday_hours(ctx))
         return
@@ -311,13 +284,7 @@ async def _save_weekday(ctx: Flow, professional: Professional, weekday: int, win
     return [saved, *_outside_note(outside, professional, ctx.locale)]
 
 
-@router.message(HoursEdit.days_off, F.text, ~F.text.startswith("/"))
-async def days_off_typed(message: Message, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await ctx.state.clear()
-        await send(ctx, for_professionals_only())
-        return
+async def days_off_typed(message: Message, ctx: Flow, professional: Professional) -> None:
     try:
         first, last = schedule.parse_days(message.text or "")
         added, outside = await schedule.add_days_off(ctx.session, professional, first, last, now=ctx.clock.now())
@@ -335,3 +302,24 @@ async def days_off_typed(message: Message, ctx: Flow) -> None:
 
 async def _ask_again(ctx: Flow, error: ScheduleInputError, question: Rendered) -> None:
     await send(ctx, Rendered(f"{_input_problem(error)}\n\n{question.text}", question.reply_markup))
+
+
+def make_router(registry: Registry) -> Router:
+    registry.state_prompt(HoursEdit.weekday, ask_weekday_hours)
+    registry.state_prompt(HoursEdit.days_off, ask_days_off)
+    typing = (F.text, ~F.text.startswith("/"))
+    linked = professionals_only("hours-linked")
+    linked.message.register(hours_command, Command("hours"))
+    linked.callback_query.register(hours_pressed, HoursCb.filter())
+    linked.callback_query.register(remove_pressed, RemoveOffCb.filter())
+    linked.callback_query.register(weekday_pressed, WeekdayCb.filter())
+    linked.message.register(weekday_hours_typed, HoursEdit.weekday, *typing)
+    linked.message.register(days_off_typed, HoursEdit.days_off, *typing)
+    # Everyone else: the command says who it is for; a step left open when the link went ends.
+    # Their buttons reach the fallback ("no longer available").
+    unlinked = Router(name="hours-unlinked")
+    unlinked.message.register(not_linked_command, Command("hours"))
+    unlinked.message.register(not_linked_step, StateFilter(HoursEdit.weekday, HoursEdit.days_off), *typing)
+    router = Router(name="hours")
+    router.include_routers(linked, unlinked)
+    return router

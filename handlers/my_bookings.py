@@ -27,7 +27,6 @@ from bot.render import (
     format_instant,
     format_money,
     format_price,
-    outbox_renderers,
 )
 from bot.services import booking as bookings
 from bot.services import directory
@@ -77,13 +76,10 @@ from handlers.client_common import (
     viewer_zone,
     when_lines,
 )
-from handlers.common import Button, Flow, answer, bot_command, inline_keyboard, replace, send, state_prompt
+from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
 from handlers.payments import PayCb, ReceiptCb
+from handlers.registry import Registry
 from models import ACTIVE_STATES, Booking, BookingState
-
-router = Router(name="my_bookings")
-
-bot_command("bookings", lambda: _("Your sessions"))
 
 
 class MySessions(StatesGroup):
@@ -120,17 +116,14 @@ async def show_list(ctx: Flow, past: bool = False) -> Rendered:
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
 
-@router.message(Command("bookings"))
 async def bookings_command(message: Message, ctx: Flow) -> None:
     await send(ctx, await show_list(ctx))
 
 
-@router.callback_query(BookingsCb.filter())
 async def list_pressed(query: CallbackQuery, callback_data: BookingsCb, ctx: Flow) -> None:
     await replace(query, ctx, await show_list(ctx, past=bool(callback_data.past)))
 
 
-@state_prompt(MySessions.list)
 async def ask_list(ctx: Flow) -> Rendered:
     return await show_list(ctx, past=bool(as_int(await ctx.state.get_data(), PAST)))
 
@@ -199,7 +192,6 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
 
-@router.callback_query(BookingCb.filter())
 async def booking_pressed(query: CallbackQuery, callback_data: BookingCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     await replace(query, ctx, await show_booking(ctx, booking))
@@ -214,7 +206,6 @@ async def _remembered(ctx: Flow, screen: Callable[[Flow, Booking], Awaitable[Ren
     return await screen(ctx, booking)
 
 
-@state_prompt(MySessions.detail)
 async def ask_booking(ctx: Flow) -> Rendered:
     return await _remembered(ctx, show_booking)
 
@@ -251,18 +242,15 @@ async def ask_to_cancel(ctx: Flow, booking: Booking, note: str | None = None) ->
     return Rendered("\n".join(lines), keyboard)
 
 
-@router.callback_query(CancelCb.filter())
 async def cancel_pressed(query: CallbackQuery, callback_data: CancelCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     await replace(query, ctx, await ask_to_cancel(ctx, booking))
 
 
-@state_prompt(MySessions.cancel)
 async def ask_cancel(ctx: Flow) -> Rendered:
     return await _remembered(ctx, ask_to_cancel)
 
 
-@router.callback_query(CancelYesCb.filter())
 async def cancel_confirmed(query: CallbackQuery, callback_data: CancelYesCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     now, zone = ctx.clock.now(), viewer_zone(ctx)
@@ -306,7 +294,6 @@ async def cancel_confirmed(query: CallbackQuery, callback_data: CancelYesCb, ctx
 # --- rescheduling ----------------------------------------------------------------------------------
 
 
-@router.callback_query(MoveCb.filter())
 async def move_pressed(query: CallbackQuery, callback_data: MoveCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     reason = can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())
@@ -316,7 +303,6 @@ async def move_pressed(query: CallbackQuery, callback_data: MoveCb, ctx: Flow) -
     await replace(query, ctx, await show_week(ctx, booking.service, None, booking))
 
 
-@router.callback_query(MoveYesCb.filter())
 async def move_confirmed(query: CallbackQuery, callback_data: MoveYesCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     now, zone = ctx.clock.now(), viewer_zone(ctx)
@@ -348,7 +334,6 @@ async def move_confirmed(query: CallbackQuery, callback_data: MoveYesCb, ctx: Fl
 # --- the calendar file, and booking again ----------------------------------------------------------
 
 
-@router.callback_query(IcsCb.filter())
 async def calendar_pressed(query: CallbackQuery, callback_data: IcsCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     if booking.state != BookingState.CONFIRMED:
@@ -358,7 +343,6 @@ async def calendar_pressed(query: CallbackQuery, callback_data: IcsCb, ctx: Flow
     await answer(query)
 
 
-@router.callback_query(AgainCb.filter())
 async def again_pressed(query: CallbackQuery, callback_data: AgainCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     try:
@@ -386,7 +370,6 @@ def _their_line(view: BookingView, reader: Reader) -> list[str]:
     return [line] if line else []
 
 
-@outbox_renderers.register("booking_cancelled_client")
 def cancelled_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     """The professional (or the system, or support) cancelled: the refund, and a way to new times."""
     view = BookingView.from_json(payload)
@@ -412,7 +395,6 @@ def cancelled_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered
     return Rendered("\n".join(lines), keyboard)
 
 
-@outbox_renderers.register("booking_rescheduled_client")
 def rescheduled_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     view = BookingView.from_json(payload)
     lines = [
@@ -428,7 +410,6 @@ def rescheduled_for_client(payload: Mapping[str, Any], reader: Reader) -> Render
     return Rendered("\n".join(lines), keyboard)
 
 
-@outbox_renderers.register("hold_expired_client")
 def hold_expired_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     view = BookingView.from_json(payload)
     lines = [
@@ -438,3 +419,35 @@ def hold_expired_for_client(payload: Mapping[str, Any], reader: Reader) -> Rende
     ]
     keyboard = inline_keyboard([("🗓 " + _("Pick a time again"), AgainCb(id=view.booking_id))])
     return Rendered("\n".join(lines), keyboard)
+
+
+async def open_after_checkout(ctx: Flow, argument: str) -> Rendered:
+    """`/start paid_<booking>`: where Stripe Checkout sends the client back. Only the webhook confirms a
+    payment, so this shows the booking as it stands (confirmed, or still held while the event is on its way)."""
+    try:
+        booking = await bookings.client_booking(ctx.session, int(argument), ctx.user)
+    except (ValueError, NotFound, NotAllowed):
+        return await show_list(ctx)
+    return await show_booking(ctx, booking)
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="my_bookings")
+    registry.command("bookings", lambda: _("Your sessions"))
+    registry.deep_link("paid", open_after_checkout)
+    registry.state_prompt(MySessions.list, ask_list)
+    registry.state_prompt(MySessions.detail, ask_booking)
+    registry.state_prompt(MySessions.cancel, ask_cancel)
+    registry.renderers.register("booking_cancelled_client")(cancelled_for_client)
+    registry.renderers.register("booking_rescheduled_client")(rescheduled_for_client)
+    registry.renderers.register("hold_expired_client")(hold_expired_for_client)
+    router.message.register(bookings_command, Command("bookings"))
+    router.callback_query.register(list_pressed, BookingsCb.filter())
+    router.callback_query.register(booking_pressed, BookingCb.filter())
+    router.callback_query.register(cancel_pressed, CancelCb.filter())
+    router.callback_query.register(cancel_confirmed, CancelYesCb.filter())
+    router.callback_query.register(move_pressed, MoveCb.filter())
+    router.callback_query.register(move_confirmed, MoveYesCb.filter())
+    router.callback_query.register(calendar_pressed, IcsCb.filter())
+    router.callback_query.register(again_pressed, AgainCb.filter())
+    return router

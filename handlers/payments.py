@@ -27,7 +27,6 @@ from bot.render import (
     format_instant,
     format_money,
     format_price,
-    outbox_renderers,
     send_rendered,
 )
 from bot.services import booking as bookings
@@ -48,11 +47,10 @@ from handlers.client_common import (
     when_lines_of,
 )
 from handlers.common import Callback, Flow, answer, inline_keyboard, send
+from handlers.registry import Registry
 from models import BookingState
 
 log = logging.getLogger(__name__)
-
-router = Router(name="payments")
 
 
 class PayCb(Callback, prefix="pay"):
@@ -119,7 +117,6 @@ def offer_payment(ctx: Flow, gateway: PaymentGateway, view: BookingView, query: 
     ctx.replies.add("checkout+sendMessage", deliver, chat_id)
 
 
-@router.callback_query(PayCb.filter())
 async def pay_pressed(query: CallbackQuery, callback_data: PayCb, ctx: Flow, gateway: PaymentGateway) -> None:
     # Not this client's, or gone: the fallback's polite "no longer available" (callback data is untrusted).
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
@@ -140,7 +137,6 @@ def _what_when(view: BookingView, reader: Reader) -> list[str]:
     ]
 
 
-@outbox_renderers.register(PAID_TOO_LATE_CLIENT)
 def paid_too_late_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     """The payment came after the hold ran out and someone else has the time now."""
     view = BookingView.from_json(payload)
@@ -159,7 +155,6 @@ def paid_too_late_for_client(payload: Mapping[str, Any], reader: Reader) -> Rend
     return Rendered("\n".join(lines), keyboard)
 
 
-@outbox_renderers.register(REFUND_DONE_CLIENT)
 def refund_done_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     view = BookingView.from_json(payload)
     refund = format_price(int(payload["refund_minor"]), str(payload["refund_currency"]), reader.locale)
@@ -181,7 +176,6 @@ class ReceiptCb(Callback, prefix="rcp"):
     id: int
 
 
-@router.callback_query(ReceiptCb.filter())
 async def receipt_pressed(query: CallbackQuery, callback_data: ReceiptCb, ctx: Flow) -> None:
     # Not this client's, or gone: the fallback's polite "no longer available" (callback data is untrusted).
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
@@ -213,3 +207,12 @@ def receipt(view: BookingView, money: payment_records.PaymentSummary, zone: str,
         rows.append([InlineKeyboardButton(text=_("Stripe's receipt"), url=money.receipt_url)])
     rows.append([(_("Open the booking"), BookingCb(id=view.booking_id))])
     return Rendered("\n".join(lines), inline_keyboard(*rows))
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="payments")
+    registry.renderers.register(PAID_TOO_LATE_CLIENT)(paid_too_late_for_client)
+    registry.renderers.register(REFUND_DONE_CLIENT)(refund_done_for_client)
+    router.callback_query.register(pay_pressed, PayCb.filter())
+    router.callback_query.register(receipt_pressed, ReceiptCb.filter())
+    return router

@@ -10,7 +10,8 @@ about their bookings, and /agenda.
 
 /agenda and /hours (handlers/hours.py) are not in the public command menu, which every client sees:
 a professional gets them in their own chat's menu when they link (BotCommandScopeChat) and in the
-greeting.
+greeting. Their handlers sit on routers from `professionals_only()`, whose filter lets only a linked
+professional through and hands the handler their `professional`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiogram import Router
-from aiogram.filters import Command
+from aiogram.filters import Command, Filter
 from aiogram.methods import SetMyCommands
-from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -35,7 +36,6 @@ from bot.render import (
     format_duration,
     format_instant,
     format_price,
-    outbox_renderers,
     zone_suffix,
 )
 from bot.services import booking as bookings
@@ -49,23 +49,19 @@ from bot.services.timezones import zone as zone_named
 from handlers.client_common import same_zone
 from handlers.common import (
     Callback,
-    CommandInfo,
     Flow,
     answer,
     answer_stale,
-    bot_commands,
     call_telegram,
-    deep_link,
     inline_keyboard,
     replace,
-    role_commands,
     send,
 )
+from handlers.registry import CommandInfo, Registry
 from models import Booking, BookingState, Professional
 
 log = logging.getLogger(__name__)
 
-router = Router(name="professional")
 
 AGENDA_DAYS = 7
 # Confirmed sessions from the days before today still wait for a mark until the worker completes
@@ -85,13 +81,39 @@ def professional_commands() -> list[CommandInfo]:
     ]
 
 
-@role_commands
 async def commands_of_a_professional(ctx: Flow) -> list[CommandInfo]:
     return professional_commands() if await linked_professional(ctx) is not None else []
 
 
 async def linked_professional(ctx: Flow) -> Professional | None:
     return await invites.professional_of(ctx.session, ctx.user.telegram_id)
+
+
+class LinkedProfessional(Filter):
+    """Lets through the updates of a person whose chat is linked to a professional's profile, and hands
+    their handler that `professional`."""
+
+    async def __call__(self, event: TelegramObject, ctx: Flow) -> bool | dict[str, Any]:
+        professional = await linked_professional(ctx)
+        return {"professional": professional} if professional is not None else False
+
+
+def professionals_only(name: str) -> Router:
+    """A router only linked professionals reach; its handlers take `professional: Professional`."""
+    router = Router(name=name)
+    router.message.filter(LinkedProfessional())
+    router.callback_query.filter(LinkedProfessional())
+    return router
+
+
+async def not_linked_command(message: Message, ctx: Flow) -> None:
+    await send(ctx, for_professionals_only())
+
+
+async def not_linked_step(message: Message, ctx: Flow) -> None:
+    """Input for a professional's step from someone whose link has gone meanwhile."""
+    await ctx.state.clear()
+    await send(ctx, for_professionals_only())
 
 
 def for_professionals_only() -> Rendered:
@@ -106,7 +128,6 @@ def for_professionals_only() -> Rendered:
 # --- invites ---------------------------------------------------------------------------------------
 
 
-@deep_link(INVITE_PREFIX)
 async def open_invite(ctx: Flow, token: str) -> Rendered:
     try:
         linked = await invites.accept_invite(ctx.session, token, ctx.user.telegram_id, now=ctx.clock.now())
@@ -151,7 +172,8 @@ def _invite_refusal(reason: str) -> str:
 
 async def _set_chat_menu(ctx: Flow) -> None:
     """The professional's own chat gets the public commands plus theirs, in their language."""
-    commands = [BotCommand(command=c.name, description=c.describe()) for c in bot_commands() + professional_commands()]
+    listed = ctx.registry.commands() + professional_commands()
+    commands = [BotCommand(command=c.name, description=c.describe()) for c in listed]
     # A convenience: the greeting lists the commands anyway, so Telegram's refusal is only logged.
     await call_telegram(ctx, SetMyCommands(commands=commands, scope=BotCommandScopeChat(chat_id=ctx.chat_id)))
 
@@ -204,7 +226,6 @@ def _by(actor: str) -> str:
     return _("automatically")
 
 
-@outbox_renderers.register("booking_new_pro")
 def booking_new_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     view = BookingView.from_json(payload)
     lines = [
@@ -216,7 +237,6 @@ def booking_new_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     return Rendered("\n".join(lines), _agenda_button())
 
 
-@outbox_renderers.register("booking_cancelled_pro")
 def booking_cancelled_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     lines = [
         _("❌ Booking cancelled {by}").format(by=_by(payload.get("cancelled_by") or "system")),
@@ -228,7 +248,6 @@ def booking_cancelled_pro(payload: Mapping[str, Any], reader: Reader) -> Rendere
     return Rendered("\n".join(lines), _agenda_button())
 
 
-@outbox_renderers.register("booking_rescheduled_pro")
 def booking_rescheduled_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     previous = _instant(payload, "previous_starts_at")
     lines = [
@@ -255,28 +274,16 @@ class MarkCb(Callback, prefix="agm"):
 OUTCOMES = ("done", "missed")
 
 
-@router.message(Command("agenda"))
-async def agenda_command(message: Message, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await send(ctx, for_professionals_only())
-        return
+async def agenda_command(message: Message, ctx: Flow, professional: Professional) -> None:
     await send(ctx, await agenda_screen(ctx, professional))
 
 
-@router.callback_query(AgendaCb.filter())
-async def agenda_pressed(query: CallbackQuery, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None:
-        await answer_stale(query)
-        return
+async def agenda_pressed(query: CallbackQuery, ctx: Flow, professional: Professional) -> None:
     await replace(query, ctx, await agenda_screen(ctx, professional))
 
 
-@router.callback_query(MarkCb.filter())
-async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow) -> None:
-    professional = await linked_professional(ctx)
-    if professional is None or callback_data.outcome not in OUTCOMES:
+async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow, professional: Professional) -> None:
+    if callback_data.outcome not in OUTCOMES:
         await answer_stale(query)
         return
     now = ctx.clock.now()
@@ -407,3 +414,21 @@ def _fit(head: list[str], blocks: list[list[str]]) -> str:
             return "\n".join([*kept, more])
         kept.append(line)
     return "\n".join(kept)
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="professional")
+    registry.role_commands(commands_of_a_professional)
+    registry.deep_link(INVITE_PREFIX, open_invite)
+    registry.renderers.register("booking_new_pro")(booking_new_pro)
+    registry.renderers.register("booking_cancelled_pro")(booking_cancelled_pro)
+    registry.renderers.register("booking_rescheduled_pro")(booking_rescheduled_pro)
+    linked = professionals_only("agenda-linked")
+    linked.message.register(agenda_command, Command("agenda"))
+    linked.callback_query.register(agenda_pressed, AgendaCb.filter())
+    linked.callback_query.register(mark_pressed, MarkCb.filter())
+    # Everyone else: the command says who it is for; their buttons reach the fallback.
+    unlinked = Router(name="agenda-unlinked")
+    unlinked.message.register(not_linked_command, Command("agenda"))
+    router.include_routers(linked, unlinked)
+    return router

@@ -9,9 +9,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.render import Rendered, zone_label
 from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
+from handlers.registry import Registry
 from handlers.start import SETTINGS, Profile, begin_profile_step, language_name
-
-router = Router(name="settings")
 
 
 class SettingsCb(Callback, prefix="st"):
@@ -33,12 +32,10 @@ def settings_screen(ctx: Flow) -> Rendered:
     return Rendered(text, keyboard)
 
 
-@router.message(Command("settings"))
 async def settings_command(message: Message, ctx: Flow) -> None:
     await send(ctx, settings_screen(ctx))
 
 
-@router.callback_query(SettingsCb.filter())
 async def change(query: CallbackQuery, callback_data: SettingsCb, ctx: Flow) -> None:
     if callback_data.change == "lang":
         await replace(query, ctx, await begin_profile_step(ctx, Profile.language, SETTINGS))
@@ -47,3 +44,10 @@ async def change(query: CallbackQuery, callback_data: SettingsCb, ctx: Flow) -> 
         await replace(query, ctx, await begin_profile_step(ctx, Profile.zone, SETTINGS))
     else:
         await answer_stale(query)
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="settings")
+    router.message.register(settings_command, Command("settings"))
+    router.callback_query.register(change, SettingsCb.filter())
+    return router

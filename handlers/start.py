@@ -4,7 +4,7 @@ always-available commands /help, /privacy and /cancel.
 Someone without a time zone is not onboarded yet: /start asks their language (preselected from
 Telegram's language_code), then their zone (a city or country typed, or a shared location), and shows
 it back: "Your time zone: Kyiv (UTC+02:00)". `/start pro_<slug>` remembers the link through
-onboarding and then opens it through the opener registered for its prefix (handlers/common.deep_link:
+onboarding and then opens it through the opener registered for its prefix (Registry.deep_link:
 "pro" in handlers/catalog.py, "inv" in handlers/professional.py).
 """
 
@@ -23,7 +23,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from babel import Locale
 
-from bot.render import Rendered, zone_label
+from bot.render import Rendered, zone_choice, zone_label
 from bot.services.errors import InvalidTimeZone
 from bot.services.timezones import canonical_zone
 from bot.services.zone_search import search_zones, zone_at, zone_country
@@ -32,23 +32,11 @@ from handlers.common import (
     Flow,
     answer,
     answer_stale,
-    bot_command,
     button_grid,
-    commands_for,
-    deep_link_opener,
-    open_home,
     replace,
     send,
-    state_prompt,
 )
-
-router = Router(name="start")
-
-bot_command("start", lambda: _("Start over"))
-bot_command("settings", lambda: _("Language and time zone"))
-bot_command("help", lambda: _("What I can do"))
-bot_command("privacy", lambda: _("What I keep about you"))
-bot_command("cancel", lambda: _("Stop what we are doing"))
+from handlers.registry import Registry
 
 
 class Profile(StatesGroup):
@@ -77,7 +65,6 @@ def language_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-@state_prompt(Profile.language)
 async def ask_language(ctx: Flow) -> Rendered:
     buttons = [
         (("✓ " if code == ctx.locale else "") + language_name(code), LanguageCb(code=code))
@@ -86,7 +73,6 @@ async def ask_language(ctx: Flow) -> Rendered:
     return Rendered(_("Which language should I use?"), button_grid(buttons, columns=2))
 
 
-@state_prompt(Profile.zone)
 async def ask_zone(ctx: Flow) -> Rendered:
     keyboard = ReplyKeyboardMarkup(
         keyboard=[[KeyboardButton(text=_("📍 Share my location"), request_location=True)]],
@@ -109,11 +95,10 @@ async def begin_profile_step(ctx: Flow, state: State, purpose: str) -> Rendered:
     return await (ask_language(ctx) if state == Profile.language else ask_zone(ctx))
 
 
-@router.message(CommandStart())
 async def start(message: Message, command: CommandObject, ctx: Flow) -> None:
     # /start always starts over: whatever flow was open is left (nothing saved is lost).
     await ctx.state.clear()
-    link = command.args if command.args and deep_link_opener(command.args) is not None else None
+    link = command.args if command.args and ctx.registry.deep_link_opener(command.args) is not None else None
     if ctx.user.timezone is None:
         if link:
             await ctx.state.update_data({PENDING_LINK: link})
@@ -127,12 +112,11 @@ async def start(message: Message, command: CommandObject, ctx: Flow) -> None:
     if link:
         await send(ctx, await _open_link(ctx, link))
         return
-    home = await open_home(ctx)
+    home = await ctx.registry.open_home(ctx)
     hello = _("Hello again, {name}!").format(name=ctx.user.first_name)
     await send(ctx, Rendered(f"{hello}\n\n{home.text}", home.reply_markup, home.document))
 
 
-@router.callback_query(Profile.language, LanguageCb.filter())
 async def language_picked(query: CallbackQuery, callback_data: LanguageCb, ctx: Flow) -> None:
     if callback_data.code not in ctx.i18n.available_locales:
         await answer_stale(query)
@@ -147,30 +131,28 @@ async def language_picked(query: CallbackQuery, callback_data: LanguageCb, ctx: 
     await send(ctx, await begin_profile_step(ctx, Profile.zone, ONBOARDING))
 
 
-@router.message(Profile.zone, F.text, ~F.text.startswith("/"))
 async def zone_typed(message: Message, ctx: Flow) -> None:
     query = message.text or ""
-    matches = search_zones(query, ctx.i18n.available_locales)
+    now = ctx.clock.now()
+    matches = search_zones(query, ctx.locale, at=now)
     if not matches:
         again = await ask_zone(ctx)
         text = _("I couldn't find a time zone for “{query}”.").format(query=query[:64])
         await send(ctx, Rendered(f"{text}\n\n{again.text}", again.reply_markup))
         return
-    if len(matches) == 1:
-        await _save_zone(ctx, matches[0])
+    if len(matches) == 1 and matches[0].certain:
+        await _save_zone(ctx, matches[0].zone)
         return
-    now = ctx.clock.now()
-    buttons = [(zone_label(name, ctx.locale, now), ZoneCb(zone=name)) for name in matches]
+    buttons = [(zone_choice(match, now), ZoneCb(zone=match.zone)) for match in matches]
     await send(
         ctx,
         Rendered(
             _("Which one is yours? Not in the list? Type the nearest big city."),
-            button_grid(buttons, columns=2),
+            button_grid(buttons, columns=1),
         ),
     )
 
 
-@router.callback_query(Profile.zone, ZoneCb.filter())
 async def zone_picked(query: CallbackQuery, callback_data: ZoneCb, ctx: Flow) -> None:
     try:
         name = canonical_zone(callback_data.zone)
@@ -181,7 +163,6 @@ async def zone_picked(query: CallbackQuery, callback_data: ZoneCb, ctx: Flow) ->
     await _save_zone(ctx, name)
 
 
-@router.message(Profile.zone, F.location)
 async def zone_shared(message: Message, ctx: Flow) -> None:
     location = message.location
     name = zone_at(location.latitude, location.longitude) if location else None
@@ -206,26 +187,24 @@ async def _save_zone(ctx: Flow, name: str) -> None:
     if link:
         await send(ctx, await _open_link(ctx, link))
         return
-    home = await open_home(ctx)
+    home = await ctx.registry.open_home(ctx)
     await send(ctx, Rendered(_("You're all set.") + "\n\n" + home.text, home.reply_markup, home.document))
 
 
 async def _open_link(ctx: Flow, payload: str) -> Rendered:
-    found = deep_link_opener(payload)
+    found = ctx.registry.deep_link_opener(payload)
     if found is None:
-        return await open_home(ctx)
+        return await ctx.registry.open_home(ctx)
     opener, argument = found
     return await opener(ctx, argument)
 
 
-@router.message(Command("help"))
 async def help_command(message: Message, ctx: Flow) -> None:
-    lines = [f"/{command.name} — {command.describe()}" for command in await commands_for(ctx)]
+    lines = [f"/{command.name} — {command.describe()}" for command in await ctx.registry.commands_for(ctx)]
     intro = _("I help you book sessions with professionals, in your language and your time zone.")
     await send(ctx, Rendered(intro + "\n\n" + "\n".join(lines)))
 
 
-@router.message(Command("privacy"))
 async def privacy_command(message: Message, ctx: Flow) -> None:
     await send(
         ctx,
@@ -239,7 +218,6 @@ async def privacy_command(message: Message, ctx: Flow) -> None:
     )
 
 
-@router.message(Command("cancel"))
 async def cancel_command(message: Message, ctx: Flow) -> None:
     if await ctx.state.get_state() is None:
         text = _("There is nothing to cancel.")
@@ -247,3 +225,23 @@ async def cancel_command(message: Message, ctx: Flow) -> None:
         text = _("Stopped. Everything you saved is kept; /start to begin again.")
     await ctx.state.clear()
     await send(ctx, Rendered(text, ReplyKeyboardRemove()))
+
+
+def make_router(registry: Registry) -> Router:
+    router = Router(name="start")
+    registry.command("start", lambda: _("Start over"))
+    registry.command("settings", lambda: _("Language and time zone"))
+    registry.command("help", lambda: _("What I can do"))
+    registry.command("privacy", lambda: _("What I keep about you"))
+    registry.command("cancel", lambda: _("Stop what we are doing"))
+    registry.state_prompt(Profile.language, ask_language)
+    registry.state_prompt(Profile.zone, ask_zone)
+    router.message.register(start, CommandStart())
+    router.callback_query.register(language_picked, Profile.language, LanguageCb.filter())
+    router.message.register(zone_typed, Profile.zone, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(zone_picked, Profile.zone, ZoneCb.filter())
+    router.message.register(zone_shared, Profile.zone, F.location)
+    router.message.register(help_command, Command("help"))
+    router.message.register(privacy_command, Command("privacy"))
+    router.message.register(cancel_command, Command("cancel"))
+    return router

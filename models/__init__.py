@@ -9,12 +9,13 @@ from models.catalog import DateOverride, OverrideWindow, Package, Service, Servi
 from models.invite import Invite
 from models.outbox import OutboxMessage
 from models.payment import Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus
-from models.professional import NoShowRule, Professional
+from models.professional import DEFAULT_POLICY, NoShowRule, Policy, Professional
 from models.review import Review
 from models.user import User
 
 __all__ = [
     "ACTIVE_STATES",
+    "DEFAULT_POLICY",
     "Base",
     "Booking",
     "BookingEvent",
@@ -27,6 +28,7 @@ __all__ = [
     "Package",
     "Payment",
     "PaymentStatus",
+    "Policy",
     "ProcessedStripeEvent",
     "Professional",
     "RefundStatus",

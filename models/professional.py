@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,6 +20,50 @@ if TYPE_CHECKING:
 class NoShowRule(enum.StrEnum):
     CHARGE_FULL = "charge_full"
     ONE_FREE_RESCHEDULE = "one_free_reschedule"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A professional's booking terms, the one type for them: named exactly as the Professional columns
+    that hold them, and its defaults are theirs (and the catalog file's). A copy goes onto every booking
+    when it is made (Booking.policy), so later changes touch no booking already made
+    (bot/services/policy.py says what a copy gives)."""
+
+    free_cancellation_hours: int = 24
+    late_cancellation_refund_percent: int = 0
+    max_reschedules: int = 1
+    no_show: NoShowRule = NoShowRule.CHARGE_FULL
+    hold_minutes: int = 30
+    min_notice_minutes: int = 60
+    booking_horizon_days: int = 60
+
+    @classmethod
+    def of(cls, professional: Professional) -> Policy:
+        return cls(**{item.name: getattr(professional, item.name) for item in fields(cls)})
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Policy:
+        """A booking's copy; a field the copy predates takes its default."""
+        values: dict[str, Any] = {
+            item.name: NoShowRule(data[item.name]) if item.name == "no_show" else int(data[item.name])
+            for item in fields(cls)
+            if item.name in data
+        }
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"no_show": str(self.no_show)}
+
+    def as_columns(self) -> dict[str, Any]:
+        """The Professional columns that hold this policy, by name."""
+        return asdict(self)
+
+    @property
+    def free_window(self) -> timedelta:
+        return timedelta(hours=self.free_cancellation_hours)
+
+
+DEFAULT_POLICY = Policy()
 
 
 class Professional(Base):
@@ -38,16 +85,18 @@ class Professional(Base):
     video_link: Mapped[str | None] = mapped_column(String(500))
 
     # Policy (seeds: "cancelling more than 72 hours before often allows rescheduling or a refund").
-    free_cancellation_hours: Mapped[int] = mapped_column(Integer, default=24)
-    late_cancellation_refund_percent: Mapped[int] = mapped_column(Integer, default=0)
-    max_reschedules: Mapped[int] = mapped_column(Integer, default=1)
+    free_cancellation_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_POLICY.free_cancellation_hours)
+    late_cancellation_refund_percent: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_POLICY.late_cancellation_refund_percent
+    )
+    max_reschedules: Mapped[int] = mapped_column(Integer, default=DEFAULT_POLICY.max_reschedules)
     no_show: Mapped[NoShowRule] = mapped_column(
         Enum(NoShowRule, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
-        default=NoShowRule.CHARGE_FULL,
+        default=DEFAULT_POLICY.no_show,
     )
-    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=60)
-    booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60)
-    hold_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_POLICY.min_notice_minutes)
+    booking_horizon_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_POLICY.booking_horizon_days)
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_POLICY.hold_minutes)
 
     buffer_before_minutes: Mapped[int] = mapped_column(Integer, default=0)
     buffer_after_minutes: Mapped[int] = mapped_column(Integer, default=0)

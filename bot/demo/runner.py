@@ -27,6 +27,7 @@ from bot.demo.catalog import EXAMPLE_CATALOG, import_example_catalog, link_profe
 from bot.demo.fake_session import BOT_TOKEN, ChatMessage, RecordingSession
 from bot.demo.updates import Person, UpdateFactory
 from bot.render import format_instant
+from bot.services import zone_search
 from bot.services.clock import FrozenClock
 from bot.services.errors import NotFound
 from bot.services.payments.demo import (
@@ -289,6 +290,8 @@ async def run_demo(
         settings = Settings(database_url=url, redis_url=None, bot_token=None, _env_file=None)
         app = build_app(settings, clock=clock, bot=Bot(BOT_TOKEN, session=recording))
         checkout_pages: web.AppRunner | None = None
+        # The place index takes seconds to build: while the newcomer picks a language, not after.
+        warming = asyncio.create_task(asyncio.to_thread(zone_search.warm_up))
         try:
             await import_example_catalog(app.sessions, EXAMPLE_CATALOG)
             checkout_pages = await _serve_checkout_pages(app, out)
@@ -296,6 +299,7 @@ async def run_demo(
         finally:
             if checkout_pages is not None:
                 await checkout_pages.cleanup()
+            warming.cancel()
             await app.close()
 
 

@@ -4,8 +4,8 @@ rendered message. Babel does the formatting; gettext the words. Services never i
 from bot.render.dates import format_clock, format_day, format_duration, format_instant, zone_suffix
 from bot.render.message import Markup, Rendered, send_rendered
 from bot.render.money import format_money, format_price
-from bot.render.outbox import Reader, Renderer, RendererRegistry, UnknownKind, outbox_renderers
-from bot.render.zones import utc_offset, zone_city, zone_label
+from bot.render.outbox import Reader, Renderer, RendererRegistry, UnknownKind
+from bot.render.zones import utc_offset, zone_choice, zone_city, zone_label
 
 __all__ = [
     "Markup",
@@ -20,9 +20,9 @@ __all__ = [
     "format_instant",
     "format_money",
     "format_price",
-    "outbox_renderers",
     "send_rendered",
     "utc_offset",
+    "zone_choice",
     "zone_city",
     "zone_label",
     "zone_suffix",

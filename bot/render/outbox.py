@@ -1,15 +1,18 @@
 """Renderers for outbox messages: kind -> function(payload, reader) -> Rendered.
 
-A feature module registers one renderer per kind it enqueues, next to the handlers that speak about
-the same thing::
+Each app owns one registry (handlers/registry.py: `Registry.renderers`); a feature module registers
+one renderer per kind it enqueues, next to the handlers that speak about the same thing::
 
-    from bot.render import Reader, Rendered, format_instant, outbox_renderers
+    from bot.render import Reader, Rendered, format_instant
     from aiogram.utils.i18n import gettext as _
 
-    @outbox_renderers.register("booking_created_pro")
     def booking_created_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
         starts = datetime.fromisoformat(payload["starts_at"])
         return Rendered(_("New booking: {when}").format(when=format_instant(starts, reader.zone, reader.locale)))
+
+    def make_router(registry: Registry) -> Router:
+        registry.renderers.register("booking_created_pro")(booking_created_pro)
+        ...
 
 `reader` is the recipient as the users table has them when the message is sent (their language and
 zone then, not when the row was written). The worker calls the renderer inside
@@ -71,7 +74,3 @@ class RendererRegistry:
 
 def _name(renderer: Renderer) -> str:
     return f"{renderer.__module__}.{getattr(renderer, '__qualname__', repr(renderer))}"
-
-
-# The registry feature modules register into and the worker reads (tests may build their own).
-outbox_renderers = RendererRegistry()

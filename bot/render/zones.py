@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from babel import Locale
 from babel.core import get_global
 from babel.dates import get_timezone_location
 
 from bot.services.timezones import canonical_zone, zone
+
+if TYPE_CHECKING:
+    from bot.services.zone_search import ZoneMatch
 
 UNIVERSAL = "UTC"
 
@@ -69,3 +72,10 @@ def zone_label(name: str, locale: str, at: datetime) -> str:
     if canonical_zone(name) == UNIVERSAL:
         return UNIVERSAL
     return f"{zone_city(name, locale)} ({utc_offset(name, at)})"
+
+
+def zone_choice(match: ZoneMatch, at: datetime) -> str:
+    """A candidate's button: "Kharkiv, Ukraine (UTC+02:00)", "UTC" for UTC itself."""
+    if canonical_zone(match.zone) == UNIVERSAL:
+        return UNIVERSAL
+    return f"{match.place_name} ({utc_offset(match.zone, at)})"

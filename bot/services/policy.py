@@ -8,13 +8,12 @@ copy, never the professional's current settings, and are pure so the chat can pr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from models import Booking, BookingState, NoShowRule, Professional
+from models import Booking, BookingState, NoShowRule
+from models import Policy as Policy  # the one policy type lives with the columns it fills
 
 
 class Actor(StrEnum):
@@ -49,42 +48,6 @@ def actor(by: str) -> Actor:
         return Actor(by)
     except ValueError:
         raise ValueError(f"unknown actor {by!r}; one of {sorted(Actor)}") from None
-
-
-@dataclass(frozen=True)
-class Policy:
-    free_cancellation_hours: int
-    late_cancellation_refund_percent: int
-    max_reschedules: int
-    no_show: str
-    hold_minutes: int
-
-    @classmethod
-    def of(cls, professional: Professional) -> Policy:
-        return cls(
-            free_cancellation_hours=professional.free_cancellation_hours,
-            late_cancellation_refund_percent=professional.late_cancellation_refund_percent,
-            max_reschedules=professional.max_reschedules,
-            no_show=str(professional.no_show),
-            hold_minutes=professional.hold_minutes,
-        )
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Policy:
-        return cls(
-            free_cancellation_hours=int(data["free_cancellation_hours"]),
-            late_cancellation_refund_percent=int(data["late_cancellation_refund_percent"]),
-            max_reschedules=int(data["max_reschedules"]),
-            no_show=str(data["no_show"]),
-            hold_minutes=int(data["hold_minutes"]),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def free_window(self) -> timedelta:
-        return timedelta(hours=self.free_cancellation_hours)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,7 @@
 """A professional's weekly hours and days off, as they edit them from chat.
 
-The parsers are pure and follow the catalog format's rules (`bookbot import`): a window is
-"HH:MM-HH:MM" in the professional's wall-clock time, "24:00" may end one, it must not be empty or
-cross midnight, and the windows of a day must not overlap. Days off are whole local dates, both ends
-included ("2026-12-24" or "2026-12-24..2026-12-26").
+Typed hours follow the rules the catalog file follows too (bot/services/windows.py). Days off are
+whole local dates, both ends included ("2026-12-24" or "2026-12-24..2026-12-26"); the parsers are pure.
 
 Changing the schedule never touches a booking: a session already made stays where it is. The writes
 return the held and confirmed sessions that now lie outside the working hours, so the professional
@@ -16,90 +14,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import pairwise
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.services.availability import MINUTES_PER_DAY, Schedule
-from bot.services.errors import DomainError, NotAllowed, NotFound
+from bot.services.errors import NotAllowed, NotFound
 from bot.services.timezones import zone as zone_named
+from bot.services.windows import ScheduleInputError, Window, check_windows
 from models import Booking, BookingState, DateOverride, Professional, TimeOff, WeeklyWindow
 
-Window = tuple[int, int]  # minutes after local midnight, 0 <= start < end <= 1440
-
-MAX_WINDOWS = 12
 MAX_DAYS_OFF = 366
-# Words that mean "no hours that day" (the chat also offers a button for it).
-OFF_WORDS = frozenset({"off", "-", "—", "none", "closed"})
 
-_WINDOW = re.compile(r"(\d{1,2}):(\d{2})\s*[-–—]\s*(\d{1,2}):(\d{2})")
-_SEPARATORS = re.compile(r"[,;\n]+")
 _RANGE = re.compile(r"\s*(\S+?)\s*(?:\.\.|–|—)\s*(\S+)\s*")
 
 
-class ScheduleInputError(DomainError):
-    """Typed hours or dates that cannot be used.
-
-    `problem` names the rule:
-      hours: "blank", "format", "start" (no time of day), "end" (no time of day, 00:01-24:00),
-             "empty", "order" (ends before it starts), "overlap" (`windows` holds the two), "too_many";
-      dates: "date" (not YYYY-MM-DD), "range_order", "too_long", "past".
-    `piece` is the part of the input at fault, as typed.
-    """
-
-    def __init__(self, problem: str, piece: str = "", windows: tuple[Window, ...] = ()) -> None:
-        super().__init__(f"{problem}: {piece!r}")
-        self.problem = problem
-        self.piece = piece
-        self.windows = windows
-
-
 # --- parsing (pure) --------------------------------------------------------------------------------
-
-
-def parse_window(text: str) -> Window:
-    piece = text.strip()
-    match = _WINDOW.fullmatch(piece)
-    if match is None:
-        raise ScheduleInputError("format", piece)
-    start_h, start_m, end_h, end_m = (int(part) for part in match.groups())
-    if start_h > 23 or start_m > 59:
-        raise ScheduleInputError("start", piece)
-    if end_h > 24 or end_m > 59 or (end_h == 24 and end_m != 0):
-        raise ScheduleInputError("end", piece)
-    starts, ends = start_h * 60 + start_m, end_h * 60 + end_m
-    if starts == ends:
-        raise ScheduleInputError("empty", piece)
-    if starts > ends:
-        raise ScheduleInputError("order", piece)
-    return starts, ends
-
-
-def check_windows(windows: Sequence[Window]) -> tuple[Window, ...]:
-    """`windows` sorted, or ScheduleInputError if any is out of bounds or two overlap."""
-    ordered = tuple(sorted(windows))
-    if len(ordered) > MAX_WINDOWS:
-        raise ScheduleInputError("too_many")
-    for starts, ends in ordered:
-        if not 0 <= starts < ends <= MINUTES_PER_DAY:
-            raise ScheduleInputError("order", f"{starts}-{ends}")
-    for before, after in pairwise(ordered):
-        if after[0] < before[1]:
-            raise ScheduleInputError("overlap", windows=(before, after))
-    return ordered
-
-
-def parse_windows(text: str) -> tuple[Window, ...]:
-    """ "09:00-12:00, 13:30-17:00" -> ((540, 720), (810, 1020)); "off" -> () (no hours that day)."""
-    cleaned = text.strip()
-    if not cleaned:
-        raise ScheduleInputError("blank")
-    if cleaned.lower() in OFF_WORDS:
-        return ()
-    pieces = [piece for piece in _SEPARATORS.split(cleaned) if piece.strip()]
-    return check_windows([parse_window(piece) for piece in pieces])
 
 
 def parse_date(text: str) -> date:

@@ -21,15 +21,16 @@ from models import (
     DateOverride,
     NoShowRule,
     OverrideWindow,
+    Policy,
     Professional,
     Review,
     Service,
     ServiceMode,
     TimeOff,
     User,
-    WeeklyWindow,
 )
 from tests.bot.harness import BotHarness
+from tests.worlds import professional, service, weekly_hours
 
 MON, TUE, WED, THU, FRI, SAT = range(6)
 
@@ -46,28 +47,13 @@ class Catalog:
     nutrition: int  # Lea's (not listed)
 
 
-def _windows(hours: dict[int, list[tuple[str, str]]]) -> list[WeeklyWindow]:
-    def minutes(text: str) -> int:
-        hour, minute = text.split(":")
-        return int(hour) * 60 + int(minute)
-
-    return [
-        WeeklyWindow(weekday=day, starts=minutes(start), ends=minutes(end))
-        for day, windows in hours.items()
-        for start, end in windows
-    ]
-
-
-def _service(slug: str, name: str, minutes: int, price: int, currency: str, mode: ServiceMode) -> Service:
-    return Service(
-        slug=slug, name=name, duration_minutes=minutes, price_minor=price, currency=currency, mode=mode, active=True
-    )
-
-
 def anna() -> Professional:
-    pro = Professional(
-        slug="anna-koval",
-        name="Anna Koval",
+    pro = professional(
+        "anna-koval",
+        "Anna Koval",
+        policy=Policy(
+            free_cancellation_hours=72, late_cancellation_refund_percent=50, max_reschedules=2, min_notice_minutes=240
+        ),
         headline="Career coach for people changing fields",
         bio="Ten years of coaching engineers, designers and teachers through career changes.",
         verified=True,
@@ -77,35 +63,32 @@ def anna() -> Professional:
         address="Khreshchatyk St 22, office 4, Kyiv",
         access_notes="Step-free entrance from the courtyard; lift to the 2nd floor.",
         video_link="https://meet.example.org/anna-koval",
-        free_cancellation_hours=72,
-        late_cancellation_refund_percent=50,
-        max_reschedules=2,
-        no_show=NoShowRule.CHARGE_FULL,
-        min_notice_minutes=240,
-        booking_horizon_days=60,
-        hold_minutes=30,
         buffer_before_minutes=0,
         buffer_after_minutes=10,
         slot_step_minutes=60,
     )
-    work = [("09:00", "12:00"), ("13:30", "17:00")]
-    pro.weekly_windows = _windows(
-        {MON: work, TUE: work, WED: [("12:00", "20:00")], THU: work, FRI: [("09:00", "13:00")]}
-    )
+    work = "09:00-12:00, 13:30-17:00"
+    pro.weekly_windows = weekly_hours({MON: work, TUE: work, WED: "12:00-20:00", THU: work, FRI: "09:00-13:00"})
     pro.date_overrides = [DateOverride(on_date=date(2026, 12, 31), windows=[OverrideWindow(starts=600, ends=780)])]
     pro.time_off = [TimeOff(first_day=date(2026, 12, 24), last_day=date(2026, 12, 26))]
     pro.services = [
-        _service("intro-call", "Free intro call", 20, 0, "EUR", ServiceMode.VIDEO),
-        _service("coaching-50", "Coaching session", 50, 6000, "EUR", ServiceMode.VIDEO),
-        _service("coaching-50-office", "Coaching session at the office", 50, 7000, "EUR", ServiceMode.IN_PERSON),
+        service("intro-call", "Free intro call", 20, 0),
+        service("coaching-50", "Coaching session", 50, 6000),
+        service("coaching-50-office", "Coaching session at the office", 50, 7000, mode=ServiceMode.IN_PERSON),
     ]
     return pro
 
 
 def david() -> Professional:
-    pro = Professional(
-        slug="david-moreno",
-        name="David Moreno",
+    pro = professional(
+        "david-moreno",
+        "David Moreno",
+        policy=Policy(
+            free_cancellation_hours=48,
+            no_show=NoShowRule.ONE_FREE_RESCHEDULE,
+            min_notice_minutes=720,
+            booking_horizon_days=30,
+        ),
         headline="Licensed therapist (CBT), anxiety and burnout",
         bio="Cognitive behavioural therapy for anxiety, burnout and sleep problems. English and Spanish.",
         verified=True,
@@ -113,32 +96,20 @@ def david() -> Professional:
         languages=["en", "es"],
         categories=["therapy"],
         video_link="https://meet.example.org/david-moreno",
-        free_cancellation_hours=48,
-        late_cancellation_refund_percent=0,
-        max_reschedules=1,
-        no_show=NoShowRule.ONE_FREE_RESCHEDULE,
-        min_notice_minutes=720,
-        booking_horizon_days=30,
-        hold_minutes=30,
         buffer_before_minutes=10,
         buffer_after_minutes=10,
     )
-    pro.weekly_windows = _windows(
-        {
-            MON: [("08:00", "12:00")],
-            TUE: [("08:00", "12:00"), ("17:00", "21:00")],
-            THU: [("17:00", "21:00")],
-            SAT: [("10:00", "14:00")],
-        }
+    pro.weekly_windows = weekly_hours(
+        {MON: "08:00-12:00", TUE: "08:00-12:00, 17:00-21:00", THU: "17:00-21:00", SAT: "10:00-14:00"}
     )
-    pro.services = [_service("therapy-50", "Therapy session", 50, 9500, "USD", ServiceMode.VIDEO)]
+    pro.services = [service("therapy-50", "Therapy session", 50, 9500, currency="USD")]
     return pro
 
 
 def lea() -> Professional:
-    pro = Professional(
-        slug="lea-schmidt",
-        name="Lea Schmidt",
+    pro = professional(
+        "lea-schmidt",
+        "Lea Schmidt",
         headline="Nutrition counselling",
         bio="Evidence-based nutrition counselling.",
         verified=False,
@@ -147,8 +118,8 @@ def lea() -> Professional:
         categories=["nutrition"],
         video_link="https://meet.example.org/lea-schmidt",
     )
-    pro.weekly_windows = _windows({MON: [("10:00", "16:00")], WED: [("10:00", "16:00")]})
-    pro.services = [_service("nutrition-45", "Nutrition consultation", 45, 5500, "EUR", ServiceMode.VIDEO)]
+    pro.weekly_windows = weekly_hours({MON: "10:00-16:00", WED: "10:00-16:00"})
+    pro.services = [service("nutrition-45", "Nutrition consultation", 45, 5500)]
     return pro
 
 
@@ -174,16 +145,16 @@ async def add_coaches(sessions: async_sessionmaker[AsyncSession], count: int, la
     """`count` more verified career coaches, "Coach 01" ... (for pages of the list)."""
     async with sessions.begin() as session:
         for number in range(1, count + 1):
-            pro = Professional(
-                slug=f"coach-{number:02d}",
-                name=f"Coach {number:02d}",
+            pro = professional(
+                f"coach-{number:02d}",
+                f"Coach {number:02d}",
                 headline="Career coaching",
                 verified=True,
                 timezone="Europe/Madrid",
                 languages=[language],
                 categories=["career-coaching"],
             )
-            pro.services = [_service("talk", "Talk", 30, 1000, "EUR", ServiceMode.VIDEO)]
+            pro.services = [service("talk", "Talk", 30, 1000)]
             session.add(pro)
 
 

@@ -4,8 +4,8 @@ The app is the production one (`build_app`): real middlewares, routers, FSM and 
 migrated SQLite file, or PostgreSQL), with a recording Bot session instead of Telegram and a frozen
 clock (tests/conftest.py's `clock`, Monday 2026-11-23 06:00 UTC). Fixtures (tests/bot/conftest.py):
 `harness` (SQLite), `pg_harness` (PostgreSQL), `bot_db_url` (a fresh SQLite database, to build a
-harness of your own with `BotHarness.running(url, clock, ...)`). One process holds one app's routers
-at a time (aiogram routers have a single parent), so run harnesses one after the other, not nested.
+harness of your own with `BotHarness.running(url, clock, ...)`). Each harness is an app of its own
+(its own routers and registry), so several can run at once, as replicas do.
 
     async def test_something(harness: BotHarness) -> None:
         olena = harness.person(first_name="Olena", language_code="uk")

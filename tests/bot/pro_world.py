@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from bot.demo.updates import Person
 from bot.services import booking
-from models import Booking, Professional, Service, ServiceMode, User, WeeklyWindow
+from models import Booking, Policy, User, WeeklyWindow
 from tests.bot.harness import BotHarness
+from tests.worlds import professional as new_professional
+from tests.worlds import service as new_service
 
 WORKDAY = ((540, 720), (810, 1020))  # 09:00-12:00, 13:30-17:00
 ANNA_HOURS: Mapping[int, Sequence[tuple[int, int]]] = {
@@ -39,26 +41,18 @@ async def add_professional(
 ) -> tuple[int, int]:
     """A professional with a 50-minute paid video service; returns (professional id, service id)."""
     async with harness.db() as session:
-        professional = Professional(
-            slug=slug,
-            name=name,
+        professional = new_professional(
+            slug,
+            name,
+            policy=Policy(min_notice_minutes=60, booking_horizon_days=60),
             headline=headline,
             verified=verified,
             timezone=timezone,
             languages=["en"],
             telegram_id=telegram_id,
-            min_notice_minutes=60,
-            booking_horizon_days=60,
             slot_step_minutes=60,
         )
-        service = Service(
-            slug="coaching-50",
-            name="Coaching session",
-            duration_minutes=50,
-            price_minor=6000,
-            currency="EUR",
-            mode=ServiceMode.VIDEO,
-        )
+        service = new_service("coaching-50", "Coaching session", 50, 6000)
         professional.services.append(service)
         professional.weekly_windows.extend(
             WeeklyWindow(weekday=weekday, starts=starts, ends=ends)

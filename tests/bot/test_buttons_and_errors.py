@@ -15,6 +15,7 @@ from bot.render import Rendered
 from bot.services.clock import FrozenClock
 from bot.services.errors import NotAllowed
 from handlers.common import Callback, Flow, inline_keyboard, replace, send
+from handlers.registry import Registry
 from handlers.start import LanguageCb, ZoneCb
 from models import User
 from tests.bot.harness import BotHarness
@@ -57,36 +58,40 @@ async def test_the_same_update_twice_is_answered_once(harness: BotHarness) -> No
 
 # A feature module as others will write one: its own callback factory, a state prompt-free screen,
 # a handler that trusts nothing in the callback data.
-feature = Router(name="test-feature")
 
 
 class ThingCb(Callback, prefix="tt"):
     id: int
 
 
-@feature.message(Command("thing"))
 async def show_thing(message: Message, ctx: Flow) -> None:
     await send(ctx, Rendered("Thing 1", inline_keyboard([("Open", ThingCb(id=1))])))
 
 
-@feature.callback_query(ThingCb.filter())
 async def open_thing(query: CallbackQuery, callback_data: ThingCb, ctx: Flow) -> None:
     if callback_data.id != 1:
         raise NotAllowed(f"thing {callback_data.id}")
     await replace(query, ctx, Rendered("Thing 1, opened"))
 
 
-@feature.message(Command("crash"))
 async def crash(message: Message, ctx: Flow) -> None:
     ctx.user.first_name = "changed by a handler that then fails"
     raise RuntimeError("boom")
+
+
+def make_feature(registry: Registry) -> Router:
+    feature = Router(name="test-feature")
+    feature.message.register(show_thing, Command("thing"))
+    feature.callback_query.register(open_thing, ThingCb.filter())
+    feature.message.register(crash, Command("crash"))
+    return feature
 
 
 @pytest.fixture
 async def with_feature(
     monkeypatch: pytest.MonkeyPatch, bot_db_url: str, clock: FrozenClock
 ) -> AsyncIterator[BotHarness]:
-    monkeypatch.setattr(handlers, "FEATURE_ROUTERS", [*handlers.FEATURE_ROUTERS, feature])
+    monkeypatch.setattr(handlers, "FEATURES", [*handlers.FEATURES, make_feature])
     async with BotHarness.running(bot_db_url, clock) as harness:
         yield harness
 

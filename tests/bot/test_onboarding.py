@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo.updates import Person
+from bot.render import zone_choice, zone_label
+from bot.services.zone_search import search_zones
 from handlers.start import LanguageCb
 from models import User
 from tests.bot.harness import BotHarness
@@ -74,10 +76,50 @@ async def test_zone_by_country_offers_its_zones(harness: BotHarness) -> None:
     await harness.send_text(person, "Spain")
     assert harness.last_text(person) == "Which one is yours? Not in the list? Type the nearest big city."
     labels = [button["text"] for button in harness.buttons(person)]
-    assert labels[:2] == ["Madrid (UTC+01:00)", "Canary (UTC+00:00)"]
-    await harness.press_button(person, "Madrid")
-    assert harness.texts(person)[-2] == "Your time zone: Madrid (UTC+01:00)"
+    now = harness.clock.now()
+    # The country's zones, most populous first, each named after its biggest city.
+    assert labels == [zone_choice(match, now) for match in search_zones("Spain", "en", at=now)]
+    assert [match.zone for match in search_zones("Spain")] == ["Europe/Madrid", "Atlantic/Canary"]
+    await harness.press_button(person, labels[0])
+    assert harness.texts(person)[-2] == "Your time zone: " + zone_label("Europe/Madrid", "en", now)
     assert (await _user(harness, person)).timezone == "Europe/Madrid"
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [("Kharkiv", "Europe/Kyiv"), ("Харків", "Europe/Kyiv"), ("EST", "America/New_York"), ("🇩🇪", "Europe/Berlin")],
+)
+async def test_one_sure_answer_is_saved_at_once(harness: BotHarness, typed: str, zone: str) -> None:
+    person = harness.person()
+    await _to_zone_step(harness, person)
+    await harness.send_text(person, typed)
+    assert harness.texts(person)[-2] == "Your time zone: " + zone_label(zone, "en", harness.clock.now())
+    assert (await _user(harness, person)).timezone == zone
+
+
+async def test_a_guess_is_offered_not_saved(harness: BotHarness) -> None:
+    person = harness.person()
+    await _to_zone_step(harness, person)
+    await harness.send_text(person, "Kharkvi")  # a typo: asked, even with one candidate
+    assert harness.last_text(person) == "Which one is yours? Not in the list? Type the nearest big city."
+    now = harness.clock.now()
+    assert [button["text"] for button in harness.buttons(person)] == [
+        zone_choice(match, now) for match in search_zones("Kharkvi", "en", at=now)
+    ]
+    assert (await _user(harness, person)).timezone is None
+    await harness.press_button(person, "Kharkiv, Ukraine")
+    assert (await _user(harness, person)).timezone == "Europe/Kyiv"
+
+
+async def test_an_offset_offers_the_zones_that_have_it_now(harness: BotHarness) -> None:
+    person = harness.person()
+    await _to_zone_step(harness, person)
+    await harness.send_text(person, "GMT-5")
+    now = harness.clock.now()
+    labels = [button["text"] for button in harness.buttons(person)]
+    assert labels == [zone_choice(match, now) for match in search_zones("GMT-5", "en", at=now)]
+    assert labels[0] == zone_choice(search_zones("New York")[0], now)
+    assert all(label.endswith("(UTC-05:00)") for label in labels)
 
 
 async def test_gibberish_asks_again_and_keeps_the_step(harness: BotHarness) -> None:

@@ -397,7 +397,7 @@ async def test_hours_change_a_weekday_with_bad_input_first(harness: BotHarness) 
     await harness.press_button(anna, "Mon")
     assert harness.last_text(anna) == MONDAY_QUESTION
     bad = {
-        "9-12": "“9-12” is not HH:MM-HH:MM, e.g. 09:00-12:00.",
+        "9am-12": "“9am-12” is not HH:MM-HH:MM, e.g. 09:00-12:00.",
         "09:00-12:00, 11:00-13:00": "09:00-12:00 and 11:00-13:00 overlap.",
         "12:00-09:00": (
             "“12:00-09:00” ends before it starts. Hours cannot cross midnight: "

@@ -1,18 +1,30 @@
-"""With REDIS_URL: FSM state, update dedupe and the rate limit shared by replicas, against the real Redis."""
+"""With REDIS_URL: FSM state, per-user ordering, update dedupe and the rate limit shared by replicas,
+against the real Redis. The replicas are two apps running at once in this process."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.typing import KeyT
 
+from bot.demo.fake_session import ChatMessage
+from bot.render import zone_label
 from bot.services.clock import FrozenClock
 from bot.worker import RedisTokenBucket
+from handlers.start import LanguageCb
 from tests.bot.harness import BotHarness
 from tests.conftest import REDIS_TEST_URL, service_unavailable
 
@@ -40,9 +52,11 @@ async def redis_prefix() -> AsyncIterator[str]:
 
 async def test_replicas_share_state_and_dedupe(redis_prefix: str, bot_db_url: str, clock: FrozenClock) -> None:
     url = bot_db_url
-    # Two replicas one after the other (one process holds one app's routers at a time): whatever the
-    # first knew, the second must know from Redis alone.
-    async with BotHarness.running(url, clock, redis_url=REDIS_TEST_URL, key_prefix=redis_prefix) as one:
+    # Two replicas running at once: whatever the first knew, the second must know from Redis alone.
+    async with (
+        BotHarness.running(url, clock, redis_url=REDIS_TEST_URL, key_prefix=redis_prefix) as one,
+        BotHarness.running(url, clock, redis_url=REDIS_TEST_URL, key_prefix=redis_prefix) as two,
+    ):
         assert isinstance(one.app.dispatcher.storage, RedisStorage)
         person = one.person()
         start = one.updates.text(person, "/start")
@@ -52,7 +66,6 @@ async def test_replicas_share_state_and_dedupe(redis_prefix: str, bot_db_url: st
         assert [key async for key in one.app.redis.scan_iter(match=f"{redis_prefix}:fsm:*")]
         message = one.last_message(person)
         updates = one.updates
-    async with BotHarness.running(url, clock, redis_url=REDIS_TEST_URL, key_prefix=redis_prefix) as two:
         two.updates = updates  # the same Telegram: update ids keep counting
         await two.feed(start)  # redelivered to the other replica: dropped
         assert two.calls == []
@@ -69,6 +82,90 @@ async def test_replicas_share_state_and_dedupe(redis_prefix: str, bot_db_url: st
     finally:
         await redis.aclose()
     assert any(key.startswith(f"{redis_prefix}:update:") for key in keys)
+
+
+class StallNextMessage(BaseRequestMiddleware):
+    """Telegram that holds the next sendMessage until released: a replica caught in the middle of an
+    update."""
+
+    def __init__(self) -> None:
+        self.stalled = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> Response[TelegramType]:
+        if isinstance(method, SendMessage) and not self.stalled.is_set():
+            self.stalled.set()
+            await self.release.wait()
+        return await make_request(bot, method)
+
+
+class WatchedLock(Lock):
+    async def do_acquire(self, token: str | bytes) -> bool:
+        taken = await super().do_acquire(token)
+        redis = self.redis
+        assert isinstance(redis, WatchedRedis)
+        redis.attempts.put_nowait((str(self.name), taken))
+        return taken
+
+
+class WatchedRedis(Redis):
+    """Reports every attempt to take a lock: (key, taken), False while someone else holds it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.attempts: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+
+    def lock(self, name: KeyT, *args: Any, **kwargs: Any) -> Lock:
+        kwargs["lock_class"] = WatchedLock
+        return super().lock(name, *args, **kwargs)
+
+
+async def test_replicas_at_once_take_one_persons_updates_in_turn(
+    redis_prefix: str, pg_url: str, clock: FrozenClock
+) -> None:
+    # PostgreSQL, as replicas share in production (a SQLite writer would hold the whole file meanwhile).
+    async with (
+        BotHarness.running(pg_url, clock, redis_url=REDIS_TEST_URL, key_prefix=redis_prefix) as one,
+        BotHarness.running(pg_url, clock, redis_url=REDIS_TEST_URL, key_prefix=redis_prefix) as two,
+    ):
+        isolation = two.app.dispatcher.fsm.events_isolation
+        assert isinstance(isolation, RedisEventIsolation)
+        watched = WatchedRedis(connection_pool=isolation.redis.connection_pool)
+        isolation.redis = watched
+        two.updates = one.updates  # one Telegram: update ids keep counting whichever replica gets them
+        olena, petro = one.person(first_name="Olena"), one.person(first_name="Petro")
+
+        telegram = StallNextMessage()
+        one.session.middleware(telegram)
+        first = asyncio.create_task(one.send_text(olena, "/start"))
+        await telegram.stalled.wait()  # replica one is inside Olena's /start: her language step is set
+
+        # Someone else is not kept waiting by Olena's update.
+        await two.send_text(petro, "/start")
+        assert two.last_text(petro).startswith("Hello, Petro!")
+
+        # Olena's next update, on the other replica, waits until the first is done.
+        greeting = ChatMessage(chat_id=olena.id, message_id=one.session.next_message_id(), text="")
+        second = asyncio.create_task(two.press(olena, LanguageCb(code="en"), greeting))
+        key, taken = await watched.attempts.get()
+        while str(olena.id) not in key:
+            key, taken = await watched.attempts.get()
+        assert not taken
+        assert not second.done() and two.texts(olena) == []
+
+        telegram.release.set()
+        await first
+        await second
+        assert one.last_text(olena).startswith("Hello, Olena!")
+        # Replica two answered the language step replica one had set: the zone question follows.
+        assert two.last_text(olena).startswith("Which time zone are you in?")
+        # And replica one takes the zone step replica two set.
+        await one.send_text(olena, "kyiv")
+        assert one.texts(olena)[-2] == "Your time zone: {zone}".format(
+            zone=zone_label("Europe/Kyiv", "en", clock.now())
+        )
 
 
 async def test_the_shared_bucket_limits_every_replica_together(redis_prefix: str) -> None:

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, build_i18n, ensure_compiled, pick_locale
 from bot.render import format_duration, format_instant, format_money, format_price, zone_label
-from bot.services.zone_search import normalise, search_zones, zone_at, zone_country
+from bot.services.zone_search import normalise, zone_at, zone_country
 
 WINTER = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
@@ -76,41 +76,6 @@ def test_plurals_follow_each_languages_rules(i18n: I18n) -> None:
         ]
         assert format_duration(300) == "5 годин"
         assert format_price(0, "EUR", "uk") == "Безкоштовно"
-
-
-@pytest.mark.parametrize(
-    ("query", "first"),
-    [
-        ("kyiv", "Europe/Kyiv"),
-        ("Kiev", "Europe/Kyiv"),
-        ("  KYIV ", "Europe/Kyiv"),
-        ("Київ", "Europe/Kyiv"),
-        ("new york", "America/New_York"),
-        ("New_York", "America/New_York"),
-        ("New York, USA", "America/New_York"),
-        ("Sao Paulo", "America/Sao_Paulo"),
-        ("São Paulo", "America/Sao_Paulo"),
-        ("Ukraine", "Europe/Kyiv"),
-        ("Україна", "Europe/Kyiv"),
-        ("Spain", "Europe/Madrid"),
-        ("Іспанія", "Europe/Madrid"),
-        ("united states", "America/New_York"),
-        ("Europe/Kiev", "Europe/Kyiv"),
-        ("utc", "UTC"),
-        ("madr", "Europe/Madrid"),
-    ],
-)
-def test_zone_search(query: str, first: str) -> None:
-    assert search_zones(query, ["en", "uk"])[0] == first
-
-
-def test_zone_search_limits_and_misses() -> None:
-    assert search_zones("qwzx blorp") == []
-    assert search_zones("") == []
-    assert search_zones("a") == []  # too short to mean anything but an exact name
-    assert len(search_zones("United States")) == 8
-    # One zone per clock: Ceuta keeps Madrid's time all year, so Spain offers it once, as Madrid.
-    assert search_zones("Spain")[:2] == ["Europe/Madrid", "Atlantic/Canary"]
 
 
 def test_locations_and_countries() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from bot.demo.updates import Person
+from bot.middlewares.replies import Replies
 from bot.services.errors import NotAllowed
 from bot.settings import WEBHOOK_SECRET_PATTERN, Settings, derive_webhook_secret
 from bot.web import HEALTH_PATH, TelegramWebhook, build_web_app
@@ -147,11 +148,12 @@ async def test_a_failed_commit_asks_telegram_to_retry_and_the_retry_is_processed
 async def test_a_handler_that_raises_gets_a_retry_which_is_processed(webhook: Webhook) -> None:
     attempts: list[int] = []
 
-    async def flaky(message: Message) -> None:
+    async def flaky(message: Message, replies: Replies) -> None:
         attempts.append(message.message_id)
         if len(attempts) == 1:
             raise RuntimeError("something broke on the first delivery")
-        await message.answer("done")
+        # Handlers answer after their transaction commits (commit, then send).
+        replies.add("sendMessage", lambda: message.answer("done"))
 
     webhook.harness.app.dispatcher.message.register(flaky, Command("flaky"))
     olena = webhook.harness.person()

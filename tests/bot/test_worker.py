@@ -17,16 +17,24 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import worker
-from bot.render import Reader, Rendered, outbox_renderers, zone_label
+from bot.render import Reader, Rendered, zone_label
 from bot.services import outbox
+from bot.serving import JobsInFlight
 from models import OutboxMessage, User
 from tests.bot.harness import BotHarness
 
 
-@outbox_renderers.register("test_zone_notice")
 def render_zone_notice(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     at = datetime.fromisoformat(payload["at"])
     return Rendered(_("Your time zone: {zone}").format(zone=zone_label(reader.zone, reader.locale, at)))
+
+
+@pytest.fixture
+def harness(harness: BotHarness) -> BotHarness:
+    """The usual harness, whose app also renders the test's own outbox kind."""
+    harness.app.renderers.register("test_zone_notice")(render_zone_notice)
+    harness.app.renderers.register("test_other_kind")(render_other)
+    return harness
 
 
 class RecordingLimiter:
@@ -122,7 +130,6 @@ async def test_a_voided_row_is_never_sent(harness: BotHarness) -> None:
     assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")] == [502]
 
 
-@outbox_renderers.register("test_other_kind")
 def render_other(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     return Rendered("other")
 
@@ -216,6 +223,7 @@ async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
     harness.app.rate_limiter = RecordingLimiter()
     await _queue(harness, ("a", 501, "en"))
     scheduler = worker.start_scheduler(harness.app.worker)
+    jobs = JobsInFlight.watch(scheduler)
     try:
         assert {job.id for job in scheduler.get_jobs()} == {"outbox", "maintenance"}
         for _attempt in range(50):
@@ -223,6 +231,10 @@ async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
                 break
             await asyncio.sleep(0.05)
     finally:
+        # Let a tick under way finish before the database goes: a job cancelled mid-query can leave the
+        # event loop waiting for it forever when the test closes it.
+        scheduler.pause()
+        await asyncio.wait_for(jobs.idle.wait(), 30)
         scheduler.shutdown(wait=False)
     assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")] == [501]
 

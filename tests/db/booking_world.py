@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.policy import Policy
-from models import Booking, BookingState, NoShowRule, Professional, Service, ServiceMode, User, WeeklyWindow
+from models import Booking, BookingState, NoShowRule, Professional, Service, User, WeeklyWindow
+from tests.worlds import professional, service
 
 KYIV = ZoneInfo("Europe/Kyiv")
 PRO_CHAT = 700_001
@@ -39,22 +40,22 @@ class World:
 
 
 def _pro(slug: str, verified: bool, telegram_id: int | None) -> Professional:
-    return Professional(
-        slug=slug,
-        name=slug.replace("-", " ").title(),
+    return professional(
+        slug,
+        slug.replace("-", " ").title(),
+        policy=Policy(
+            free_cancellation_hours=72,
+            late_cancellation_refund_percent=50,
+            max_reschedules=2,
+            no_show=NoShowRule.ONE_FREE_RESCHEDULE,
+            min_notice_minutes=240,
+        ),
         verified=verified,
         telegram_id=telegram_id,
         timezone="Europe/Kyiv",
         languages=["uk", "en"],
         categories=["coaching"],
         video_link="https://meet.example.org/anna",
-        free_cancellation_hours=72,
-        late_cancellation_refund_percent=50,
-        max_reschedules=2,
-        no_show=NoShowRule.ONE_FREE_RESCHEDULE,
-        min_notice_minutes=240,
-        booking_horizon_days=60,
-        hold_minutes=30,
         buffer_before_minutes=0,
         buffer_after_minutes=10,
         slot_step_minutes=30,
@@ -62,15 +63,7 @@ def _pro(slug: str, verified: bool, telegram_id: int | None) -> Professional:
 
 
 def _service(slug: str, minutes: int, price: int, active: bool = True) -> Service:
-    return Service(
-        slug=slug,
-        name=slug.replace("-", " ").capitalize(),
-        duration_minutes=minutes,
-        price_minor=price,
-        currency="EUR",
-        mode=ServiceMode.VIDEO,
-        active=active,
-    )
+    return service(slug, slug.replace("-", " ").capitalize(), minutes, price, active=active)
 
 
 async def build_world(sessions: async_sessionmaker[AsyncSession], now: datetime) -> World:

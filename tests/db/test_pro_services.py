@@ -13,7 +13,7 @@ from bot.services import admin, booking, invites, schedule
 from bot.services.clock import FrozenClock
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.invites import AlreadyLinked, InviteUnusable
-from bot.services.schedule import ScheduleInputError
+from bot.services.windows import ScheduleInputError
 from models import Invite, Professional, Service, ServiceMode, TimeOff, User, WeeklyWindow
 
 

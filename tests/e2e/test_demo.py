@@ -22,7 +22,8 @@ Step = tuple[str, Sequence[str]]
 ONBOARDING: list[Step] = [
     ("/start", ["Hello, Olena!", "Which language should I use?", "[1] ✓ English", "[2] Українська"]),
     ("2", ["bot → you (edited):", "Мова: Українська", "У якому ви часовому поясі?", "keyboard: [1] 📍 Надіслати"]),
-    ("Atlantis", ["Не вдалося знайти часовий пояс для «Atlantis»."]),
+    # Atlantis is a real town (Western Cape, South Africa): a made-up name is what finds nothing.
+    ("Mordor", ["Не вдалося знайти часовий пояс для «Mordor»."]),
     ("1", ["(sharing the demo location", "Ваш часовий пояс: Київ (UTC+02:00)", "Усе готово."]),
     ("/settings", ["Часовий пояс: Київ (UTC+02:00)", "[1] Змінити мову", "[2] Змінити часовий пояс"]),
     ("1", ["Якою мовою спілкуватися?"]),

@@ -1,4 +1,5 @@
-"""The hours and days-off parsers of bot/services/schedule.py (the catalog format's rules)."""
+"""The hours and days-off parsers: bot/services/windows.py (the rules the catalog file follows too) and
+bot/services/schedule.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from bot.services.schedule import MAX_WINDOWS, ScheduleInputError, check_windows, parse_days, parse_windows
+from bot.services.schedule import parse_days
+from bot.services.windows import MAX_WINDOWS, ScheduleInputError, check_windows, parse_windows
 
 
 @pytest.mark.parametrize(
@@ -32,7 +34,7 @@ def test_windows_that_parse(typed: str, windows: tuple[tuple[int, int], ...]) ->
     [
         ("", "blank", ""),
         ("   ", "blank", ""),
-        ("9-12", "format", "9-12"),
+        ("9am-12", "format", "9am-12"),
         ("09:00", "format", "09:00"),
         ("09:00-12:00 13:00-14:00", "format", "09:00-12:00 13:00-14:00"),
         ("09:00-12:00, nonsense", "format", "nonsense"),
