@@ -498,3 +498,15 @@ async def _late_free(harness: BotHarness, catalog: Catalog, webhook: TestClient[
 async def test_on_postgresql(pg_url: str, clock: FrozenClock, stripe_api: FakeStripe, scenario: Scenario) -> None:
     async with stripe_harness(pg_url, clock, stripe_api) as harness, webhook_client(harness) as webhook:
         await scenario(harness, await with_catalog(harness), webhook, stripe_api)
+
+
+async def test_coming_back_from_checkout_shows_the_booking_as_it_stands(
+    paying: BotHarness, catalog: Catalog, webhook: TestClient[Any, Any]
+) -> None:
+    booking_id, owner = await _paid_booking(paying, catalog, webhook)
+    olena = Person(id=owner.telegram_id, first_name="Olena", language_code="en")
+    await paying.send_text(olena, f"/start paid_{booking_id}")
+    assert "Status: confirmed" in paying.last_text(olena)
+    stranger = await client(paying, "Petro")
+    await paying.send_text(stranger, f"/start paid_{booking_id}")
+    assert "Status:" not in paying.last_text(stranger)
