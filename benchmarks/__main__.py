@@ -7,6 +7,8 @@
 3. `bench when`: the free-text time parser per message (benchmarks/when.py).
 4. `bench crisis`: `crisis-scan` messages per second, and the latency the crisis middleware adds to an
    ordinary update, p50/p99 (benchmarks/crisis.py).
+5. `bench webhooks`: Stripe webhook events per second through /webhooks/stripe, valid, duplicate and
+   forged mixed, on SQLite and PostgreSQL (benchmarks/webhooks.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -251,20 +253,39 @@ async def main(runs: int, per_client: int) -> None:
             await databases.drop()
 
 
+async def webhooks_main(events: int) -> None:
+    from benchmarks.webhooks import bench_webhooks
+
+    with tempfile.TemporaryDirectory(prefix="bookbot-bench-") as scratch:
+        databases = Databases(Path(scratch))
+        try:
+            for backend in ("sqlite", "postgres"):
+                url = await (databases.sqlite("webhooks") if backend == "sqlite" else databases.postgres("webhooks"))
+                if url:
+                    await bench_webhooks(url, events)
+        finally:
+            await databases.drop()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python3 dev.py bench", description=__doc__.splitlines()[0])
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("all", "core", "when", "crisis"),
+        choices=("all", "core", "when", "crisis", "webhooks"),
         default="all",
-        help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check (default: all)",
+        help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check; "
+        "webhooks: Stripe events (default: all)",
     )
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
+    parser.add_argument("--events", type=int, default=300, help="webhook events posted (default 300)")
     arguments = parser.parse_args()
     if arguments.suite in ("all", "core"):
         asyncio.run(main(arguments.runs, arguments.per_client))
+    if arguments.suite in ("all", "webhooks"):
+        print(f"\nStripe webhook events, {arguments.events} posted (valid, duplicate and forged mixed)")
+        asyncio.run(webhooks_main(arguments.events))
     if arguments.suite in ("all", "when"):
         from benchmarks import when
 

@@ -7,8 +7,9 @@ and the worker's pieces together. `bookbot run`, `bookbot demo` and the tests al
     await app.close()
 
 Data the dispatcher hands every handler (besides aiogram's own): `clock`, `settings`, `i18n`,
-`sessions` (the sessionmaker, for work outside the update's transaction), then per update `replies`,
-`session`, `user`, `locale` (bot/middlewares) and, in message and callback handlers, `ctx` (handlers.common.Flow).
+`sessions` (the sessionmaker, for work outside the update's transaction), `gateway` (payments),
+then per update `replies`, `session`, `user`, `locale` (bot/middlewares) and, in message and callback
+handlers, `ctx` (handlers.common.Flow).
 
 Every app builds its own routers and its own registry of prompts, deep links, commands and outbox
 renderers (handlers/registry.py), so several apps can run in one process at once (two replicas in a
@@ -40,6 +41,10 @@ from bot.middlewares import (
 )
 from bot.render import RendererRegistry
 from bot.services.clock import Clock
+from bot.services.payments.demo import DemoGateway
+from bot.services.payments.gateway import PaymentGateway
+from bot.services.payments.stripe_gateway import StripeGateway
+from bot.services.payments.webhooks import WebhookReceiver
 from bot.settings import Settings
 from bot.worker import RateLimiter, WorkerDeps, make_rate_limiter
 from handlers import setup_routers
@@ -59,6 +64,7 @@ class App:
     i18n: I18n
     rate_limiter: RateLimiter
     renderers: RendererRegistry
+    gateway: PaymentGateway
     # The routers' prompts, deep links and commands; `renderers` is its outbox part.
     registry: Registry
     redis: Redis | None = None
@@ -76,7 +82,13 @@ class App:
             renderers=self.renderers,
             rate_limiter=self.rate_limiter,
             i18n=self.i18n,
+            gateway=self.gateway,
         )
+
+    @property
+    def stripe_webhook(self) -> WebhookReceiver:
+        """What `POST /webhooks/stripe` (and the demo checkout page) hands events to."""
+        return WebhookReceiver(self.sessions, self.gateway, self.clock)
 
     async def close(self) -> None:
         if self._closed:
@@ -98,6 +110,7 @@ def build_app(
     session_factory: async_sessionmaker[AsyncSession] | None = None,
     storage: BaseStorage | None = None,
     key_prefix: str = "bookbot",
+    gateway: PaymentGateway | None = None,
 ) -> App:
     """Wire an app. Omitted parts come from `settings`: the database at DATABASE_URL, Redis (FSM
     storage, per-user event isolation, update dedupe, the shared rate limit) when REDIS_URL is set,
@@ -123,7 +136,9 @@ def build_app(
     isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
     deduplicator: Deduplicator = RedisDeduplicator(redis, key_prefix) if redis is not None else MemoryDeduplicator()
 
+    gateway = gateway or make_gateway(settings)
     dispatcher = Dispatcher(
+        gateway=gateway,
         storage=storage,
         events_isolation=isolation,
         clock=clock,
@@ -147,9 +162,22 @@ def build_app(
         rate_limiter=make_rate_limiter(redis, key_prefix, bot.id),
         renderers=registry.renderers,
         registry=registry,
+        gateway=gateway,
         redis=redis,
         engine=engine,
     )
+
+
+def make_gateway(settings: Settings) -> PaymentGateway:
+    """Stripe with STRIPE_SECRET_KEY (Settings makes sure its webhook secret is there), else the demo
+    gateway, whose checkout page is this process's web server."""
+    if settings.stripe_secret_key is not None and settings.stripe_webhook_secret is not None:
+        return StripeGateway(
+            settings.stripe_secret_key.get_secret_value(),
+            settings.stripe_webhook_secret.get_secret_value(),
+            api_base=settings.stripe_api_base,
+        )
+    return DemoGateway(settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}")
 
 
 async def announce_commands(app: App) -> None:

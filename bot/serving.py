@@ -32,8 +32,9 @@ from bot.app import App, announce_commands, build_app
 from bot.cli_database import UsageError, open_database
 from bot.services import zone_search
 from bot.services.clock import Clock, SystemClock
+from bot.services.payments.demo import DemoGateway
 from bot.settings import Settings
-from bot.web import TelegramWebhook, build_web_app
+from bot.web import DemoCheckout, TelegramWebhook, build_web_app
 from bot.worker import start_scheduler
 from models.migrate import upgrade
 
@@ -142,8 +143,9 @@ async def _start_web_server(app: App, settings: Settings) -> tuple[web.AppRunner
         if settings.webhook_url is not None
         else None
     )
+    demo = DemoCheckout(app.gateway, app.stripe_webhook, app.i18n) if isinstance(app.gateway, DemoGateway) else None
     runner = web.AppRunner(
-        build_web_app(app.sessions, telegram=telegram),
+        build_web_app(app.sessions, telegram=telegram, stripe=app.stripe_webhook, demo_checkout=demo),
         access_log=None,
         handle_signals=False,
         shutdown_timeout=REQUESTS_DRAIN_SECONDS,
@@ -158,6 +160,9 @@ async def _start_web_server(app: App, settings: Settings) -> tuple[web.AppRunner
             f"cannot listen on WEB_HOST:WEB_PORT {settings.web_host}:{settings.web_port}: {exc.strerror or exc}"
         ) from None
     addresses = [_http_address(address) for address in runner.addresses]
+    if demo is not None and settings.public_base_url is None and addresses:
+        # WEB_PORT 0 picked a port only now: the demo checkout links must carry it.
+        demo.gateway.public_base_url = addresses[0]
     log.info("web server listening on %s (health check: /healthz)", ", ".join(addresses))
     return runner, addresses
 

@@ -33,8 +33,14 @@ class Settings(BaseSettings):
     # The bot's @username, for the links `bookbot invite` prints (else asked from Telegram with BOT_TOKEN).
     bot_username: str | None = None
     redis_url: str | None = None
+    # Set: payments go through Stripe Checkout (sk_... or rk_...). Unset: the offline demo gateway.
     stripe_secret_key: SecretStr | None = None
+    # The signing secret of the webhook endpoint registered in Stripe (whsec_...); required with the key.
     stripe_webhook_secret: SecretStr | None = None
+    # Another address for Stripe's API (a local fake in tests); unset: Stripe's own.
+    stripe_api_base: str | None = None
+    # Where this web server is reachable from outside (the demo checkout page's links); unset: WEB_HOST:WEB_PORT.
+    public_base_url: str | None = None
     # Set: Telegram posts updates to WEBHOOK_BASE_URL + /webhooks/telegram. Unset: long polling.
     webhook_base_url: str | None = None
     # Telegram's secret_token for the webhook; unset, one is derived from BOT_TOKEN (see webhook_secret_token).
@@ -70,7 +76,16 @@ class Settings(BaseSettings):
                 raise ValueError("ADMIN_IDS must be Telegram user ids separated by commas") from exc
         return value
 
-    @field_validator("webhook_base_url", "webhook_secret", "telegram_api_base", mode="before")
+    @field_validator(
+        "webhook_base_url",
+        "webhook_secret",
+        "telegram_api_base",
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "stripe_api_base",
+        "public_base_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # The env example lists every variable with an empty value; empty means "not set".
@@ -90,6 +105,41 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError(f"must be a plain address without ?query or #fragment, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _stripe_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("sk_", "rk_")):
+            raise ValueError("must be a Stripe secret or restricted key (starting with sk_ or rk_)")
+        return value
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _stripe_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("must be the webhook endpoint's signing secret from Stripe (starting with whsec_)")
+        return value
+
+    @field_validator("stripe_api_base", "public_base_url")
+    @classmethod
+    def _plain_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"must be an http(s):// address without ?query or #fragment, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _stripe_needs_its_webhook_secret(self) -> Settings:
+        # Without it no payment could ever be confirmed: refuse at startup, not mid-payment.
+        if self.stripe_secret_key is not None and self.stripe_webhook_secret is None:
+            raise ValueError(
+                "STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY "
+                "(the signing secret of the /webhooks/stripe endpoint registered in Stripe)"
+            )
+        return self
 
     @field_validator("webhook_secret")
     @classmethod

@@ -36,6 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.render import Reader, RendererRegistry, send_rendered
 from bot.services import booking, outbox
 from bot.services.clock import Clock
+from bot.services.payments import refunds
+from bot.services.payments.gateway import PaymentGateway
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +206,8 @@ class WorkerDeps:
     renderers: RendererRegistry
     rate_limiter: RateLimiter
     i18n: I18n
+    # Refunds owed are asked for on the maintenance tick; None: no payments (some tests).
+    gateway: PaymentGateway | None = None
 
 
 async def send_due(deps: WorkerDeps, limit: int = BATCH) -> int:
@@ -272,6 +276,12 @@ async def run_maintenance(deps: WorkerDeps) -> None:
                 await task(session, deps.clock.now())
         except Exception:
             log.exception("worker task %s.%s failed", task.__module__, task.__qualname__)
+    if deps.gateway is not None:
+        try:
+            # Each refund's gateway call runs outside any transaction (see refunds.process_due).
+            await refunds.process_due(deps.sessions, deps.gateway, deps.clock)
+        except Exception:
+            log.exception("worker task refunds.process_due failed")
 
 
 async def run_worker_once(deps: WorkerDeps) -> None:

@@ -17,7 +17,7 @@ from handlers import fallback, settings, start
 
 # isort: split
 # After start: import order is the order of /help and the command menu, and start's commands lead.
-from handlers import admin, booking, catalog, hours, my_bookings, professional, safety
+from handlers import admin, booking, catalog, hours, my_bookings, payments, professional, safety
 from handlers.common import FlowMiddleware
 from handlers.registry import Registry
 
@@ -29,6 +29,7 @@ FEATURES: list[RouterFactory] = [
     settings.make_router,
     catalog.make_router,
     booking.make_router,
+    payments.make_router,
     my_bookings.make_router,
     professional.make_router,
     hours.make_router,

@@ -3,8 +3,8 @@ zone) -> the free times of a day -> optional notes for the professional -> a sum
 cancellation policy in plain words -> Confirm -> booking.hold().
 
 A free service is confirmed at once: the confirmation carries the video link or the address and an
-.ics calendar file. A paid one is held until its expiry; payment comes next (a later feature), and the
-hold says so rather than pretending anything was paid.
+.ics calendar file. A paid one is held until its expiry, with a "Pay" link to the gateway's checkout
+(handlers/payments.py); it is confirmed only when the gateway's signed event says it is paid.
 
 The same calendar and time screens serve rescheduling (handlers/my_bookings.py): then `rb` in the
 callback data names the booking being moved, its own slot does not count as busy, and the last screen
@@ -28,6 +28,7 @@ from bot.services import directory, picker
 from bot.services.booking import BOOKING_CALENDAR_CLIENT, BOOKING_CONFIRMED_CLIENT, MAX_NOTES
 from bot.services.booking_view import booking_view
 from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
+from bot.services.payments.gateway import PaymentGateway
 from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule
 from bot.services.timezones import zone as zone_named
 from handlers.booking_messages import calendar_for_client, confirmation_message, confirmed_for_client
@@ -42,7 +43,6 @@ from handlers.client_common import (
     SVC,
     WEEK,
     BookingCb,
-    BookingsCb,
     BrowseCb,
     CancelCb,
     ConfirmCb,
@@ -57,7 +57,6 @@ from handlers.client_common import (
     calendar_file,
     day_code,
     day_from_code,
-    format_soon,
     instant_from_code,
     long_day,
     minute_code,
@@ -73,7 +72,8 @@ from handlers.client_common import (
     week_label,
     when_lines,
 )
-from handlers.common import Button, Flow, inline_keyboard, replace, send
+from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
+from handlers.payments import offer_payment
 from handlers.registry import Registry
 from models import Booking, BookingState, Service
 
@@ -441,29 +441,7 @@ async def send_calendar_file(ctx: Flow, booking: Booking) -> None:
     await send(ctx, Rendered(_("Add it to your calendar:"), document=calendar_file(booking, ctx.clock.now())))
 
 
-def held(booking: Booking, zone: str, locale: str, now: datetime) -> Rendered:
-    """A paid session held while payment comes next; nothing here pretends it has been paid."""
-    service, professional = booking.service, booking.professional
-    expires = booking.hold_expires_at or booking.starts_at
-    lines = [
-        "⏳ "
-        + _("Held for you until {when}; payment comes next.").format(when=format_soon(expires, zone, locale, now)),
-        "",
-        service_with(service, professional),
-        *when_lines(booking.starts_at, professional, zone, locale),
-        _("Duration: {duration}").format(duration=format_duration(service.duration_minutes)),
-        _("Price: {price}").format(price=format_price(booking.price_minor, booking.currency, locale)),
-        *notes_line(booking.client_notes),
-        "",
-        _("If it isn't paid by then, the time is released for others."),
-    ]
-    keyboard = inline_keyboard(
-        [(_("Release this time"), CancelCb(id=booking.id, v=booking.version)), (_("My sessions"), BookingsCb())]
-    )
-    return Rendered("\n".join(lines), keyboard)
-
-
-async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: Flow) -> None:
+async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: Flow, gateway: PaymentGateway) -> None:
     starts = instant_from_code(callback_data.at)
     data = await ctx.state.get_data()
     notes: str | None = None
@@ -489,7 +467,8 @@ async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: F
     await forget_flow(ctx)
     booking = booked.booking
     if booking.state == BookingState.HELD:
-        await replace(query, ctx, held(booking, zone, ctx.locale, now))
+        offer_payment(ctx, gateway, booking_view(booking), query)
+        await answer(query)
         return
     await replace(query, ctx, confirmation(booking, zone, ctx.locale))
     if not booked.again:

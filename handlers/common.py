@@ -53,7 +53,7 @@ from aiogram.types import Chat as TelegramChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares import Replies, current_replies
 from bot.render import Rendered, send_rendered
@@ -82,6 +82,8 @@ class Flow:
     i18n: I18n
     # What this update says back, sent after its transaction commits (bot/middlewares/replies.py).
     replies: Replies
+    # For work after this update's transaction (a payment link: the gateway is called outside it).
+    sessions: async_sessionmaker[AsyncSession]
     # The app's prompts, deep links and commands (handlers/registry.py).
     registry: Registry
 
@@ -118,6 +120,7 @@ class FlowMiddleware(BaseMiddleware):
             settings=data["settings"],
             i18n=data["i18n"],
             replies=data["replies"],
+            sessions=data["sessions"],
             registry=self.registry,
         )
         return await handler(event, data)

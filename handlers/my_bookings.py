@@ -40,6 +40,7 @@ from bot.services.errors import (
     SlotUnavailable,
     TooLateToChange,
 )
+from bot.services.payments import records as payment_records
 from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule, cancellation_terms
 from handlers.booking import (
     confirmation,
@@ -76,6 +77,7 @@ from handlers.client_common import (
     when_lines,
 )
 from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
+from handlers.payments import PayCb, ReceiptCb
 from handlers.registry import Registry
 from models import ACTIVE_STATES, Booking, BookingState
 
@@ -157,13 +159,23 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
                 "Moved {count} of {limit} time.", "Moved {count} of {limit} times.", policy.max_reschedules
             ).format(count=booking.reschedule_count, limit=policy.max_reschedules)
         )
-    if booking.state == BookingState.CANCELLED and booking.refund_minor:
+    money = await payment_records.payment_summary(ctx.session, booking.id)
+    if money is not None:
+        lines.append(_("Paid: {amount}").format(amount=format_money(money.paid_minor, money.currency, ctx.locale)))
+    if money is not None and money.refund_minor:
+        refund = format_money(money.refund_minor, money.currency, ctx.locale)
+        done = _("Refund: {amount} (done)") if money.refunded else _("Refund: {amount} (on its way)")
+        lines.append(done.format(amount=refund))
+    elif booking.state == BookingState.CANCELLED and booking.refund_minor:
         refund = format_money(booking.refund_minor, booking.currency, ctx.locale)
         lines.append(_("Refund: {amount}").format(amount=refund))
     if upcoming:
         lines += ["", *policy_lines(policy, booking.price_minor)]
     rows: list[list[Button]] = []
     if upcoming:
+        if booking.state == BookingState.HELD:
+            price = format_price(booking.price_minor, booking.currency, ctx.locale)
+            rows.append([("💳 " + _("Pay {price}").format(price=price), PayCb(id=booking.id))])
         actions: list[Button] = []
         if booking.state == BookingState.CONFIRMED:
             actions.append(("🗓 " + _("Reschedule"), MoveCb(id=booking.id)))
@@ -174,6 +186,8 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
             rows.append([("📅 " + _("Calendar file"), IcsCb(id=booking.id))])
     else:
         rows.append([("🔁 " + _("Book this again"), AgainCb(id=booking.id))])
+    if money is not None:
+        rows.append([("🧾 " + _("Receipt"), ReceiptCb(id=booking.id))])
     rows.append([("◀ " + _("My sessions"), BookingsCb(past=0 if upcoming else 1))])
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
@@ -407,9 +421,20 @@ def hold_expired_for_client(payload: Mapping[str, Any], reader: Reader) -> Rende
     return Rendered("\n".join(lines), keyboard)
 
 
+async def open_after_checkout(ctx: Flow, argument: str) -> Rendered:
+    """`/start paid_<booking>`: where Stripe Checkout sends the client back. Only the webhook confirms a
+    payment, so this shows the booking as it stands (confirmed, or still held while the event is on its way)."""
+    try:
+        booking = await bookings.client_booking(ctx.session, int(argument), ctx.user)
+    except (ValueError, NotFound, NotAllowed):
+        return await show_list(ctx)
+    return await show_booking(ctx, booking)
+
+
 def make_router(registry: Registry) -> Router:
     router = Router(name="my_bookings")
     registry.command("bookings", lambda: _("Your sessions"))
+    registry.deep_link("paid", open_after_checkout)
     registry.state_prompt(MySessions.list, ask_list)
     registry.state_prompt(MySessions.detail, ask_booking)
     registry.state_prompt(MySessions.cancel, ask_cancel)

@@ -9,6 +9,7 @@ from models.catalog import DateOverride, OverrideWindow, Package, Service, Servi
 from models.crisis import CrisisEvent
 from models.invite import Invite
 from models.outbox import OutboxMessage
+from models.payment import Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus
 from models.professional import DEFAULT_POLICY, NoShowRule, Policy, Professional
 from models.review import Review
 from models.user import User
@@ -27,8 +28,12 @@ __all__ = [
     "OutboxMessage",
     "OverrideWindow",
     "Package",
+    "Payment",
+    "PaymentStatus",
     "Policy",
+    "ProcessedStripeEvent",
     "Professional",
+    "RefundStatus",
     "Review",
     "Service",
     "ServiceMode",

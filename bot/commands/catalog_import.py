@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from bot.cli_database import UsageError, open_database
-from bot.services.catalog import Catalog, ImportSummary, import_catalog, load_catalog
+from bot.services.catalog import Catalog, ImportSummary, check_holds_for_stripe, import_catalog, load_catalog
 from bot.services.errors import CatalogError
 from bot.settings import Settings
 from models.db import make_sessionmaker
@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Import the catalog FILE (the format of examples/catalog.yaml) into the database (DATABASE_URL). "
             "Records are matched by slug and updated in place; services and packages no longer in the file "
             "are kept for their bookings but no longer offered. A file with any error is rejected whole, "
-            "with the line of the error, and nothing is written (exit code 2)."
+            "with the line of the error, and nothing is written (exit code 2). With STRIPE_SECRET_KEY set, "
+            "every hold_minutes must be at least 30 (Stripe Checkout's shortest session)."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="the catalog file, e.g. examples/catalog.yaml")
@@ -35,7 +36,10 @@ def _import(args: argparse.Namespace) -> int:
     try:
         # The file first: a bad one is reported without needing a database at all.
         catalog = load_catalog(Path(args.file), shown=args.file)
-        summary = asyncio.run(_write(Settings().database_url, catalog))
+        settings = Settings()
+        if settings.stripe_secret_key is not None:
+            check_holds_for_stripe(catalog, args.file)
+        summary = asyncio.run(_write(settings.database_url, catalog))
     except (CatalogError, UsageError) as exc:
         print(f"bookbot: {exc}", file=sys.stderr)
         return 2

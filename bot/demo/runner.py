@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from aiogram import Bot
+from aiohttp import web
+from sqlalchemy import select
 
 from bot.app import App, build_app
 from bot.demo.catalog import EXAMPLE_CATALOG, import_example_catalog, link_professional
@@ -28,9 +30,18 @@ from bot.render import format_instant
 from bot.services import zone_search
 from bot.services.clock import FrozenClock
 from bot.services.errors import NotFound
+from bot.services.payments.demo import (
+    DEMO_CHECKOUT_PATH,
+    DemoGateway,
+    demo_checkout_view,
+    finish_demo_checkout,
+    latest_open_demo_session,
+)
 from bot.services.users import get_or_create_user
 from bot.settings import Settings
+from bot.web import DemoCheckout, build_web_app
 from bot.worker import run_worker_once
+from models import User
 from models.migrate import upgrade
 
 LineReader = Callable[[], Awaitable[str | None]]
@@ -45,6 +56,7 @@ Type text to send it to the bot, a number to press a button, or:
   /as client              act as the client (Olena)
   /as pro anna-koval      act as that professional (their chat gets linked to you)
   /time +2h               move the clock forward (+30m, +2h, +1d) and run the worker
+  /pay                    pay the newest open demo checkout, as its page's Pay button does
   /quit                   leave (so does end of input)"""
 
 _TIME_STEP = re.compile(r"^\+(\d+)([mhd])$")
@@ -99,6 +111,8 @@ class DemoRunner:
             await self.switch(line.split()[1:])
         elif line.startswith("/time"):
             await self.travel(line.removeprefix("/time").strip())
+        elif line == "/pay":
+            await self.pay()
         elif line.isdigit():
             await self.choose(int(line))
         else:
@@ -223,6 +237,28 @@ class DemoRunner:
             )
             user.locale = user.locale or person.language_code
 
+    async def pay(self) -> None:
+        """What the demo checkout page's "Pay" does: a signed checkout.session.completed through the
+        webhook's own processing, then the worker (the confirmation goes out through the outbox)."""
+        gateway = self.app.gateway
+        async with self.app.sessions() as session:
+            user = await session.scalar(select(User).where(User.telegram_id == self.actor.id))
+        session_id = await latest_open_demo_session(self.app.sessions, user.id) if user is not None else None
+        view = await demo_checkout_view(self.app.sessions, session_id) if session_id is not None else None
+        if not isinstance(gateway, DemoGateway) or view is None:
+            self.say("  (nothing to pay: confirm a paid session first, then use its Pay button or /pay)")
+            return
+        mark, popups = len(self.recording.events), len(self.recording.popups)
+        receiver = self.app.stripe_webhook
+
+        async def receive(body: bytes, signature: str) -> int:
+            return (await receiver.receive(body, signature)).status
+
+        self.say(f"  (paying {gateway.page_url(view.session_id)}: a signed checkout.session.completed)")
+        await finish_demo_checkout(view, gateway, receive, paid=True)
+        await run_worker_once(self.app.worker)
+        self.show(mark, popups)
+
     async def travel(self, argument: str) -> None:
         match = _TIME_STEP.match(argument)
         if match is None:
@@ -253,14 +289,42 @@ async def run_demo(
         recording = RecordingSession(clock)
         settings = Settings(database_url=url, redis_url=None, bot_token=None, _env_file=None)
         app = build_app(settings, clock=clock, bot=Bot(BOT_TOKEN, session=recording))
+        checkout_pages: web.AppRunner | None = None
         # The place index takes seconds to build: while the newcomer picks a language, not after.
         warming = asyncio.create_task(asyncio.to_thread(zone_search.warm_up))
         try:
             await import_example_catalog(app.sessions, EXAMPLE_CATALOG)
+            checkout_pages = await _serve_checkout_pages(app, out)
             await DemoRunner(app, recording, clock, out).run(read_line, echo=echo)
         finally:
+            if checkout_pages is not None:
+                await checkout_pages.cleanup()
             warming.cancel()
             await app.close()
+
+
+async def _serve_checkout_pages(app: App, out: TextIO) -> web.AppRunner | None:
+    """The demo gateway's checkout pages on a free local port, so a Pay link opens in a browser."""
+    gateway = app.gateway
+    if not isinstance(gateway, DemoGateway):
+        return None
+    receiver = app.stripe_webhook
+    runner = web.AppRunner(
+        build_web_app(app.sessions, stripe=receiver, demo_checkout=DemoCheckout(gateway, receiver, app.i18n)),
+        access_log=None,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    try:
+        await site.start()
+    except OSError as exc:
+        print(f"(no checkout pages: cannot listen on 127.0.0.1: {exc}; /pay still pays)", file=out)
+        await runner.cleanup()
+        return None
+    host, port = runner.addresses[0][:2]
+    gateway.public_base_url = f"http://{host}:{port}"
+    print(f"Demo checkout pages: {gateway.public_base_url}{DEMO_CHECKOUT_PATH}/... (nothing is charged)", file=out)
+    return runner
 
 
 def stdin_reader(stream: TextIO | None = None) -> LineReader:

@@ -49,6 +49,7 @@ from bot.services.errors import (
     TooLateToChange,
 )
 from bot.services.guard import guarded
+from bot.services.payments import records as payment_records
 from bot.services.policy import (
     Actor,
     PaidWith,
@@ -438,12 +439,92 @@ async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_
     booking.hold_expires_at = None
     by = Actor.CLIENT if paid_with == PaidWith.FREE else Actor.SYSTEM
     _record(booking, BookingState.CONFIRMED, "confirm", by, now)
+    await _announce_confirmed(session, booking, now, paid_with)
+    return booking
+
+
+async def _announce_confirmed(session: AsyncSession, booking: Booking, now: datetime, paid_with: PaidWith) -> None:
     await _notify_professional(session, booking, "booking_new_pro", now)
     if paid_with in CONFIRMED_ELSEWHERE:
         await _notify_client(session, booking, BOOKING_CONFIRMED_CLIENT, now)
         await _notify_client(session, booking, BOOKING_CALENDAR_CLIENT, now, {"stamp": now.isoformat()})
     await session.flush()
-    return booking
+
+
+@dataclass(frozen=True)
+class PaidOutcome:
+    """What a payment that arrived did to its booking."""
+
+    booking: Booking
+    # confirmed now by this payment; False: already confirmed before, or its time is gone (see `taken`)
+    confirmed: bool
+    # the hold had lapsed and someone else has the time now: the payment must go back
+    taken: bool = False
+    alternatives: tuple[datetime, ...] = ()
+
+
+async def confirm_paid(session: AsyncSession, booking_id: int, *, now: datetime) -> PaidOutcome:
+    """A payment for the booking arrived (Stripe's webhook). held -> confirmed. A hold that expired or
+    was released meanwhile is confirmed all the same when its time is still free and has not begun;
+    otherwise `taken`, with the nearest free starts to offer. A booking already confirmed is left as it is."""
+    professional_id = await _professional_of(session, booking_id)
+
+    async def check_and_write() -> PaidOutcome:
+        booking = await _load(session, booking_id)
+        if booking.state == BookingState.HELD:
+            return PaidOutcome(await _confirm(session, booking, now, PaidWith.STRIPE), confirmed=True)
+        if booking.state not in (BookingState.EXPIRED, BookingState.CANCELLED):
+            return PaidOutcome(booking, confirmed=False)
+        await _expire_overdue(session, now, professional_id)
+        if now < booking.starts_at:
+            try:
+                async with session.begin_nested():
+                    booking.paid_with = PaidWith.STRIPE
+                    booking.hold_expires_at = None
+                    booking.cancelled_by = None
+                    booking.cancel_reason = None
+                    booking.refund_minor = None
+                    _record(booking, BookingState.CONFIRMED, "confirm_late", Actor.SYSTEM, now)
+                    await session.flush()
+            except IntegrityError:
+                pass  # the database says another booking has the time now
+            else:
+                await _announce_confirmed(session, booking, now, PaidWith.STRIPE)
+                return PaidOutcome(booking, confirmed=True)
+        booking = await _load(session, booking_id)
+        nearest = await nearest_free_slots(
+            session, booking.professional, booking.service, booking.starts_at, now, limit=NEAREST
+        )
+        return PaidOutcome(booking, confirmed=False, taken=True, alternatives=tuple(slot.start for slot in nearest))
+
+    return await guarded(session, professional_id, check_and_write)
+
+
+async def release_unpaid(session: AsyncSession, booking_id: int, *, now: datetime) -> Booking | None:
+    """The client's Checkout Session ran out unpaid: a booking still held is released now (held ->
+    expired) and the client told, with a button to pick another time. None when it was not held."""
+    professional_id = await _professional_of(session, booking_id)
+
+    async def check_and_write() -> Booking | None:
+        booking = await _load(session, booking_id)
+        if booking.state != BookingState.HELD:
+            return None
+        _record(booking, BookingState.EXPIRED, "expire", Actor.SYSTEM, now, {"reason": "checkout_expired"})
+        await _notify_client(session, booking, "hold_expired_client", now)
+        await session.flush()
+        return booking
+
+    return await guarded(session, professional_id, check_and_write)
+
+
+async def notify_client(
+    session: AsyncSession, booking_id: int, kind: str, now: datetime, extra: dict[str, Any] | None = None
+) -> None:
+    """Queue a message about the booking to its client (in the caller's transaction)."""
+    booking = await session.get(Booking, booking_id, options=list(_LOADED), populate_existing=True)
+    if booking is None:
+        raise NotFound("booking", booking_id)
+    await _notify_client(session, booking, kind, now, extra)
 
 
 async def cancel(
@@ -500,6 +581,9 @@ async def cancel(
         if by != Actor.CLIENT:
             await _notify_client(session, booking, "booking_cancelled_client", now, extra)
         await _void_stale(session, booking, STALE_AFTER_CANCEL, now, "cancelled")
+        if terms.refund_minor > 0 and booking.paid_with == PaidWith.STRIPE:
+            # Owed in this transaction; the worker asks the gateway once it has committed.
+            await payment_records.request_refund(session, booking.id, terms.refund_minor, now)
         await session.flush()
         return booking
 

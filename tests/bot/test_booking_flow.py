@@ -145,7 +145,7 @@ async def test_a_free_session_is_booked_at_once_with_a_calendar_file(harness: Bo
     assert last(harness, olena) == "I'm not sure what you mean. /help lists what I can do."
 
 
-async def test_a_paid_session_is_held_and_payment_comes_next(harness: BotHarness, catalog: Catalog) -> None:
+async def test_a_paid_session_is_held_with_a_pay_link(harness: BotHarness, catalog: Catalog) -> None:
     # New York is 7 hours behind Kyiv: Anna's 9:00 AM is 2:00 AM there, and both are shown.
     nick = await client(harness, "Nick", "America/New_York")
     await _to_service(harness, nick, "Coaching session")
@@ -186,7 +186,7 @@ async def test_a_paid_session_is_held_and_payment_comes_next(harness: BotHarness
     await harness.press_button(nick, "Confirm")
     (held,) = harness.messages_since(before)
     assert held.text.replace("\u00a0", " ") == (
-        f"⏳ Held for you until {clock('2026-11-23 08:30', NEW_YORK)} ({zone_of(NEW_YORK)}); payment comes next.\n"
+        f"⏳ Held for you until {clock('2026-11-23 08:30', NEW_YORK)} ({zone_of(NEW_YORK)}).\n"
         "\n"
         "Coaching session with Anna Koval\n"
         f"When: {when('2026-12-01 09:00', NEW_YORK)}\n"
@@ -194,10 +194,16 @@ async def test_a_paid_session_is_held_and_payment_comes_next(harness: BotHarness
         "Duration: 50 minutes\n"
         f"Price: {EUR_60}\n"
         "\n"
-        "If it isn't paid by then, the time is released for others."
+        "Pay by then to confirm it; otherwise the time is released for others."
     )
-    assert [button["text"] for button in held.inline_buttons()] == ["Release this time", "My sessions"]
+    assert [button["text"] for button in held.inline_buttons()] == [
+        f"💳 Pay {money(6000)}",
+        "Release this time",
+        "My sessions",
+    ]
     (booking,) = await bookings_of(harness.app.sessions, nick)
+    # The demo gateway's checkout page for the first payment attempt (no Stripe key in tests).
+    assert held.inline_buttons()[0]["url"].endswith(f"/demo/checkout/cs_demo_{booking.id}_1")
     assert booking.state == BookingState.HELD
     assert booking.hold_expires_at == harness.clock.now() + timedelta(minutes=30)
     assert booking.client_notes is None

@@ -167,7 +167,7 @@ async def test_releasing_a_hold_and_the_terms_changing_meanwhile(harness: BotHar
     olena = await client(harness)
     held = await booked(harness, olena, catalog.coaching, kyiv_time("2026-11-30 09:00"), paid_with=None)
     await _open_first(harness, olena)
-    assert labels(harness, olena) == ["✖ Release this time", "◀ My sessions"]
+    assert labels(harness, olena) == ["💳 Pay €60.00", "✖ Release this time", "◀ My sessions"]
     await harness.press_button(olena, "Release this time")
     assert last(harness, olena).endswith("Nothing has been paid yet, so this is free.")
     await harness.press_button(olena, "Yes, release it")

@@ -15,7 +15,7 @@ import pytest
 
 from bot.cli import main
 from bot.demo.runner import LineReader, run_demo
-from bot.render import format_clock, format_instant, format_money, zone_label, zone_suffix
+from bot.render import format_clock, format_instant, format_money, format_price, zone_label, zone_suffix
 from handlers.client_common import long_day, short_day, week_label
 from handlers.start import language_name
 
@@ -109,8 +109,9 @@ BOOKING: list[Step] = [
         "1",
         [
             f"Held for you until {format_clock(NOW + timedelta(minutes=30), KYIV, 'en')}",
-            f"({KYIV_SUFFIX}); payment comes next.",
-            "[1] Release this time",
+            f"({KYIV_SUFFIX}).",
+            f"[1] 💳 Pay {format_price(6000, 'EUR', 'en')}",
+            "[2] Release this time",
         ],
     ),
     ("/time +31m", ["The time held for you has run out", "[1] 🗓 Pick a time again"]),
@@ -128,6 +129,30 @@ BOOKING: list[Step] = [
     ("1", ["✖ Cancelled.", "[1] 🗓 Pick another time"]),
     ("/bookings", ["You have no upcoming sessions."]),
 ]
+
+
+PAYING: list[Step] = [
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["You're all set."]),
+    ("1", ["[2] Coaching session · €60.00"]),
+    ("2", ["[2] Tue, Nov 24"]),
+    ("2", ["[1] 9:00"]),
+    ("1", ["[1] Skip"]),
+    ("1", ["Please check your booking:", "[1] ✅ Confirm"]),
+    ("1", ["Held for you until 11:30", "Pay by then to confirm it", "[1] 💳 Pay €60.00"]),
+    ("1", ["(opens http://127.0.0.1:", "/demo/checkout/cs_demo_1_1 in a browser)"]),
+    ("/pay", ["a signed checkout.session.completed)", "✅ Booked!", "Video call:", "[file: session-20261124-0700.ics"]),
+    ("/pay", ["(nothing to pay"]),
+    ("/bookings", ["Coaching session with Anna Koval (confirmed)"]),
+]
+
+
+async def test_paying_for_a_session_in_the_demo() -> None:
+    output = await _play(PAYING)
+    _check(output, PAYING)
+    assert "Demo checkout pages: http://127.0.0.1:" in output
+    assert "Traceback" not in output
 
 
 async def test_booking_a_session_in_the_demo() -> None:

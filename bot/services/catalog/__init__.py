@@ -11,6 +11,7 @@ Two steps, so that a bad file writes nothing:
    professional's weekly hours, date overrides and time off made exactly what the file says.
 """
 
+from bot.services.catalog.checking import check_holds_for_stripe
 from bot.services.catalog.reading import load_catalog, parse_catalog
 from bot.services.catalog.spec import Catalog, OverrideSpec, PackageSpec, ProfessionalSpec, ServiceSpec
 from bot.services.catalog.sync import ImportSummary, import_catalog, import_file
@@ -22,6 +23,7 @@ __all__ = [
     "PackageSpec",
     "ProfessionalSpec",
     "ServiceSpec",
+    "check_holds_for_stripe",
     "import_catalog",
     "import_file",
     "load_catalog",

@@ -404,3 +404,20 @@ def _window_problem(label: str, value: str, problem: str, node: yaml.Node) -> st
             "(a window cannot cross midnight: end one at 24:00 and start the next day at 00:00)"
         )
     return f"{label}: window {kind(node)} is not HH:MM-HH:MM"
+
+
+# Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is made, and the
+# session lasts as long as the hold: a shorter hold could never be paid through Stripe.
+STRIPE_MIN_HOLD_MINUTES = 30
+
+
+def check_holds_for_stripe(catalog: Catalog, source: str) -> None:
+    """CatalogError naming each professional whose hold is too short to pay through Stripe Checkout."""
+    short = [spec for spec in catalog.professionals if spec.policy.hold_minutes < STRIPE_MIN_HOLD_MINUTES]
+    if short:
+        names = ", ".join(f"{spec.slug} ({spec.policy.hold_minutes})" for spec in short)
+        raise CatalogError(
+            f"hold_minutes must be at least {STRIPE_MIN_HOLD_MINUTES} when payments go through Stripe "
+            f"(STRIPE_SECRET_KEY is set; a Checkout Session lasts at least 30 minutes), but is less for: {names}",
+            path=source,
+        )
