@@ -7,6 +7,9 @@
 3. `bench when`: the free-text time parser per message (benchmarks/when.py).
 4. `bench crisis`: `crisis-scan` messages per second, and the latency the crisis middleware adds to an
    ordinary update, p50/p99 (benchmarks/crisis.py).
+5. `bench updates`: 9-update booking conversations through the real dispatcher, one after another and
+   20 people at once, beside a bare aiogram echo bot: updates/s, p50/p99, SQL per conversation
+   (benchmarks/updates.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -256,9 +259,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("all", "core", "when", "crisis"),
+        choices=("all", "core", "when", "crisis", "updates"),
         default="all",
-        help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check (default: all)",
+        help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check; "
+        "updates: booking conversations through the dispatcher (default: all)",
     )
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
@@ -274,3 +278,8 @@ if __name__ == "__main__":
         print("\nCrisis check (no database)")
         bench_scan()
         asyncio.run(bench_middleware())
+    if arguments.suite in ("all", "updates"):
+        from benchmarks import updates
+
+        print()
+        asyncio.run(updates.main())
