@@ -29,6 +29,7 @@ from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.aiogram_responses import hold_response_types
 from bot.i18n import build_i18n
 from bot.middlewares import Deduplicator, MemoryDeduplicator, RedisDeduplicator, install, update_middlewares
 from bot.render import RendererRegistry
@@ -95,6 +96,7 @@ def build_app(
     """Wire an app. Omitted parts come from `settings`: the database at DATABASE_URL, Redis (FSM
     storage, per-user event isolation, update dedupe, the shared rate limit) when REDIS_URL is set,
     else everything in memory. `key_prefix` namespaces every Redis key (tests use one per test)."""
+    hold_response_types()
     i18n = build_i18n(settings.default_locale)
     engine: AsyncEngine | None = None
     if session_factory is None:
