@@ -38,7 +38,7 @@ from bot.settings import Settings
 from bot.worker import RateLimiter, WorkerDeps, make_rate_limiter
 from handlers import setup_routers
 from handlers.registry import Registry
-from models.db import make_engine, make_sessionmaker
+from models.db import make_engine, make_read_only_sessionmaker, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def build_app(
     if session_factory is None:
         engine = make_engine(settings.database_url)
         session_factory = make_sessionmaker(engine)
+    read_only_sessions = _read_only_twin(session_factory)
     if bot is None:
         if settings.bot_token is None:
             raise ValueError("BOT_TOKEN is not set")
@@ -125,11 +126,18 @@ def build_app(
         i18n=i18n,
         sessions=session_factory,
     )
+    registry = Registry()
     install(
         dispatcher,
-        update_middlewares(deduplicator=deduplicator, sessions=session_factory, clock=clock, i18n=i18n),
+        update_middlewares(
+            deduplicator=deduplicator,
+            sessions=session_factory,
+            clock=clock,
+            i18n=i18n,
+            read_only_sessions=read_only_sessions,
+            reads_only=registry.reads_only,
+        ),
     )
-    registry = Registry()
     dispatcher.include_router(setup_routers(registry))
     return App(
         settings=settings,
@@ -144,6 +152,13 @@ def build_app(
         redis=redis,
         engine=engine,
     )
+
+
+def _read_only_twin(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession] | None:
+    """Read-only sessions on the engine of `sessions`, when it is bound to one (a given factory bound to
+    something else keeps every update on `sessions`)."""
+    bind = sessions.kw.get("bind")
+    return make_read_only_sessionmaker(bind) if isinstance(bind, AsyncEngine) else None
 
 
 async def announce_commands(app: App) -> None:

@@ -12,9 +12,10 @@ and FSM middlewares):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiogram import BaseMiddleware, Dispatcher
+from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,13 +41,19 @@ __all__ = [
 
 
 def update_middlewares(
-    *, deduplicator: Deduplicator, sessions: async_sessionmaker[AsyncSession], clock: Clock, i18n: I18n
+    *,
+    deduplicator: Deduplicator,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    i18n: I18n,
+    read_only_sessions: async_sessionmaker[AsyncSession] | None = None,
+    reads_only: Callable[[TelegramObject], bool] | None = None,
 ) -> list[BaseMiddleware]:
-    """The chain, outermost first."""
+    """The chain, outermost first. `reads_only` tells the updates that get a `read_only_sessions` session."""
     return [
         DedupeMiddleware(deduplicator),
         CrisisMiddleware(sessions, clock),
-        DbSessionMiddleware(sessions),
+        DbSessionMiddleware(sessions, read_only_sessions, reads_only),
         UserMiddleware(clock),
         LocaleMiddleware(i18n),
     ]

@@ -2,6 +2,10 @@
 
 Handlers receive it as `session`. Whatever a handler writes, including outbox rows for other people,
 commits together or not at all (DESIGN.md, data flow step 3).
+
+Presses of buttons the routers declared read-only (`Registry.read_only_callbacks`) get a read-only
+session (models.db.make_read_only_sessionmaker): on SQLite their transaction never takes the write lock,
+so browsing the calendar never waits behind someone's booking.
 """
 
 from __future__ import annotations
@@ -15,8 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        read_only_sessions: async_sessionmaker[AsyncSession] | None = None,
+        reads_only: Callable[[TelegramObject], bool] | None = None,
+    ) -> None:
         self.sessions = sessions
+        self.read_only_sessions = read_only_sessions
+        self.reads_only = reads_only
 
     async def __call__(
         self,
@@ -24,7 +35,10 @@ class DbSessionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self.sessions() as session:
+        sessions = self.sessions
+        if self.read_only_sessions is not None and self.reads_only is not None and self.reads_only(event):
+            sessions = self.read_only_sessions
+        async with sessions() as session:
             data["session"] = session
             try:
                 result = await handler(event, data)
