@@ -10,6 +10,8 @@
 5. `bench updates`: 9-update booking conversations through the real dispatcher, one after another and
    20 people at once, beside a bare aiogram echo bot: updates/s, p50/p99, SQL per conversation
    (benchmarks/updates.py).
+6. `bench memory`: the idle resident memory of `bookbot run` beside a bare aiogram bot
+   (benchmarks/idle_memory.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -259,10 +261,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("all", "core", "when", "crisis", "updates"),
+        choices=("all", "core", "when", "crisis", "updates", "memory"),
         default="all",
         help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check; "
-        "updates: booking conversations through the dispatcher (default: all)",
+        "updates: booking conversations through the dispatcher; memory: idle RSS of bookbot run (default: all)",
     )
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
@@ -283,3 +285,8 @@ if __name__ == "__main__":
 
         print()
         asyncio.run(updates.main())
+    if arguments.suite in ("all", "memory"):
+        from benchmarks import idle_memory
+
+        print("\nIdle memory")
+        idle_memory.main()

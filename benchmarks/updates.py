@@ -52,6 +52,7 @@ WARM_UP_CONVERSATIONS = 2
 GOAL_RATIO = 0.15
 GOAL_P99_CONCURRENT_MS = 100.0
 GOAL_STATEMENTS = 20
+GOAL_RSS_RATIO = 1.3
 
 
 def _percentile(samples: list[float], fraction: float) -> float:
