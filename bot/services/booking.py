@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from bot.services import outbox
@@ -275,7 +275,7 @@ async def hold(
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
     service = await session.scalar(
-        select(Service).options(selectinload(Service.professional)).where(Service.id == service_id)
+        select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
     )
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
