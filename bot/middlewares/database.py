@@ -1,7 +1,9 @@
 """One database session per update: committed when the handler returns, rolled back when it raises.
 
 Handlers receive it as `session`. Whatever a handler writes, including outbox rows for other people,
-commits together or not at all (DESIGN.md, data flow step 3).
+commits together or not at all; the handler's own replies go out only after that commit
+(bot/middlewares/replies.py), so no Telegram call is ever made while this transaction is open
+(DESIGN.md, data flow step 3).
 
 Presses of buttons the routers declared read-only (`Registry.read_only_callbacks`) get a read-only
 session (models.db.make_read_only_sessionmaker): on SQLite their transaction never takes the write lock,
@@ -16,6 +18,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.middlewares.replies import transaction_open
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -39,11 +43,12 @@ class DbSessionMiddleware(BaseMiddleware):
         if self.read_only_sessions is not None and self.reads_only is not None and self.reads_only(event):
             sessions = self.read_only_sessions
         async with sessions() as session:
-            data["session"] = session
-            try:
-                result = await handler(event, data)
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
-            return result
+            with transaction_open():
+                data["session"] = session
+                try:
+                    result = await handler(event, data)
+                except BaseException:
+                    await session.rollback()
+                    raise
+                await session.commit()
+                return result
