@@ -9,6 +9,11 @@
    ordinary update, p50/p99 (benchmarks/crisis.py).
 5. `bench webhooks`: Stripe webhook events per second through /webhooks/stripe, valid, duplicate and
    forged mixed, on SQLite and PostgreSQL (benchmarks/webhooks.py).
+6. `bench updates`: 9-update booking conversations through the real dispatcher, one after another and
+   20 people at once, beside a bare aiogram echo bot: updates/s, p50/p99, SQL per conversation
+   (benchmarks/updates.py).
+7. `bench memory`: the idle resident memory of `bookbot run` beside a bare aiogram bot
+   (benchmarks/idle_memory.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -272,10 +277,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("all", "core", "when", "crisis", "webhooks"),
+        choices=("all", "core", "when", "crisis", "webhooks", "updates", "memory"),
         default="all",
         help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check; "
-        "webhooks: Stripe events (default: all)",
+        "webhooks: Stripe events; updates: booking conversations through the dispatcher; "
+        "memory: idle RSS of bookbot run (default: all)",
     )
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
@@ -295,3 +301,13 @@ if __name__ == "__main__":
         print("\nCrisis check (no database)")
         bench_scan()
         asyncio.run(bench_middleware())
+    if arguments.suite in ("all", "updates"):
+        from benchmarks import updates
+
+        print()
+        asyncio.run(updates.main())
+    if arguments.suite in ("all", "memory"):
+        from benchmarks import idle_memory
+
+        print("\nIdle memory")
+        idle_memory.main()

@@ -30,6 +30,7 @@ from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.aiogram_responses import hold_response_types
 from bot.i18n import build_i18n
 from bot.middlewares import (
     Deduplicator,
@@ -49,7 +50,7 @@ from bot.settings import Settings
 from bot.worker import RateLimiter, WorkerDeps, make_rate_limiter
 from handlers import setup_routers
 from handlers.registry import Registry
-from models.db import make_engine, make_sessionmaker
+from models.db import make_engine, make_read_only_sessionmaker, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,13 @@ def build_app(
     """Wire an app. Omitted parts come from `settings`: the database at DATABASE_URL, Redis (FSM
     storage, per-user event isolation, update dedupe, the shared rate limit) when REDIS_URL is set,
     else everything in memory. `key_prefix` namespaces every Redis key (tests use one per test)."""
+    hold_response_types()
     i18n = build_i18n(settings.default_locale)
     engine: AsyncEngine | None = None
     if session_factory is None:
         engine = make_engine(settings.database_url)
         session_factory = make_sessionmaker(engine)
+    read_only_sessions = _read_only_twin(session_factory)
     if bot is None:
         if settings.bot_token is None:
             raise ValueError("BOT_TOKEN is not set")
@@ -146,11 +149,18 @@ def build_app(
         i18n=i18n,
         sessions=session_factory,
     )
+    registry = Registry()
     install(
         dispatcher,
-        update_middlewares(deduplicator=deduplicator, sessions=session_factory, clock=clock, i18n=i18n),
+        update_middlewares(
+            deduplicator=deduplicator,
+            sessions=session_factory,
+            clock=clock,
+            i18n=i18n,
+            read_only_sessions=read_only_sessions,
+            reads_only=registry.reads_only,
+        ),
     )
-    registry = Registry()
     dispatcher.include_router(setup_routers(registry))
     return App(
         settings=settings,
@@ -178,6 +188,13 @@ def make_gateway(settings: Settings) -> PaymentGateway:
             api_base=settings.stripe_api_base,
         )
     return DemoGateway(settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}")
+
+
+def _read_only_twin(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession] | None:
+    """Read-only sessions on the engine of `sessions`, when it is bound to one (a given factory bound to
+    something else keeps every update on `sessions`)."""
+    bind = sessions.kw.get("bind")
+    return make_read_only_sessionmaker(bind) if isinstance(bind, AsyncEngine) else None
 
 
 async def announce_commands(app: App) -> None:

@@ -528,6 +528,7 @@ def make_router(registry: Registry) -> Router:
     registry.state_prompt(Book.move, ask_move)
     registry.renderers.register(BOOKING_CONFIRMED_CLIENT)(confirmed_for_client)
     registry.renderers.register(BOOKING_CALENDAR_CLIENT)(calendar_for_client)
+    registry.read_only_callbacks(WeekCb, DayCb, TimeCb, SkipNotesCb)
     router.callback_query.register(week_pressed, WeekCb.filter())
     router.callback_query.register(day_pressed, DayCb.filter())
     router.callback_query.register(time_pressed, TimeCb.filter())

@@ -222,6 +222,7 @@ def make_router(registry: Registry) -> Router:
     registry.state_prompt(Browse.list, ask_list)
     registry.deep_link("pro", open_link)
     registry.state_prompt(Browse.profile, ask_profile)
+    registry.read_only_callbacks(BrowseCb, FilterCb, ProfileCb)
     router.callback_query.register(browse, BrowseCb.filter())
     router.callback_query.register(pick_filter, FilterCb.filter())
     router.callback_query.register(open_profile, ProfileCb.filter())

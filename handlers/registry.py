@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiogram import Router
-from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.fsm.state import State
+from aiogram.types import TelegramObject, Update
 
 from bot.render import Rendered, RendererRegistry
 
@@ -54,6 +55,7 @@ class Registry:
     _commands: dict[str, CommandInfo] = field(default_factory=dict)
     _role_commands: list[RoleCommands] = field(default_factory=list)
     _callback_owners: dict[str, str] = field(default_factory=dict)
+    _read_only_prefixes: set[str] = field(default_factory=set)
 
     # -- state prompts -----------------------------------------------------------------------------
 
@@ -119,6 +121,19 @@ class Registry:
         return found
 
     # -- callback data -----------------------------------------------------------------------------
+
+    def read_only_callbacks(self, *factories: type[CallbackData]) -> None:
+        """Declare that presses of these buttons only read the database: their update's transaction then
+        never takes SQLite's write lock, so they never wait behind a booking being written
+        (bot/middlewares/database.py). A write in one of them fails loudly (models/db.py's guard)."""
+        self._read_only_prefixes.update(factory.__prefix__ for factory in factories)
+
+    def reads_only(self, event: TelegramObject) -> bool:
+        """Whether this update is a press of a button declared read-only."""
+        query = event.callback_query if isinstance(event, Update) else None
+        if query is None or not query.data:
+            return False
+        return query.data.partition(":")[0] in self._read_only_prefixes
 
     def claim_callbacks(self, router: Router) -> None:
         """Record the callback factories `router` (and its sub-routers) handle; two factories with one

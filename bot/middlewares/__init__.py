@@ -14,9 +14,10 @@ and FSM middlewares):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiogram import BaseMiddleware, Dispatcher
+from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -52,15 +53,17 @@ def update_middlewares(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
     i18n: I18n,
+    read_only_sessions: async_sessionmaker[AsyncSession] | None = None,
+    reads_only: Callable[[TelegramObject], bool] | None = None,
     sleep: Sleep | None = None,
 ) -> list[BaseMiddleware]:
-    """The chain, outermost first. `sleep` is how a reply waits before it is tried again (tests
-    record the waits instead)."""
+    """The chain, outermost first. `reads_only` tells the updates that get a `read_only_sessions` session;
+    `sleep` is how a reply waits before it is tried again (tests record the waits instead)."""
     return [
         DedupeMiddleware(deduplicator),
         ReplyMiddleware(sleep) if sleep is not None else ReplyMiddleware(),
         CrisisMiddleware(sessions, clock),
-        DbSessionMiddleware(sessions),
+        DbSessionMiddleware(sessions, read_only_sessions, reads_only),
         UserMiddleware(clock),
         LocaleMiddleware(i18n),
     ]

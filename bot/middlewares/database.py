@@ -4,6 +4,10 @@ Handlers receive it as `session`. Whatever a handler writes, including outbox ro
 commits together or not at all; the handler's own replies go out only after that commit
 (bot/middlewares/replies.py), so no Telegram call is ever made while this transaction is open
 (DESIGN.md, data flow step 3).
+
+Presses of buttons the routers declared read-only (`Registry.read_only_callbacks`) get a read-only
+session (models.db.make_read_only_sessionmaker): on SQLite their transaction never takes the write lock,
+so browsing the calendar never waits behind someone's booking.
 """
 
 from __future__ import annotations
@@ -19,8 +23,15 @@ from bot.middlewares.replies import transaction_open
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        read_only_sessions: async_sessionmaker[AsyncSession] | None = None,
+        reads_only: Callable[[TelegramObject], bool] | None = None,
+    ) -> None:
         self.sessions = sessions
+        self.read_only_sessions = read_only_sessions
+        self.reads_only = reads_only
 
     async def __call__(
         self,
@@ -28,7 +39,10 @@ class DbSessionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self.sessions() as session:
+        sessions = self.sessions
+        if self.read_only_sessions is not None and self.reads_only is not None and self.reads_only(event):
+            sessions = self.read_only_sessions
+        async with sessions() as session:
             with transaction_open():
                 data["session"] = session
                 try:

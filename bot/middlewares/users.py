@@ -1,4 +1,9 @@
-"""Load (or create) the `models.User` behind every update; handlers receive it as `user`."""
+"""Load (or create) the `models.User` behind every update; handlers receive it as `user`.
+
+In a read-only session (models.db.make_read_only_sessionmaker) the row is only read; when it needs
+writing (a first contact, a new first name, an unblock) that happens in a short write transaction of
+its own, and the read-only session then starts afresh to see it.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,12 @@ from typing import Any, Protocol
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.clock import Clock
-from bot.services.users import get_or_create_user
+from bot.services.users import find_user, get_or_create_user, user_is_current
 from models import User
+from models.db import READ_ONLY
 
 
 class GetOrCreateUser(Protocol):
@@ -35,7 +41,25 @@ class UserMiddleware(BaseMiddleware):
     ) -> Any:
         sender: TelegramUser | None = data.get("event_from_user")
         if sender is not None and not sender.is_bot:
-            data["user"] = await self.get_or_create(
-                data["session"], sender.id, sender.first_name, sender.language_code, self.clock.now()
-            )
+            session: AsyncSession = data["session"]
+            if session.info.get(READ_ONLY):
+                data["user"] = await self._read(session, data["sessions"], sender)
+            else:
+                data["user"] = await self.get_or_create(
+                    session, sender.id, sender.first_name, sender.language_code, self.clock.now()
+                )
         return await handler(event, data)
+
+    async def _read(
+        self, session: AsyncSession, sessions: async_sessionmaker[AsyncSession], sender: TelegramUser
+    ) -> User:
+        user = await find_user(session, sender.id)
+        if user is not None and user_is_current(user, sender.first_name):
+            return user
+        async with sessions.begin() as writing:
+            await self.get_or_create(writing, sender.id, sender.first_name, sender.language_code, self.clock.now())
+        await session.rollback()  # end the snapshot taken before that write
+        written = await find_user(session, sender.id)
+        if written is None:
+            raise RuntimeError(f"the user row of {sender.id} vanished while it was written")
+        return written

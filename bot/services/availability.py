@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import Date, Integer, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.timezones import zone as zone_named
@@ -252,28 +252,46 @@ def step_of(professional: Professional, service: Service) -> timedelta:
 
 
 async def _load_schedule(session: AsyncSession, professional: Professional, first: date, last: date) -> Schedule:
-    """The professional's schedule, with only the overrides and time off touching local [first, last]."""
-    weekly = await session.execute(
-        select(WeeklyWindow.weekday, WeeklyWindow.starts, WeeklyWindow.ends).where(
-            WeeklyWindow.professional_id == professional.id
+    """The professional's schedule, with only the overrides and time off touching local [first, last].
+
+    One round trip: weekly windows, date overrides and time off come as one UNION ALL, told apart by
+    `kind` (it is on every calendar screen, where each statement costs as much as the slot engine)."""
+    no_day = cast(null(), Date)
+    no_minute = cast(null(), Integer)
+    weekly = select(
+        literal(_WEEKLY).label("kind"),
+        WeeklyWindow.weekday.label("weekday"),
+        no_day.label("first_day"),
+        no_day.label("last_day"),
+        WeeklyWindow.starts.label("starts"),
+        WeeklyWindow.ends.label("ends"),
+    ).where(WeeklyWindow.professional_id == professional.id)
+    overrides = (
+        select(
+            literal(_OVERRIDE),
+            no_minute,
+            DateOverride.on_date,
+            no_day,
+            OverrideWindow.starts,
+            OverrideWindow.ends,
         )
-    )
-    overrides = await session.execute(
-        select(DateOverride.on_date, OverrideWindow.starts, OverrideWindow.ends)
+        .select_from(DateOverride)
         .outerjoin(OverrideWindow, OverrideWindow.override_id == DateOverride.id)
         .where(DateOverride.professional_id == professional.id, DateOverride.on_date.between(first, last))
     )
-    time_off = await session.execute(
-        select(TimeOff.first_day, TimeOff.last_day).where(
-            TimeOff.professional_id == professional.id, TimeOff.first_day <= last, TimeOff.last_day >= first
-        )
+    time_off = select(literal(_TIME_OFF), no_minute, TimeOff.first_day, TimeOff.last_day, no_minute, no_minute).where(
+        TimeOff.professional_id == professional.id, TimeOff.first_day <= last, TimeOff.last_day >= first
     )
+    rows = (await session.execute(union_all(weekly, overrides, time_off))).all()
     return _schedule(
         professional,
-        [(row[0], row[1], row[2]) for row in weekly],
-        [(row[0], row[1], row[2]) for row in overrides],
-        [(row[0], row[1]) for row in time_off],
+        [(row.weekday, row.starts, row.ends) for row in rows if row.kind == _WEEKLY],
+        [(row.first_day, row.starts, row.ends) for row in rows if row.kind == _OVERRIDE],
+        [(row.first_day, row.last_day) for row in rows if row.kind == _TIME_OFF],
     )
+
+
+_WEEKLY, _OVERRIDE, _TIME_OFF = 0, 1, 2
 
 
 async def _load_busy(

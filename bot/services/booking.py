@@ -31,7 +31,7 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from bot.services import outbox
@@ -303,7 +303,7 @@ async def _take(
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
     service = await session.scalar(
-        select(Service).options(selectinload(Service.professional)).where(Service.id == service_id)
+        select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
     )
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.expression import cast
 
 from bot.services.errors import NotFound
@@ -188,7 +188,7 @@ async def profile_by_id(session: AsyncSession, professional_id: int) -> ProfileV
 async def bookable_service(session: AsyncSession, service_id: int) -> Service:
     """An active service of a verified professional, with its professional loaded; NotFound otherwise."""
     service = await session.scalar(
-        select(Service).options(selectinload(Service.professional)).where(Service.id == service_id)
+        select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
     )
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)

@@ -39,6 +39,15 @@ async def get_or_create_user(
     return user
 
 
+async def find_user(session: AsyncSession, telegram_id: int) -> User | None:
+    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+def user_is_current(user: User | None, first_name: str) -> bool:
+    """Whether `get_or_create_user` would leave this row as it is (so a read-only unit of work may use it)."""
+    return user is not None and user.first_name == first_name[:MAX_FIRST_NAME] and user.blocked_at is None
+
+
 async def user_for_chat(session: AsyncSession, telegram_id: int, now: datetime) -> User:
     """The row of someone the bot is about to write to, made if they have never written themselves
     (a professional linked by the catalog's telegram_id): outbox rows name a user, not a chat."""
