@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from bot.services import outbox
+from bot.services import outbox, reminders
 from bot.services.availability import is_offered, nearest_free_slots
 from bot.services.booking_view import booking_view
 from bot.services.errors import (
@@ -228,6 +228,7 @@ async def _expire_overdue(session: AsyncSession, now: datetime, professional_id:
     for booking in expired:
         _record(booking, BookingState.EXPIRED, "expire", SYSTEM, now)
         await _notify_client(session, booking, "hold_expired_client", now)
+        await reminders.void(session, booking, [reminders.HOLD_EXPIRING], now, "expired")
     await session.flush()
     return len(expired)
 
@@ -318,6 +319,7 @@ async def hold(
     if booking.price_minor == 0:
         # Just written in this transaction, with everything confirming needs: no reload.
         return await _confirm(session, booking, now, "free")
+    await reminders.schedule_hold_warning(session, booking, now)
     return booking
 
 
@@ -339,6 +341,8 @@ async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_
     booking.hold_expires_at = None
     _record(booking, BookingState.CONFIRMED, "confirm", SYSTEM if paid_with != "free" else CLIENT, now)
     await _notify_professional(session, booking, "booking_new_pro", now)
+    await reminders.void(session, booking, [reminders.HOLD_EXPIRING], now, "confirmed")
+    await reminders.schedule_session(session, booking, now)
     if paid_with in CONFIRMED_ELSEWHERE:
         await _notify_client(session, booking, BOOKING_CONFIRMED_CLIENT, now)
         await _notify_client(session, booking, BOOKING_CALENDAR_CLIENT, now, {"stamp": now.isoformat()})
@@ -382,6 +386,7 @@ async def cancel(
     if by != CLIENT:
         await _notify_client(session, booking, "booking_cancelled_client", now, extra)
     await _void_stale(session, booking, STALE_AFTER_CANCEL, now, "cancelled")
+    await reminders.void(session, booking, reminders.ALL_KINDS, now, "cancelled")
     await session.flush()
     return booking
 
@@ -440,6 +445,8 @@ async def reschedule(
     if by != PROFESSIONAL:
         await _notify_professional(session, booking, "booking_rescheduled_pro", now, extra)
     await _void_stale(session, booking, STALE_AFTER_RESCHEDULE, now, "rescheduled")
+    await reminders.void(session, booking, reminders.SESSION_KINDS, now, "rescheduled")
+    await reminders.schedule_session(session, booking, now)
     if by != CLIENT:
         await _notify_client(session, booking, "booking_rescheduled_client", now, extra)
     await session.flush()
@@ -452,6 +459,7 @@ async def _finish(session: AsyncSession, booking_id: int, to_state: BookingState
         raise ValueError("only the professional, an operator or the system close a session")
     booking = await _load(session, booking_id)
     _close(booking, to_state, by, now)
+    await _after_close(session, booking, now)
     await session.flush()
     return booking
 
@@ -464,6 +472,12 @@ def _close(booking: Booking, to_state: BookingState, by: str, now: datetime) -> 
     if now < booking.starts_at:
         raise NotStartedYet(booking.id)
     _record(booking, to_state, action, by, now)
+
+
+async def _after_close(session: AsyncSession, booking: Booking, now: datetime) -> None:
+    """A session is over: what was still to say before it is stale; a completed one asks for a review."""
+    await reminders.void(session, booking, reminders.SESSION_KINDS, now, str(booking.state))
+    await reminders.schedule_review_prompt(session, booking, now)
 
 
 async def complete(session: AsyncSession, booking_id: int, *, by: str, now: datetime) -> Booking:
@@ -497,6 +511,7 @@ async def complete_past_sessions(session: AsyncSession, now: datetime) -> int:
     due: Sequence[Booking] = (await session.scalars(query)).all()
     for booking in due:
         _close(booking, BookingState.COMPLETED, SYSTEM, now)
+        await _after_close(session, booking, now)
     await session.flush()
     return len(due)
 
