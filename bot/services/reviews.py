@@ -13,7 +13,6 @@ from models import Booking, BookingState, Review
 
 EDITABLE_FOR = timedelta(hours=24)
 MAX_COMMENT = 1000
-LATEST_SHOWN = 3
 
 
 async def review_of(session: AsyncSession, booking: Booking) -> Review | None:
@@ -51,14 +50,3 @@ async def add_comment(session: AsyncSession, booking: Booking, text: str, now: d
 def _check_editable(review: Review, booking: Booking, now: datetime) -> None:
     if now - review.created_at > EDITABLE_FOR:
         raise TooLateToChange(booking.id)
-
-
-async def latest_comments(session: AsyncSession, professional_id: int, limit: int = LATEST_SHOWN) -> list[Review]:
-    """The newest reviews of a professional that have a comment."""
-    rows = await session.scalars(
-        select(Review)
-        .where(Review.professional_id == professional_id, Review.comment.is_not(None))
-        .order_by(Review.created_at.desc(), Review.id.desc())
-        .limit(limit)
-    )
-    return list(rows.all())

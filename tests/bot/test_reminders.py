@@ -13,7 +13,8 @@ from bot.demo.updates import Person
 from bot.services import booking as booking_service
 from bot.services import reminders
 from handlers.client_common import MoveYesCb
-from models import Booking, BookingEvent, BookingState, OutboxMessage, Professional
+from handlers.reviews import ReviewCb
+from models import Booking, BookingEvent, BookingState, OutboxMessage, Professional, Review
 from tests.bot.catalog_data import Catalog, booked, client, kyiv_time, labels, last, press_label, with_catalog
 from tests.bot.harness import BotHarness
 
@@ -318,3 +319,29 @@ async def test_nothing_free_then_says_so_and_shows_the_nearest(harness: BotHarne
     offered = [label for label in labels(harness, olena) if label != "Keep my time"]
     assert 1 <= len(offered) <= 6
     assert all(MoveYesCb.unpack(button["callback_data"]).id == booking_id for button in harness.buttons(olena)[:-1])
+
+
+async def test_review_after_completion_once_editable_for_a_day_and_shown_on_the_profile(
+    harness: BotHarness, catalog: Catalog
+) -> None:
+    olena = await client(harness)
+    booking_id = await booked(harness, olena, catalog.coaching, SESSION)
+    await _walk_to(harness, SESSION + timedelta(hours=25))
+    assert labels(harness, olena) == ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]
+    await press_label(harness, olena, "⭐⭐⭐⭐")
+    assert labels(harness, olena) == ["Skip"]
+    await harness.send_text(olena, "Clear and kind.")
+    await press_label(harness, olena, "⭐⭐⭐⭐⭐")  # changed her mind the same day
+    await press_label(harness, olena, "Skip")
+    async with harness.db() as session:
+        (review,) = (await session.scalars(select(Review).where(Review.booking_id == booking_id))).all()
+    assert (review.rating, review.comment) == (5, "Clear and kind.")
+
+    harness.clock.advance(timedelta(hours=25))
+    await harness.press(olena, ReviewCb(id=booking_id, r=3))
+    assert harness.popup() == "This review can't be changed any more."
+
+    await harness.send_text(olena, "/start")
+    await press_label(harness, olena, "Anna Koval")
+    profile = last(harness, olena)
+    assert "★ 5.0 (1 review)" in profile and "“Clear and kind.”" in profile
