@@ -24,6 +24,7 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.render import Reader, Rendered, format_duration, format_instant
 from bot.services import booking as bookings
@@ -54,6 +55,7 @@ LATE_CHOICES = (5, 10, 15)
 REPLY_WINDOW = timedelta(hours=1)
 # Offsets at least this long are the "day before" reminder, whose "I'll be there" the professional hears of.
 DAY_BEFORE_MINUTES = 1440
+MINUTES_PER_DAY = 1440
 
 
 class AttendCb(Callback, prefix="ra"):
@@ -105,12 +107,20 @@ def _what(view: BookingView) -> str:
     return _("{service} with {name}").format(service=view.service_name, name=view.professional_name)
 
 
+def _ahead(minutes: int) -> str:
+    """ "7 days" for whole days from two on; "24 hours", "1 hour", "30 minutes" below that."""
+    days, rest = divmod(minutes, MINUTES_PER_DAY)
+    if days >= 2 and rest == 0:
+        return ngettext("{n} day", "{n} days", days).format(n=days)
+    return format_duration(minutes)
+
+
 def reminder_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     """N minutes before: when (in the client's zone now), where, and the four buttons."""
     view = BookingView.from_json(payload)
     minutes = int(payload.get("offset_minutes") or 0)
     lines = [
-        "⏰ " + _("Reminder: your session starts in {duration}.").format(duration=format_duration(minutes)),
+        "⏰ " + _("Reminder: your session starts in {duration}.").format(duration=_ahead(minutes)),
         _what(view),
         *when_lines_of(view.starts_at, view.professional_name, view.professional_zone, reader.zone, reader.locale),
         *_place(view),

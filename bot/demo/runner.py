@@ -45,6 +45,7 @@ Type text to send it to the bot, a number to press a button, or:
   /as client              act as the client (Olena)
   /as pro anna-koval      act as that professional (their chat gets linked to you)
   /time +2h               move the clock forward (+30m, +2h, +1d) and run the worker
+  /reply TEXT             send TEXT as a Telegram reply to the bot's newest message to you
   /quit                   leave (so does end of input)"""
 
 _TIME_STEP = re.compile(r"^\+(\d+)([mhd])$")
@@ -99,6 +100,8 @@ class DemoRunner:
             await self.switch(line.split()[1:])
         elif line.startswith("/time"):
             await self.travel(line.removeprefix("/time").strip())
+        elif line.startswith("/reply "):
+            await self.reply(line.removeprefix("/reply ").strip())
         elif line.isdigit():
             await self.choose(int(line))
         else:
@@ -222,6 +225,13 @@ class DemoRunner:
                 session, person.id, person.first_name, person.language_code, self.clock.now()
             )
             user.locale = user.locale or person.language_code
+
+    async def reply(self, text: str) -> None:
+        chat = self.recording.chat(self.actor.id)
+        if not chat or not text:
+            self.say("  (nothing to reply to; /reply TEXT answers the bot's newest message)")
+            return
+        await self.step(self.updates.text(self.actor, text, reply_to=chat[-1]))
 
     async def travel(self, argument: str) -> None:
         match = _TIME_STEP.match(argument)

@@ -14,7 +14,7 @@ from bot.services.errors import CatalogError
 from models import Professional
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "catalog.yaml"
-FIRST_VERIFIED = "    verified: true"
+DAVID = "  - slug: david-moreno"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -30,7 +30,7 @@ async def _offsets(sessions: async_sessionmaker[AsyncSession]) -> list[list[int]
 
 
 def _with(tmp_path: Path, line: str) -> Path:
-    text = EXAMPLE.read_text(encoding="utf-8").replace(FIRST_VERIFIED, f"{FIRST_VERIFIED}\n    {line}", 1)
+    text = EXAMPLE.read_text(encoding="utf-8").replace(DAVID, f"{DAVID}\n    {line}", 1)
     path = tmp_path / "catalog.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -40,11 +40,12 @@ async def test_reminder_offsets_default_and_can_be_set(
     sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     await import_file(sessions, EXAMPLE)
-    assert set(map(tuple, await _offsets(sessions))) == {(1440, 60)}
+    # By slug: anna-koval sets a week, a day and an hour; the others say nothing.
+    assert await _offsets(sessions) == [[10080, 1440, 60], [1440, 60], [1440, 60]]
     await import_file(sessions, _with(tmp_path, "reminders: [30, 2880]"))
-    assert sorted(map(tuple, await _offsets(sessions))) == [(1440, 60), (1440, 60), (2880, 30)]
+    assert await _offsets(sessions) == [[10080, 1440, 60], [2880, 30], [1440, 60]]
     await import_file(sessions, _with(tmp_path, "reminders: []"))
-    assert [] in await _offsets(sessions)
+    assert await _offsets(sessions) == [[10080, 1440, 60], [], [1440, 60]]
 
 
 @pytest.mark.parametrize("line", ["reminders: [60, 60]", "reminders: [0]", "reminders: 60", "reminders: [99999]"])
