@@ -31,7 +31,7 @@ from bot.services import booking as bookings
 from bot.services import reminders
 from bot.services.booking_view import BookingView, booking_view
 from bot.services.errors import IllegalTransition, TooLateToChange
-from bot.services.policy import CLIENT, can_reschedule
+from bot.services.policy import Actor, can_reschedule
 from bot.services.reply_times import TimeOffer, offer_for_text
 from handlers.booking import refusal_screen
 from handlers.client_common import (
@@ -46,7 +46,7 @@ from handlers.client_common import (
     viewer_zone,
     when_lines_of,
 )
-from handlers.common import Button, Callback, Flow, button_grid, inline_keyboard, replace, send
+from handlers.common import Button, Callback, Flow, answer, button_grid, inline_keyboard, replace, send
 from handlers.registry import Registry
 from models import Booking
 
@@ -201,13 +201,13 @@ async def attend_pressed(query: CallbackQuery, callback_data: AttendCb, ctx: Flo
             ctx.session, booking, ctx.clock.now(), tell_professional=bool(callback_data.t)
         )
     except (IllegalTransition, TooLateToChange):
-        await query.answer(_("This session can't be confirmed any more."))
+        await answer(query, _("This session can't be confirmed any more."))
         return
     if result.told_professional:
         text = _("Thanks! {name} knows you'll be there.").format(name=booking.professional.name)
     else:
         text = _("Thanks! See you then.")
-    await query.answer(text)
+    await answer(query, text)
 
 
 def _late_choices(booking: Booking) -> Rendered:
@@ -222,7 +222,7 @@ async def late_pressed(query: CallbackQuery, callback_data: LateCb, ctx: Flow) -
         await ctx.state.set_state(Late.minutes)
         await ctx.state.update_data({"late_booking": booking.id})
         await send(ctx, _late_choices(booking))
-        await query.answer()
+        await answer(query)
         return
     await replace(query, ctx, await _report_late(ctx, booking, callback_data.m))
 
@@ -290,7 +290,7 @@ async def reply_typed(message: Message, ctx: Flow) -> None:
         now=now,
         asked_at=asked_from,
     )
-    refusal = can_reschedule(booking, by=CLIENT, now=now) if offer is not None else None
+    refusal = can_reschedule(booking, by=Actor.CLIENT, now=now) if offer is not None else None
     if refusal is not None:
         # A time was asked for, but this booking can't move (the policy's window, the limit): say why.
         await send(ctx, refusal_screen(booking, refusal))

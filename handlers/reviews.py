@@ -16,7 +16,7 @@ from bot.services import booking as bookings
 from bot.services import reviews
 from bot.services.booking_view import BookingView
 from bot.services.errors import IllegalTransition, TooLateToChange
-from handlers.common import Button, Callback, Flow, inline_keyboard, replace, send
+from handlers.common import Button, Callback, Flow, answer, answer_stale, inline_keyboard, replace, send
 from handlers.registry import Registry
 from models import Booking
 
@@ -58,12 +58,12 @@ def review_prompt_for_client(payload: Mapping[str, Any], reader: Reader) -> Rend
 async def stars_pressed(query: CallbackQuery, callback_data: ReviewCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     if not 1 <= callback_data.r <= 5:
-        await query.answer(_("This button is no longer available."))
+        await answer_stale(query)
         return
     try:
         await reviews.rate(ctx.session, booking, callback_data.r, ctx.clock.now())
     except (IllegalTransition, TooLateToChange):
-        await query.answer(_("This review can't be changed any more."))
+        await answer(query, _("This review can't be changed any more."))
         return
     await ctx.state.set_state(Reviewing.comment)
     await ctx.state.update_data({"review_booking": booking.id})

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import outbox
 from bot.services.booking_view import booking_view
 from bot.services.errors import IllegalTransition, TooLateToChange
+from bot.services.policy import Actor
 from bot.services.users import user_for_chat
 from models import DEFAULT_REMINDERS, Booking, BookingEvent, BookingState, Review, User
 
@@ -258,7 +259,13 @@ def _event(booking: Booking, action: str, now: datetime, detail: dict[str, Any])
     """A note in the booking's log that changes neither its state nor its version (reminders stay valid)."""
     state = str(booking.state)
     return BookingEvent(
-        at=now, actor="client", action=action, from_state=state, to_state=state, version=booking.version, detail=detail
+        at=now,
+        actor=Actor.CLIENT,
+        action=action,
+        from_state=state,
+        to_state=state,
+        version=booking.version,
+        detail=detail,
     )
 
 
