@@ -345,3 +345,18 @@ async def test_review_after_completion_once_editable_for_a_day_and_shown_on_the_
     await press_label(harness, olena, "Anna Koval")
     profile = last(harness, olena)
     assert "★ 5.0 (1 review)" in profile and "“Clear and kind.”" in profile
+
+
+async def test_cancel_on_a_reminder_shows_the_refund_first(harness: BotHarness, catalog: Catalog) -> None:
+    olena = await client(harness)
+    booking_id = await booked(harness, olena, catalog.coaching, SESSION)
+    await _walk_to(harness, SESSION - timedelta(hours=24))
+    await press_label(harness, olena, "Cancel")
+    assert last(harness, olena).startswith("Cancel this session?")
+    assert "50%" in last(harness, olena)  # inside Anna's 72 h: half back, as her policy says
+    async with harness.db() as session:
+        assert (await session.get_one(Booking, booking_id)).state == BookingState.CONFIRMED
+    await press_label(harness, olena, "Yes, cancel it")
+    async with harness.db() as session:
+        assert (await session.get_one(Booking, booking_id)).state == BookingState.CANCELLED
+    assert await _walk_to(harness, SESSION + timedelta(days=3)) == 0
