@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import Reader, RendererRegistry, send_rendered
-from bot.services import booking, outbox
+from bot.services import booking, outbox, reminders
 from bot.services.clock import Clock
 from bot.services.payments import refunds
 from bot.services.payments.gateway import PaymentGateway
@@ -216,6 +216,11 @@ async def send_due(deps: WorkerDeps, limit: int = BATCH) -> int:
         batch = await outbox.claim_due(session, deps.clock.now(), limit)
     for index, message in enumerate(batch):
         async with deps.sessions.begin() as session:
+            # The last look: a reminder whose booking moved, was cancelled or whose moment passed is dropped.
+            stale = await reminders.stale_reason(session, message, deps.clock.now())
+            if stale is not None:
+                await outbox.void(session, message.id, deps.clock.now(), stale)
+                continue
             delivery = await outbox.prepare(session, message.id, deps.clock.now())
         if delivery is None:
             continue  # voided or settled since the claim, or the recipient blocked the bot

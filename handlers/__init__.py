@@ -17,7 +17,7 @@ from handlers import fallback, settings, start
 
 # isort: split
 # After start: import order is the order of /help and the command menu, and start's commands lead.
-from handlers import admin, booking, catalog, hours, my_bookings, payments, professional, safety
+from handlers import admin, booking, catalog, hours, my_bookings, payments, professional, reminders, reviews, safety
 from handlers.common import FlowMiddleware
 from handlers.registry import Registry
 
@@ -34,7 +34,10 @@ FEATURES: list[RouterFactory] = [
     professional.make_router,
     hours.make_router,
     admin.make_router,
+    reviews.make_router,
     safety.make_router,
+    # Reads free text as an answer to a reminder: after every feature whose steps wait for text.
+    reminders.make_router,
 ]
 
 

@@ -173,6 +173,7 @@ async def show_profile(ctx: Flow, view: ProfileView, cat: str = "", lang: str = 
     languages = ", ".join(language_label(code, ctx.locale) for code in professional.languages)
     lines.append(_("Languages: {languages}").format(languages=languages or "—"))
     lines.append(_("Rating: {rating}").format(rating=rating_label(view.rating, ctx.locale)))
+    lines += [f"💬 “{comment}”" for comment in view.comments]
     lines.append("")
     rows: list[list[Button]] = []
     if view.services:

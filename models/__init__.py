@@ -10,13 +10,14 @@ from models.crisis import CrisisEvent
 from models.invite import Invite
 from models.outbox import OutboxMessage
 from models.payment import Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus
-from models.professional import DEFAULT_POLICY, NoShowRule, Policy, Professional
+from models.professional import DEFAULT_POLICY, DEFAULT_REMINDERS, NoShowRule, Policy, Professional
 from models.review import Review
 from models.user import User
 
 __all__ = [
     "ACTIVE_STATES",
     "DEFAULT_POLICY",
+    "DEFAULT_REMINDERS",
     "Base",
     "Booking",
     "BookingEvent",

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text, true
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -64,6 +64,7 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
+DEFAULT_REMINDERS: tuple[int, ...] = (1440, 60)
 
 
 class Professional(Base):
@@ -104,6 +105,11 @@ class Professional(Base):
     slot_step_minutes: Mapped[int | None] = mapped_column(Integer)
     # Tell the professional when a client of theirs sends a message showing signs of crisis (README "Safety").
     crisis_alerts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Minutes before a session the client is reminded (README "Reminders"); the 1 h heads-up to the
+    # professional and the "starting now" message come on top of these.
+    reminders: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDERS), server_default=text("'[1440, 60]'")
+    )
 
     services: Mapped[list[Service]] = relationship(
         back_populates="professional", cascade="all, delete-orphan", order_by="Service.id"

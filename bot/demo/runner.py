@@ -57,6 +57,7 @@ Type text to send it to the bot, a number to press a button, or:
   /as pro anna-koval      act as that professional (their chat gets linked to you)
   /time +2h               move the clock forward (+30m, +2h, +1d) and run the worker
   /pay                    pay the newest open demo checkout, as its page's Pay button does
+  /reply TEXT             send TEXT as a Telegram reply to the bot's newest message to you
   /quit                   leave (so does end of input)"""
 
 _TIME_STEP = re.compile(r"^\+(\d+)([mhd])$")
@@ -113,6 +114,8 @@ class DemoRunner:
             await self.travel(line.removeprefix("/time").strip())
         elif line == "/pay":
             await self.pay()
+        elif line.startswith("/reply "):
+            await self.reply(line.removeprefix("/reply ").strip())
         elif line.isdigit():
             await self.choose(int(line))
         else:
@@ -258,6 +261,13 @@ class DemoRunner:
         await finish_demo_checkout(view, gateway, receive, paid=True)
         await run_worker_once(self.app.worker)
         self.show(mark, popups)
+
+    async def reply(self, text: str) -> None:
+        chat = self.recording.chat(self.actor.id)
+        if not chat or not text:
+            self.say("  (nothing to reply to; /reply TEXT answers the bot's newest message)")
+            return
+        await self.step(self.updates.text(self.actor, text, reply_to=chat[-1]))
 
     async def travel(self, argument: str) -> None:
         match = _TIME_STEP.match(argument)

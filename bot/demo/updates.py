@@ -54,13 +54,25 @@ class UpdateFactory:
         }
         return {"update_id": next(self._update_ids), "message": message}
 
-    def text(self, person: Person, text: str) -> dict[str, Any]:
-        """A text message; "/start pro_x" comes with its bot_command entity, as from a real client."""
+    def text(self, person: Person, text: str, reply_to: ChatMessage | None = None) -> dict[str, Any]:
+        """A text message; "/start pro_x" comes with its bot_command entity, as from a real client;
+        `reply_to` makes it a Telegram reply to that bot message."""
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if reply_to is not None:
+            content["reply_to_message"] = {
+                "message_id": reply_to.message_id,
+                "date": self._now(),
+                "chat": person.chat_json(),
+                "from": self._bot_json(),
+                "text": reply_to.text,
+            }
         return self._message(person, **content)
+
+    def _bot_json(self) -> dict[str, Any]:
+        return {"id": self.bot_id, "is_bot": True, "first_name": "Bookbot", "username": BOT_USERNAME}
 
     def location(self, person: Person, latitude: float, longitude: float) -> dict[str, Any]:
         return self._message(person, location={"latitude": latitude, "longitude": longitude})
@@ -94,7 +106,7 @@ class UpdateFactory:
                 "message_id": message.message_id,
                 "date": self._now(),
                 "chat": person.chat_json(),
-                "from": {"id": self.bot_id, "is_bot": True, "first_name": "Bookbot", "username": BOT_USERNAME},
+                "from": self._bot_json(),
                 "text": message.text,
                 **({"reply_markup": message.reply_markup} if message.inline_buttons() else {}),
             }

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from bot.services import outbox
+from bot.services import outbox, reminders
 from bot.services.availability import is_offered, nearest_free_slots
 from bot.services.booking_view import booking_view
 from bot.services.errors import (
@@ -220,6 +220,7 @@ async def _expire_overdue(session: AsyncSession, now: datetime, professional_id:
     for booking in expired:
         _record(booking, BookingState.EXPIRED, "expire", Actor.SYSTEM, now)
         await _notify_client(session, booking, "hold_expired_client", now)
+        await reminders.void(session, booking, [reminders.HOLD_EXPIRING], now, "expired")
     await session.flush()
     return len(expired)
 
@@ -322,6 +323,7 @@ async def _take(
         if booking.price_minor == 0:
             # Just written in this transaction, with everything confirming needs: no reload.
             return Booked(await _confirm(session, booking, now, PaidWith.FREE), again=False)
+        await reminders.schedule_hold_warning(session, booking, now)
         return Booked(booking, again=False)
 
     return await guarded(session, professional.id, check_and_write)
@@ -445,6 +447,8 @@ async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_
 
 async def _announce_confirmed(session: AsyncSession, booking: Booking, now: datetime, paid_with: PaidWith) -> None:
     await _notify_professional(session, booking, "booking_new_pro", now)
+    await reminders.void(session, booking, [reminders.HOLD_EXPIRING], now, "confirmed")
+    await reminders.schedule_session(session, booking, now)
     if paid_with in CONFIRMED_ELSEWHERE:
         await _notify_client(session, booking, BOOKING_CONFIRMED_CLIENT, now)
         await _notify_client(session, booking, BOOKING_CALENDAR_CLIENT, now, {"stamp": now.isoformat()})
@@ -584,6 +588,7 @@ async def cancel(
         if terms.refund_minor > 0 and booking.paid_with == PaidWith.STRIPE:
             # Owed in this transaction; the worker asks the gateway once it has committed.
             await payment_records.request_refund(session, booking.id, terms.refund_minor, now)
+        await reminders.void(session, booking, reminders.ALL_KINDS, now, "cancelled")
         await session.flush()
         return booking
 
@@ -665,6 +670,8 @@ async def _move(session: AsyncSession, booking: Booking, new_starts_at: datetime
     if by != Actor.PROFESSIONAL:
         await _notify_professional(session, booking, "booking_rescheduled_pro", now, extra)
     await _void_stale(session, booking, STALE_AFTER_RESCHEDULE, now, "rescheduled")
+    await reminders.void(session, booking, reminders.SESSION_KINDS, now, "rescheduled")
+    await reminders.schedule_session(session, booking, now)
     if by != Actor.CLIENT:
         await _notify_client(session, booking, "booking_rescheduled_client", now, extra)
     await session.flush()
@@ -677,6 +684,7 @@ async def _finish(session: AsyncSession, booking_id: int, to_state: BookingState
         raise ValueError("only the professional, an operator or the system close a session")
     booking = await _load(session, booking_id)
     _close(booking, to_state, by, now)
+    await _after_close(session, booking, now)
     await session.flush()
     return booking
 
@@ -689,6 +697,12 @@ def _close(booking: Booking, to_state: BookingState, by: Actor, now: datetime) -
     if now < booking.starts_at:
         raise NotStartedYet(booking.id)
     _record(booking, to_state, action, by, now)
+
+
+async def _after_close(session: AsyncSession, booking: Booking, now: datetime) -> None:
+    """A session is over: what was still to say before it is stale; a completed one asks for a review."""
+    await reminders.void(session, booking, reminders.SESSION_KINDS, now, str(booking.state))
+    await reminders.schedule_review_prompt(session, booking, now)
 
 
 async def complete(session: AsyncSession, booking_id: int, *, by: Actor, now: datetime) -> Booking:
@@ -722,6 +736,7 @@ async def complete_past_sessions(session: AsyncSession, now: datetime) -> int:
     due: Sequence[Booking] = (await session.scalars(query)).all()
     for booking in due:
         _close(booking, BookingState.COMPLETED, Actor.SYSTEM, now)
+        await _after_close(session, booking, now)
     await session.flush()
     return len(due)
 

@@ -21,6 +21,7 @@ from bot.services.errors import NotFound
 from models import Professional, Review, Service
 
 PER_PAGE = 5
+LATEST_COMMENTS = 3
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class ProfileView:
     professional: Professional
     services: list[Service]  # active ones only, in catalog order
     rating: Rating
+    # The newest review comments (at most three), newest first.
+    comments: tuple[str, ...] = ()
 
 
 def _json_list_contains(session: AsyncSession, column: Any, value: str) -> ColumnElement[bool]:
@@ -172,7 +175,18 @@ async def _profile_of(session: AsyncSession, professional: Professional | None, 
         )
     ).all()
     rating = (await ratings(session, [professional.id]))[professional.id]
-    return ProfileView(professional=professional, services=list(services), rating=rating)
+    comments = await session.scalars(
+        select(Review.comment)
+        .where(Review.professional_id == professional.id, Review.comment.is_not(None))
+        .order_by(Review.created_at.desc(), Review.id.desc())
+        .limit(LATEST_COMMENTS)
+    )
+    return ProfileView(
+        professional=professional,
+        services=list(services),
+        rating=rating,
+        comments=tuple(comment for comment in comments if comment),
+    )
 
 
 async def profile_by_slug(session: AsyncSession, slug: str) -> ProfileView:

@@ -239,6 +239,27 @@ async def find_sent(session: AsyncSession, chat_id: int, telegram_message_id: in
             OutboxMessage.sent_at.is_not(None),
         )
     )
+    return _sent(row)
+
+
+async def latest_sent(
+    session: AsyncSession, recipient_id: int, kinds: Collection[str], since: datetime
+) -> SentMessage | None:
+    """The newest message of these kinds sent to `recipient_id` at or after `since`."""
+    row = await session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.recipient_id == recipient_id,
+            OutboxMessage.kind.in_(list(kinds)),
+            OutboxMessage.sent_at >= since,
+        )
+        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+        .limit(1)
+    )
+    return _sent(row)
+
+
+def _sent(row: OutboxMessage | None) -> SentMessage | None:
     if row is None or row.sent_at is None:
         return None
     return SentMessage(
@@ -248,6 +269,15 @@ async def find_sent(session: AsyncSession, chat_id: int, telegram_message_id: in
         subject=_subject(row.subject_type, row.subject_id),
         payload=dict(row.payload),
         sent_at=row.sent_at,
+    )
+
+
+async def void(session: AsyncSession, message_id: int, now: datetime, reason: str) -> None:
+    """Drop one claimed row that no longer makes sense (the worker's last look found it stale)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, *_unsent())
+        .values(voided_at=now, void_reason=reason[:200], claimed_until=None)
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import booking as bookings
+from bot.services import reminders
 from bot.services.clock import FrozenClock
 from bot.services.errors import (
     HoldExpired,
@@ -64,8 +65,10 @@ async def _hold(
 
 
 async def _outbox(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxMessage]:
+    """The notifications a change queued; its reminders are tested in tests/bot/test_reminders.py."""
     async with sessions() as session:
-        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+        query = select(OutboxMessage).where(OutboxMessage.kind.not_in(reminders.ALL_KINDS))
+        return list((await session.scalars(query.order_by(OutboxMessage.id))).all())
 
 
 async def _chats(sessions: async_sessionmaker[AsyncSession], rows: list[OutboxMessage]) -> list[int]:

@@ -175,3 +175,42 @@ def test_bookbot_demo_command_reads_stdin_until_eof(
 def test_bookbot_demo_refuses_a_naive_now(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--now", "2026-11-23T09:00"]) == 2
     assert "--now needs a UTC offset" in capsys.readouterr().err
+
+
+# Anna's example catalog entry reminds a week, a day and an hour before; she lets clients move a
+# session until 72 hours before it, so the week-before reminder is the one a reply can move.
+REMINDERS: list[Step] = [
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["[1] 1. Anna Koval"]),
+    ("1", ["[1] Free intro call · Free"]),
+    ("1", ["[6] Next week ▶"]),
+    ("6", ["[2] Tue, Dec 1"]),
+    ("2", ["[1] 9:00"]),
+    ("1", ["[1] Skip"]),
+    ("1", ["[1] ✅ Confirm"]),
+    ("1", ["✅ Booked!"]),
+    ("/time +1d", ["Reminder: your session starts in 7 days.", "[1] ✅ I'll be there", "[3] 🗓 Reschedule"]),
+    (
+        "tomorrow at 3pm",
+        ["Free around the time you asked", "Now: Tue, Dec 1, 2026, 9:00", "[4] Wed, Nov 25, 2026, 3:00"],
+    ),
+    ("4", ["✅ Moved!", "When: Wed, Nov 25, 2026, 3:00"]),
+    ("/time +4h", ["Reminder: your session starts in 24 hours.", "Wed, Nov 25, 2026, 3:00"]),
+    ("/reply thanks, see you!", ["What would you like to do about your session?", "[1] 🗓 Reschedule"]),
+    ("/time +23h", ["Reminder: your session starts in 1 hour."]),
+    ("/time +1h", ["Your session is starting now.", "Video call: https://meet.example.org/anna-koval"]),
+    ("/time +1d", ["(nothing new)"]),
+    ("/time +1h", ["How was your session with Anna Koval?", "[5] ⭐⭐⭐⭐⭐"]),
+    ("5", ["Thank you! You gave ⭐⭐⭐⭐⭐."]),
+    ("/time +1d", ["(nothing new)"]),
+]
+
+
+async def test_reminders_and_a_reply_that_moves_the_session_in_the_demo() -> None:
+    output = await _play(REMINDERS)
+    _check(output, REMINDERS)
+    assert "Traceback" not in output
+    # Each reminder once, though the clock passed each of them and the worker ran after every step.
+    for once in ("starts in 7 days", "starts in 24 hours", "starts in 1 hour.", "starting now", "How was your session"):
+        assert output.count(once) == 1, once

@@ -28,7 +28,9 @@ from bot.services.windows import (
     format_window,
     parse_window,
 )
-from models import NoShowRule, Policy, ServiceMode
+from models import DEFAULT_REMINDERS, NoShowRule, Policy, ServiceMode
+
+MAX_REMINDER_MINUTES = 14 * 24 * 60
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # PostgreSQL's INTEGER, which holds prices in minor units.
@@ -159,6 +161,7 @@ class CatalogChecker(NodeReader):
         bio = self.optional(f, "bio", lambda n, k: self.text(n, k, blank_ok=True), "")
         verified = self.optional(f, "verified", self.boolean, False)
         crisis_alerts = self.optional(f, "crisis_alerts", self.boolean, True)
+        reminders = self.optional(f, "reminders", self.reminder_offsets, DEFAULT_REMINDERS)
         telegram_node = f.get("telegram_id") if f.has_value("telegram_id") else None
         telegram_id = self.optional(f, "telegram_id", self.telegram_id, None)
         timezone = self.required(f, "timezone", self.timezone)
@@ -197,6 +200,7 @@ class CatalogChecker(NodeReader):
             bio=bio,
             verified=verified,
             crisis_alerts=crisis_alerts,
+            reminders=reminders,
             telegram_id=telegram_id,
             telegram_id_line=line(telegram_node) if telegram_node is not None else None,
             timezone=timezone,
@@ -215,6 +219,13 @@ class CatalogChecker(NodeReader):
             services=services,
             packages=self.optional(f, "packages", lambda n, k: self.packages(n, k, service_slugs), ()),
         )
+
+    def reminder_offsets(self, node: yaml.Node, label: str) -> tuple[int, ...]:
+        """`reminders: [1440, 60]`: minutes before the session, each at most 14 days; [] turns them off."""
+        offsets = [self.integer(item, label, 1, MAX_REMINDER_MINUTES) for item in self.sequence(node, label)]
+        if len(set(offsets)) != len(offsets):
+            self.fail(node, f"{label}: each offset once, got {offsets}")
+        return tuple(sorted(offsets, reverse=True))
 
     def timezone(self, node: yaml.Node, label: str) -> str:
         value = self.scalar(node, label)
@@ -363,6 +374,7 @@ _PROFESSIONAL_KEYS = (
     "bio",
     "verified",
     "crisis_alerts",
+    "reminders",
     "telegram_id",
     "timezone",
     "languages",

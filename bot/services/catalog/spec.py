@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.services.windows import Window
-from models import Policy, ServiceMode
+from models import DEFAULT_REMINDERS, Policy, ServiceMode
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class ProfessionalSpec:
     packages: tuple[PackageSpec, ...]
     # Alert the professional when a client of theirs sends a message showing signs of crisis.
     crisis_alerts: bool = True
+    # Minutes before a session the client is reminded, largest first.
+    reminders: tuple[int, ...] = DEFAULT_REMINDERS
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,7 @@ async def _fill(session: AsyncSession, pro: Professional, spec: ProfessionalSpec
         "bio": spec.bio,
         "verified": spec.verified,
         "crisis_alerts": spec.crisis_alerts,
+        "reminders": list(spec.reminders),
         "timezone": spec.timezone,
         "languages": list(spec.languages),
         "categories": list(spec.categories),
