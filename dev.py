@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Bootstrap and task runner: needs only Python 3.11+ on the machine.
 
-    python3 dev.py demo     # the offline demo on the embedded defaults
+    python3 dev.py setup    # create .venv with Bookbot installed (then use .venv/bin/bookbot)
+    python3 dev.py demo     # the offline demo on the embedded defaults (arguments go to `bookbot demo`)
     python3 dev.py test     # ruff, mypy and the whole test suite (PostgreSQL and Redis included)
     python3 dev.py bench    # the benchmarks, printing their figures
+    python3 dev.py help     # this text
 
 It creates .venv beside this file on first use and reinstalls only when pyproject.toml changes.
 """
@@ -79,9 +81,11 @@ def main(argv: list[str]) -> None:
         run([str(PYTHON), "-m", "benchmarks", *rest])
     elif task == "setup":
         ensure_environment()
-    else:
+    elif task in {"help", "-h", "--help"}:
         print(__doc__)
-        sys.exit(0 if task == "help" else 2)
+    else:
+        print(f"dev.py: unknown task {task!r}: one of setup, demo, test, bench, help", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.cli_errors import UsageError
 from models.db import make_engine
 from models.migrate import MIGRATIONS_DIR
 
 UPGRADE_FIRST = "run `bookbot db upgrade` first"
 
-
-class UsageError(Exception):
-    """A bad argument or an unusable database: one line on stderr and exit code 2."""
+__all__ = ["UPGRADE_FIRST", "UsageError", "check_sqlite_file", "open_database"]
 
 
 def check_sqlite_file(database_url: str, set_up: str = UPGRADE_FIRST) -> None:
@@ -49,7 +48,7 @@ async def open_database(database_url: str, set_up: str = UPGRADE_FIRST) -> Async
         except (DBAPIError, OSError) as exc:
             reason = exc.orig if isinstance(exc, DBAPIError) else exc
             shown = make_url(database_url).render_as_string()
-            raise UsageError(f"cannot open the database {shown}: {reason}") from None
+            raise UsageError(f"cannot open the database {shown} (DATABASE_URL): {reason}") from None
         if problem is not None:
             raise UsageError(problem)
         yield engine

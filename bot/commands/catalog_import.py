@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError
+from bot.cli_errors import UsageError
 
-from bot.cli_database import UsageError, open_database
-from bot.services.catalog import Catalog, ImportSummary, import_catalog, load_catalog
-from bot.services.errors import CatalogError
-from bot.settings import Settings
-from models.db import make_sessionmaker
+if TYPE_CHECKING:
+    from bot.services.catalog import Catalog, ImportSummary
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,18 +28,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _import(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.services.catalog import load_catalog
+    from bot.services.errors import CatalogError
+    from bot.settings import Settings
+
     try:
         # The file first: a bad one is reported without needing a database at all.
         catalog = load_catalog(Path(args.file), shown=args.file)
-        summary = asyncio.run(_write(Settings().database_url, catalog))
-    except (CatalogError, UsageError) as exc:
-        print(f"bookbot: {exc}", file=sys.stderr)
-        return 2
+    except CatalogError as exc:
+        raise UsageError(str(exc)) from None
+    summary = asyncio.run(_write(Settings().database_url, catalog))
     print(describe(summary, args.file))
     return 0
 
 
 async def _write(database_url: str, catalog: Catalog) -> ImportSummary:
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.cli_database import open_database
+    from bot.services.catalog import import_catalog
+    from models.db import make_sessionmaker
+
     async with open_database(database_url) as engine:
         try:
             return await import_catalog(make_sessionmaker(engine), catalog)
