@@ -22,7 +22,7 @@ from models.migrate import MIGRATIONS_DIR
 
 UPGRADE_FIRST = "run `bookbot db upgrade` first"
 
-__all__ = ["UPGRADE_FIRST", "UsageError", "check_sqlite_file", "open_database"]
+__all__ = ["UPGRADE_FIRST", "UsageError", "check_sqlite_file", "check_sqlite_folder", "open_database"]
 
 
 def check_sqlite_file(database_url: str, set_up: str = UPGRADE_FIRST) -> None:
@@ -34,6 +34,16 @@ def check_sqlite_file(database_url: str, set_up: str = UPGRADE_FIRST) -> None:
         and not Path(url.database).exists()
     ):
         raise UsageError(f"no database file {url.database}: {set_up}")
+
+
+def check_sqlite_folder(database_url: str) -> None:
+    """Refuse a SQLite file to be created in a folder that is not there, before connecting: SQLite's own
+    "unable to open database file" does not say why (and aiosqlite's failed connection outlives the loop)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            raise UsageError(f"DATABASE_URL: there is no folder {folder} for the database file {url.database}")
 
 
 @asynccontextmanager

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App, announce_commands, build_app
-from bot.cli_database import UsageError, open_database
+from bot.cli_database import UsageError, check_sqlite_folder, open_database
 from bot.services import zone_search
 from bot.services.clock import Clock, SystemClock
 from bot.settings import Settings
@@ -71,6 +71,7 @@ async def prepare_database(database_url: str) -> None:
     if not is_embedded(database_url):
         async with open_database(database_url):
             return
+    check_sqlite_folder(database_url)
     try:
         await upgrade(database_url)
     except (DBAPIError, OSError) as exc:

@@ -33,10 +33,12 @@ def _upgrade(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError
 
+    from bot.cli_database import check_sqlite_folder
     from bot.settings import Settings
     from models.migrate import upgrade_sync
 
     url = Settings().database_url
+    check_sqlite_folder(url)
     try:
         upgrade_sync(url, args.revision)
     except (CommandError, RevisionError) as exc:
