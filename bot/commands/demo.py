@@ -74,14 +74,19 @@ def _demo(args: argparse.Namespace) -> int:
 
     from bot.demo.runner import run_demo, stdin_reader
 
-    asyncio.run(
-        run_demo(
-            stdin_reader(),
-            sys.stdout,
-            database=args.db,
-            files=args.files,
-            now=args.now,
-            echo=not sys.stdin.isatty(),
+    try:
+        asyncio.run(
+            run_demo(
+                stdin_reader(),
+                sys.stdout,
+                database=args.db,
+                files=args.files,
+                now=args.now,
+                echo=not sys.stdin.isatty(),
+            )
         )
-    )
+    except KeyboardInterrupt:
+        # Ctrl-C at the prompt: end the line it was typed on, leave at once (exit code 130, as a shell does).
+        print()
+        return 130
     return 0
