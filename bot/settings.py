@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -96,6 +97,17 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError("ADMIN_IDS must be Telegram user ids separated by commas") from exc
         return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        # Not bot.i18n.LOCALES_DIR: importing it loads aiogram, which a command reading settings need not pay.
+        locales = Path(__file__).resolve().parent.parent / "locales"
+        known = sorted(path.parents[1].name for path in locales.glob("*/LC_MESSAGES/messages.po"))
+        locale = value.strip()
+        if locale not in known:
+            raise ValueError(f"must be a language Bookbot has a catalog for: {', '.join(known)}")
+        return locale
 
     @field_validator("webhook_base_url", "webhook_secret", "telegram_api_base", mode="before")
     @classmethod

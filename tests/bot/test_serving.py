@@ -261,6 +261,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pyt
         ("BOT_TOKEN", "7654321"),
         ("BOT_TOKEN", "bot123456:ABC"),
         ("BOT_TOKEN", "123456:ABC DEF"),
+        ("DEFAULT_LOCALE", "xx"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(

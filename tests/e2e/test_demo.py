@@ -125,11 +125,11 @@ async def test_booking_a_session_in_the_demo() -> None:
 
 
 def test_bookbot_demo_command_reads_stdin_until_eof(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # The CLI entry point itself, in-process (a subprocess would spend most of its time importing).
     monkeypatch.setattr(sys, "stdin", io.StringIO("/start\n1\nnew york\n"))
-    assert main(["demo", "--now", NOW.isoformat()]) == 0
+    assert main(["demo", "--now", NOW.isoformat(), "--files", str(tmp_path)]) == 0
     output = capsys.readouterr().out
     assert "Your time zone: New York (UTC-05:00)" in output
     assert output.rstrip().endswith("Olena>")  # end of input: a clean exit at the prompt

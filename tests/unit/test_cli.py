@@ -210,3 +210,35 @@ def test_relative_links_resolve_in_a_plain_clone(document: str) -> None:
         if anchor and target.suffix == ".md":
             headings = re.findall(r"^#+ (.+)$", target.read_text(encoding="utf-8"), flags=re.MULTILINE)
             assert anchor in {_anchor(h) for h in headings}, f"{document}: no heading for #{anchor}"
+
+
+def test_run_logs_no_scheduler_info_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from bot.commands.run import CHATTY_LOGGERS, configure_logging
+
+    root = logging.getLogger()
+    # Restored afterwards: logging's configuration is global to the test process.
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    for name in CHATTY_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.getLogger(name).level)
+    configure_logging()
+    assert logging.getLogger("bookbot.run").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.INFO)
+    assert logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.WARNING)
+
+
+def test_the_demo_logs_only_problems(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import io
+    import logging
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/time +1d\n"))
+    assert main(["demo", "--now", "2026-11-23T09:00:00+00:00", "--files", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""  # no INFO line from the scheduler, the migrations or the worker
