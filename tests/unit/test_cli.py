@@ -87,6 +87,12 @@ def test_every_command_explains_itself(capsys: pytest.CaptureFixture[str]) -> No
         (["when", "--tz", "Europe/Kyiv"], "--now"),
         (["zone-search", "--frobnicate"], "--frobnicate"),
         (["crisis-scan", "extra"], "extra"),
+        (["crisis-scan", "--lang", "english"], "'english' is not a language code"),
+        (["zone-search", "--lang", "xx", "kyiv"], "--lang 'xx'"),
+        (["when", "--tz", "Mars/Olympus", "--now", "2026-12-01T10:00:00+00:00"], "--tz 'Mars/Olympus'"),
+        (["crisis-resources", "--country", "ZZ"], "no entry for 'ZZ'"),
+        (["import", "no-such-catalog.yaml"], "no-such-catalog.yaml: no such file"),
+        (["invite", "--pro", "anna-koval", "--days", "many"], "--days 'many'"),
     ],
 )
 def test_a_bad_argument_is_one_line_naming_it(capsys: pytest.CaptureFixture[str], argv: list[str], named: str) -> None:
