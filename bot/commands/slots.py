@@ -114,7 +114,7 @@ def _parse(args: argparse.Namespace) -> _Request:
             zone = zone_named(args.tz)
         except InvalidTimeZone:
             raise UsageError(
-                f"slots --tz: unknown time zone {args.tz!r}: use an IANA name such as Europe/Kyiv"
+                f"slots --tz {args.tz!r} is not a time zone: use an IANA name such as Europe/Kyiv"
             ) from None
     if args.now is None:
         now = datetime.now(UTC)
