@@ -33,8 +33,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crisis_events")),
     )
     op.create_index("ix_crisis_events_telegram_id_occurred_at", "crisis_events", ["telegram_id", "occurred_at"])
-    with op.batch_alter_table("professionals") as batch:
-        batch.add_column(sa.Column("crisis_alerts", sa.Boolean(), server_default=sa.true(), nullable=False))
+    # A plain ADD COLUMN (SQLite allows it with a constant default): batch mode would copy and drop the
+    # table, which foreign keys from bookings refuse once professionals have bookings.
+    op.add_column("professionals", sa.Column("crisis_alerts", sa.Boolean(), server_default=sa.true(), nullable=False))
 
 
 def downgrade() -> None:
