@@ -7,8 +7,8 @@ and the worker's pieces together. `bookbot run`, `bookbot demo` and the tests al
     await app.close()
 
 Data the dispatcher hands every handler (besides aiogram's own): `clock`, `settings`, `i18n`,
-`sessions` (the sessionmaker, for work outside the update's transaction), then per update `session`,
-`user`, `locale` (bot/middlewares) and, in message and callback handlers, `ctx` (handlers.common.Flow).
+`sessions` (the sessionmaker, for work outside the update's transaction), then per update `replies`,
+`session`, `user`, `locale` (bot/middlewares) and, in message and callback handlers, `ctx` (handlers.common.Flow).
 
 Every app builds its own routers and its own registry of prompts, deep links, commands and outbox
 renderers (handlers/registry.py), so several apps can run in one process at once (two replicas in a
@@ -30,7 +30,14 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import build_i18n
-from bot.middlewares import Deduplicator, MemoryDeduplicator, RedisDeduplicator, install, update_middlewares
+from bot.middlewares import (
+    Deduplicator,
+    MemoryDeduplicator,
+    RedisDeduplicator,
+    install,
+    refuse_calls_in_transaction,
+    update_middlewares,
+)
 from bot.render import RendererRegistry
 from bot.services.clock import Clock
 from bot.settings import Settings
@@ -104,6 +111,7 @@ def build_app(
         if settings.bot_token is None:
             raise ValueError("BOT_TOKEN is not set")
         bot = Bot(settings.bot_token.get_secret_value())
+    refuse_calls_in_transaction(bot)
 
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if storage is None:

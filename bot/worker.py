@@ -65,42 +65,64 @@ class RateLimiter(Protocol):
         ...
 
 
-class TokenBucket:
-    """In-process token bucket on the monotonic clock (the app's clock may be frozen in tests)."""
+MonotonicClock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
-    def __init__(self, rate: float = RATE_PER_SECOND, capacity: float | None = None) -> None:
+
+class TokenBucket:
+    """In-process token bucket on a monotonic clock (the app's clock may be frozen in tests); `clock` and
+    `sleep` are injectable so tests can run it on virtual time."""
+
+    def __init__(
+        self,
+        rate: float = RATE_PER_SECOND,
+        capacity: float | None = None,
+        *,
+        clock: MonotonicClock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self.rate = rate
         self.capacity = capacity if capacity is not None else rate
+        self._clock = clock
+        self._sleep = sleep
         self._tokens = self.capacity
-        self._at = time.monotonic()
+        self._at = clock()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
         async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self._clock()
                 if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
+                    await self._sleep(self._paused_until - now)
                     continue
                 self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
                 self._at = now
                 if self._tokens >= 1:
                     self._tokens -= 1
                     return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                await self._sleep((1 - self._tokens) / self.rate)
 
     async def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
-# Returns 0 when a token was taken, else the milliseconds to wait. Redis's own clock, so replicas with
-# skewed clocks still share one bucket.
-_BUCKET_SCRIPT = """
-local paused = redis.call('PTTL', KEYS[2])
-if paused > 0 then return paused end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+# Both return milliseconds. The bucket answers 0 when a token was taken, else how long to wait. Time is
+# Redis's own clock, so replicas with skewed clocks still share one bucket, unless the caller passes
+# "now" in milliseconds (ARGV[3]; tests on virtual time).
+_NOW = """
+local now = tonumber(ARGV[3])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+_BUCKET_SCRIPT = (
+    _NOW
+    + """
+local paused_until = tonumber(redis.call('GET', KEYS[2]))
+if paused_until and paused_until > now then return paused_until - now end
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -113,26 +135,54 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], 60000)
 return wait
 """
+)
+# ARGV[1]: the pause in milliseconds; ARGV[2] unused, ARGV[3]: "now" as above. A later "until" wins.
+_PAUSE_SCRIPT = (
+    _NOW
+    + """
+local ms = tonumber(ARGV[1])
+local until_ms = now + ms
+local current = tonumber(redis.call('GET', KEYS[2]))
+if current and current > until_ms then return current end
+redis.call('SET', KEYS[2], tostring(until_ms), 'PX', ms + 60000)
+return until_ms
+"""
+)
 
 
 class RedisTokenBucket:
-    """One bucket for every replica of the bot."""
+    """One bucket for every replica of the bot. `clock` (seconds, monotonic) replaces Redis's own clock
+    and `sleep` the event loop's, for tests on virtual time; every replica must then share that clock."""
 
-    def __init__(self, redis: Redis, key: str, rate: float = RATE_PER_SECOND) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        key: str,
+        rate: float = RATE_PER_SECOND,
+        *,
+        clock: MonotonicClock | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self._redis = redis
         self._keys = [f"{key}:bucket", f"{key}:paused"]
         self.rate = rate
+        self._clock = clock
+        self._sleep = sleep
         self._script = redis.register_script(_BUCKET_SCRIPT)
+        self._pause_script = redis.register_script(_PAUSE_SCRIPT)
+
+    def _now_ms(self) -> list[int]:
+        return [] if self._clock is None else [round(self._clock() * 1000)]
 
     async def acquire(self) -> None:
         while True:
-            wait_ms = int(await self._script(keys=self._keys, args=[self.rate, self.rate]))
+            wait_ms = int(await self._script(keys=self._keys, args=[self.rate, self.rate, *self._now_ms()]))
             if wait_ms <= 0:
                 return
-            await asyncio.sleep(wait_ms / 1000)
+            await self._sleep(wait_ms / 1000)
 
     async def pause(self, seconds: float) -> None:
-        await self._redis.set(self._keys[1], 1, px=max(1, int(seconds * 1000)))
+        await self._pause_script(keys=self._keys, args=[max(1, int(seconds * 1000)), 0, *self._now_ms()])
 
 
 def make_rate_limiter(redis: Redis | None, key_prefix: str, bot_id: int) -> RateLimiter:

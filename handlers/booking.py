@@ -28,7 +28,7 @@ from bot.services import directory, picker
 from bot.services.booking import BOOKING_CALENDAR_CLIENT, BOOKING_CONFIRMED_CLIENT, MAX_NOTES
 from bot.services.booking_view import booking_view
 from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
-from bot.services.policy import CLIENT, Policy, can_reschedule
+from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule
 from bot.services.timezones import zone as zone_named
 from handlers.booking_messages import calendar_for_client, confirmation_message, confirmed_for_client
 from handlers.client_common import (
@@ -101,9 +101,9 @@ async def subject(ctx: Flow, service_id: int, booking_id: int) -> tuple[Service,
     return await directory.bookable_service(ctx.session, service_id), None
 
 
-def refusal_screen(booking: Booking, reason: str) -> Rendered:
+def refusal_screen(booking: Booking, reason: RescheduleRefusal) -> Rendered:
     rows: list[list[Button]] = []
-    if booking.state in (BookingState.HELD, BookingState.CONFIRMED) and reason != "started":
+    if booking.state in (BookingState.HELD, BookingState.CONFIRMED) and reason != RescheduleRefusal.STARTED:
         rows.append([(_("Cancel it instead"), CancelCb(id=booking.id, v=booking.version))])
     rows.append([("◀ " + _("Back to the session"), BookingCb(id=booking.id))])
     return Rendered(reschedule_refusal(booking, reason), inline_keyboard(*rows))
@@ -199,7 +199,7 @@ async def show_week(ctx: Flow, service: Service, day: date | None, booking: Book
 
 async def week_pressed(query: CallbackQuery, callback_data: WeekCb, ctx: Flow) -> None:
     service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
-    if booking is not None and (reason := can_reschedule(booking, by=CLIENT, now=ctx.clock.now())):
+    if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())):
         await replace(query, ctx, refusal_screen(booking, reason))
         return
     day = day_from_code(callback_data.week) if callback_data.week else None
@@ -257,7 +257,7 @@ async def show_times(ctx: Flow, service: Service, day: date, booking: Booking | 
 
 async def day_pressed(query: CallbackQuery, callback_data: DayCb, ctx: Flow) -> None:
     service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
-    if booking is not None and (reason := can_reschedule(booking, by=CLIENT, now=ctx.clock.now())):
+    if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())):
         await replace(query, ctx, refusal_screen(booking, reason))
         return
     await replace(query, ctx, await show_times(ctx, service, day_from_code(callback_data.day), booking))
@@ -300,7 +300,7 @@ async def show_gone(ctx: Flow, service: Service, gone: SlotUnavailable, booking:
 async def time_pressed(query: CallbackQuery, callback_data: TimeCb, ctx: Flow) -> None:
     service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
     now = ctx.clock.now()
-    if booking is not None and (reason := can_reschedule(booking, by=CLIENT, now=now)):
+    if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=now)):
         await replace(query, ctx, refusal_screen(booking, reason))
         return
     starts = instant_from_code(callback_data.at)
@@ -479,36 +479,22 @@ async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: F
         notes = kept
     now, zone = ctx.clock.now(), viewer_zone(ctx)
     try:
-        booking = await bookings.hold(
+        booked = await bookings.book(
             ctx.session, client=ctx.user, service_id=callback_data.svc, starts_at=starts, now=now, notes=notes
         )
     except SlotUnavailable as gone:
-        mine = await _own_booking_at(ctx, callback_data.svc, starts)
-        if mine is not None:
-            # Confirm pressed twice: the first press booked it.
-            await forget_flow(ctx)
-            await replace(
-                query,
-                ctx,
-                held(mine, zone, ctx.locale, now)
-                if mine.state == BookingState.HELD
-                else confirmation(mine, zone, ctx.locale),
-            )
-            return
         service = await directory.bookable_service(ctx.session, callback_data.svc)
         await replace(query, ctx, await show_gone(ctx, service, gone, None))
         return
     await forget_flow(ctx)
-    if booking.state == BookingState.CONFIRMED:
-        await replace(query, ctx, confirmation(booking, zone, ctx.locale))
-        await send_calendar_file(ctx, booking)
-    else:
+    booking = booked.booking
+    if booking.state == BookingState.HELD:
         await replace(query, ctx, held(booking, zone, ctx.locale, now))
-
-
-async def _own_booking_at(ctx: Flow, service_id: int, starts: datetime) -> Booking | None:
-    upcoming = await bookings.bookings_of_client(ctx.session, ctx.user, now=ctx.clock.now(), upcoming=True)
-    return next((b for b in upcoming if b.service_id == service_id and b.starts_at == starts), None)
+        return
+    await replace(query, ctx, confirmation(booking, zone, ctx.locale))
+    if not booked.again:
+        # Confirm pressed twice: the first press already sent the file.
+        await send_calendar_file(ctx, booking)
 
 
 # --- moving a booking (the last step of rescheduling; handlers/my_bookings.py starts and ends it) ----
@@ -520,8 +506,7 @@ async def show_move(ctx: Flow, booking: Booking, starts: datetime) -> Rendered:
     at = minute_code(starts)
     await ctx.state.set_state(Book.move)
     await ctx.state.update_data({SVC: service.id, AT: at, RB: booking.id})
-    policy = Policy.from_json(booking.policy)
-    left = policy.max_reschedules - booking.reschedule_count - 1
+    left = bookings.moves_left_after_this(booking)
     lines = [
         _("Move this session?"),
         service_with(service, professional),

@@ -41,6 +41,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import TelegramMethod
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -54,6 +55,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares import Replies, current_replies
 from bot.render import Rendered, send_rendered
 from bot.services.clock import Clock
 from bot.settings import Settings
@@ -78,6 +80,8 @@ class Flow:
     clock: Clock
     settings: Settings
     i18n: I18n
+    # What this update says back, sent after its transaction commits (bot/middlewares/replies.py).
+    replies: Replies
     # The app's prompts, deep links and commands (handlers/registry.py).
     registry: Registry
 
@@ -113,6 +117,7 @@ class FlowMiddleware(BaseMiddleware):
             clock=data["clock"],
             settings=data["settings"],
             i18n=data["i18n"],
+            replies=data["replies"],
             registry=self.registry,
         )
         return await handler(event, data)
@@ -162,35 +167,69 @@ def button_grid(items: Iterable[Button], columns: int = 1) -> InlineKeyboardMark
 
 
 # --- sending ---------------------------------------------------------------------------------------
+#
+# Nothing here calls Telegram: each function adds to the update's replies, which go out in order once
+# the transaction has committed (bot/middlewares/replies.py). They are coroutines so that handlers
+# read the same whether a reply goes out now or later.
 
 
 async def send(ctx: Flow, rendered: Rendered) -> None:
     """Send a new message to the current chat."""
-    await send_rendered(ctx.bot, ctx.chat_id, rendered)
+    bot, chat_id = ctx.bot, ctx.chat_id
+
+    async def deliver() -> None:
+        await send_rendered(bot, chat_id, rendered)
+
+    ctx.replies.add("sendDocument" if rendered.document is not None else "sendMessage", deliver, chat_id)
 
 
 async def replace(query: CallbackQuery, ctx: Flow, rendered: Rendered) -> None:
     """Show `rendered` in place of the message whose button was pressed (a new message where it cannot
     be edited: too old, or the new content needs a reply keyboard or a file), and settle the button."""
-    message = query.message
+    bot, chat_id, message = ctx.bot, ctx.chat_id, query.message
     editable = (
         isinstance(message, Message)
         and rendered.document is None
         and (rendered.reply_markup is None or isinstance(rendered.reply_markup, InlineKeyboardMarkup))
     )
-    edited = False
-    if editable and isinstance(message, Message):
-        markup = rendered.reply_markup if isinstance(rendered.reply_markup, InlineKeyboardMarkup) else None
-        try:
-            await message.edit_text(rendered.text, entities=rendered.entities, reply_markup=markup)
-            edited = True
-        except TelegramBadRequest as exc:
-            # "message is not modified" (pressed twice) means it already shows this: nothing to send.
-            edited = "not modified" in str(exc)
-    if not edited:
-        await send(ctx, rendered)
-    with suppress(TelegramBadRequest):
-        await query.answer()
+
+    async def deliver() -> None:
+        edited = False
+        if editable and isinstance(message, Message):
+            markup = rendered.reply_markup if isinstance(rendered.reply_markup, InlineKeyboardMarkup) else None
+            try:
+                await message.edit_text(rendered.text, entities=rendered.entities, reply_markup=markup)
+                edited = True
+            except TelegramBadRequest as exc:
+                # "message is not modified" (pressed twice) means it already shows this: nothing to send.
+                edited = "not modified" in str(exc)
+        if not edited:
+            await send_rendered(bot, chat_id, rendered)
+
+    ctx.replies.add("editMessageText", deliver, chat_id)
+    await answer(query)
+
+
+async def answer(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:
+    """Settle a pressed button, with a short note over the chat when `text` is given."""
+
+    async def deliver() -> None:
+        # An answer too late (the query expired) changes nothing for the person: no reason to fail.
+        with suppress(TelegramBadRequest):
+            await query.answer(text, show_alert=show_alert)
+
+    current_replies().add("answerCallbackQuery", deliver, query.from_user.id)
+
+
+async def call_telegram(ctx: Flow, method: TelegramMethod[Any]) -> None:
+    """Any other Bot API call the update makes (a chat's command menu, say), after the commit too;
+    Telegram's refusal is logged and dropped like any reply's."""
+    bot = ctx.bot
+
+    async def deliver() -> None:
+        await bot(method)
+
+    ctx.replies.add(method.__api_method__, deliver, ctx.chat_id)
 
 
 def stale_button_text() -> str:
@@ -199,5 +238,4 @@ def stale_button_text() -> str:
 
 async def answer_stale(query: CallbackQuery) -> None:
     """The polite answer to a button that is stale, forged, or not this person's."""
-    with suppress(TelegramBadRequest):
-        await query.answer(stale_button_text())
+    await answer(query, stale_button_text())

@@ -32,6 +32,7 @@ from bot.services import booking as bookings
 from bot.services import directory
 from bot.services.booking_view import BookingView
 from bot.services.errors import (
+    BookingChanged,
     IllegalTransition,
     NotAllowed,
     NotFound,
@@ -39,7 +40,7 @@ from bot.services.errors import (
     SlotUnavailable,
     TooLateToChange,
 )
-from bot.services.policy import CLIENT, Policy, can_reschedule, cancellation_terms
+from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule, cancellation_terms
 from handlers.booking import (
     confirmation,
     forget_flow,
@@ -74,7 +75,7 @@ from handlers.client_common import (
     viewer_zone,
     when_lines,
 )
-from handlers.common import Button, Flow, inline_keyboard, replace, send
+from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
 from handlers.registry import Registry
 from models import ACTIVE_STATES, Booking, BookingState
 
@@ -207,7 +208,7 @@ async def ask_to_cancel(ctx: Flow, booking: Booking, note: str | None = None) ->
         )
     if now >= booking.starts_at:
         return await show_booking(ctx, booking, _("This session has already started, so it can't be cancelled."))
-    terms = cancellation_terms(booking, by=CLIENT, now=now)
+    terms = cancellation_terms(booking, by=Actor.CLIENT, now=now)
     await ctx.state.set_state(MySessions.cancel)
     await ctx.state.update_data({BOOKING: booking.id})
     held = booking.state == BookingState.HELD
@@ -239,19 +240,26 @@ async def ask_cancel(ctx: Flow) -> Rendered:
 async def cancel_confirmed(query: CallbackQuery, callback_data: CancelYesCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     now, zone = ctx.clock.now(), viewer_zone(ctx)
-    if booking.state not in ACTIVE_STATES or now >= booking.starts_at:
-        await replace(query, ctx, await ask_to_cancel(ctx, booking))
-        return
-    terms = cancellation_terms(booking, by=CLIENT, now=now)
-    if booking.version != callback_data.v or terms.refund_percent != callback_data.p:
-        # Something changed since the question (a move, or the free window closed): ask again.
-        await replace(query, ctx, await ask_to_cancel(ctx, booking, _("Something changed since; please check again.")))
-        return
+    # For the words once it is done. The service cancels only at the version the button carries, so
+    # when it succeeds this read was of that very version and these are the terms it applied.
+    terms = cancellation_terms(booking, by=Actor.CLIENT, now=now)
     try:
-        booking = await bookings.cancel(ctx.session, booking.id, by=CLIENT, now=now)
+        booking = await bookings.cancel(
+            ctx.session,
+            booking.id,
+            by=Actor.CLIENT,
+            now=now,
+            expected_version=callback_data.v,
+            expected_refund_percent=callback_data.p,
+        )
     except (IllegalTransition, TooLateToChange):
         booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
         await replace(query, ctx, await ask_to_cancel(ctx, booking))
+        return
+    except BookingChanged:
+        # Something changed since the question (a move, or the free window closed): ask again.
+        booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
+        await replace(query, ctx, await ask_to_cancel(ctx, booking, _("Something changed since; please check again.")))
         return
     await forget_flow(ctx)
     released = booking.paid_with is None and terms.paid_minor == 0 and booking.price_minor > 0
@@ -274,7 +282,7 @@ async def cancel_confirmed(query: CallbackQuery, callback_data: CancelYesCb, ctx
 
 async def move_pressed(query: CallbackQuery, callback_data: MoveCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
-    reason = can_reschedule(booking, by=CLIENT, now=ctx.clock.now())
+    reason = can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())
     if reason is not None:
         await replace(query, ctx, refusal_screen(booking, reason))
         return
@@ -284,21 +292,24 @@ async def move_pressed(query: CallbackQuery, callback_data: MoveCb, ctx: Flow) -
 async def move_confirmed(query: CallbackQuery, callback_data: MoveYesCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     now, zone = ctx.clock.now(), viewer_zone(ctx)
-    if booking.version != callback_data.v:
+    starts = instant_from_code(callback_data.at)
+    try:
+        booking = await bookings.reschedule(
+            ctx.session, booking.id, starts, by=Actor.CLIENT, now=now, expected_version=callback_data.v
+        )
+    except BookingChanged:
+        booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
         await replace(
             query, ctx, await show_booking(ctx, booking, _("This session changed meanwhile; here it is now."))
         )
         return
-    starts = instant_from_code(callback_data.at)
-    try:
-        booking = await bookings.reschedule(ctx.session, booking.id, starts, by=CLIENT, now=now)
     except SlotUnavailable as gone:
         booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
         await replace(query, ctx, await show_gone(ctx, booking.service, gone, booking))
         return
     except (RescheduleLimitReached, TooLateToChange, IllegalTransition):
         booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
-        reason = can_reschedule(booking, by=CLIENT, now=now) or "state"
+        reason = can_reschedule(booking, by=Actor.CLIENT, now=now) or RescheduleRefusal.STATE
         await replace(query, ctx, refusal_screen(booking, reason))
         return
     await forget_flow(ctx)
@@ -312,10 +323,10 @@ async def move_confirmed(query: CallbackQuery, callback_data: MoveYesCb, ctx: Fl
 async def calendar_pressed(query: CallbackQuery, callback_data: IcsCb, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, callback_data.id, ctx.user)
     if booking.state != BookingState.CONFIRMED:
-        await query.answer(_("Only a confirmed session has a calendar file."))
+        await answer(query, _("Only a confirmed session has a calendar file."))
         return
     await send_calendar_file(ctx, booking)
-    await query.answer()
+    await answer(query)
 
 
 async def again_pressed(query: CallbackQuery, callback_data: AgainCb, ctx: Flow) -> None:

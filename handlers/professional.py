@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, Filter
+from aiogram.methods import SetMyCommands
 from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
@@ -45,9 +44,10 @@ from bot.services.availability import start_of_local_day
 from bot.services.booking_view import BookingView
 from bot.services.errors import IllegalTransition, NotAllowed, NotFound, NotStartedYet
 from bot.services.invites import INVITE_PREFIX, AlreadyLinked, InviteUnusable
+from bot.services.policy import Actor
 from bot.services.timezones import zone as zone_named
 from handlers.client_common import same_zone
-from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
+from handlers.common import Callback, Flow, answer, answer_stale, call_telegram, inline_keyboard, replace, send
 from handlers.registry import CommandInfo, Registry
 from models import Booking, BookingState, Professional
 
@@ -165,11 +165,8 @@ async def _set_chat_menu(ctx: Flow) -> None:
     """The professional's own chat gets the public commands plus theirs, in their language."""
     listed = ctx.registry.commands() + professional_commands()
     commands = [BotCommand(command=c.name, description=c.describe()) for c in listed]
-    try:
-        await ctx.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=ctx.chat_id))
-    except TelegramAPIError as exc:
-        # A convenience: the greeting lists the commands anyway.
-        log.warning("setMyCommands for a professional's chat failed: %r", exc)
+    # A convenience: the greeting lists the commands anyway, so Telegram's refusal is only logged.
+    await call_telegram(ctx, SetMyCommands(commands=commands, scope=BotCommandScopeChat(chat_id=ctx.chat_id)))
 
 
 # --- notifications (outbox renderers) --------------------------------------------------------------
@@ -285,15 +282,14 @@ async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow, p
         # Callback data is untrusted: only this professional's own booking goes any further.
         booking = await bookings.professional_booking(ctx.session, callback_data.id, professional)
         if callback_data.outcome == "done":
-            booking = await bookings.complete(ctx.session, booking.id, by="professional", now=now)
+            booking = await bookings.complete(ctx.session, booking.id, by=Actor.PROFESSIONAL, now=now)
         else:
-            booking = await bookings.mark_no_show(ctx.session, booking.id, by="professional", now=now)
+            booking = await bookings.mark_no_show(ctx.session, booking.id, by=Actor.PROFESSIONAL, now=now)
     except (NotFound, NotAllowed):
         await answer_stale(query)
         return
     except NotStartedYet:
-        with suppress(TelegramAPIError):
-            await query.answer(_("You can mark a session once it has begun."))
+        await answer(query, _("You can mark a session once it has begun."))
         return
     except IllegalTransition:
         note = _("That session was already marked or cancelled; here is how it stands.")

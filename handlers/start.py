@@ -30,6 +30,7 @@ from bot.services.zone_search import search_zones, zone_at, zone_country
 from handlers.common import (
     Callback,
     Flow,
+    answer,
     answer_stale,
     button_grid,
     replace,
@@ -158,7 +159,7 @@ async def zone_picked(query: CallbackQuery, callback_data: ZoneCb, ctx: Flow) ->
     except InvalidTimeZone:
         await answer_stale(query)
         return
-    await query.answer()
+    await answer(query)
     await _save_zone(ctx, name)
 
 

@@ -7,6 +7,7 @@ real exceptions (`fail_next("sendMessage", 429, retry_after=5)` -> TelegramRetry
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -77,6 +78,18 @@ class ChatMessage:
 
 
 @dataclass
+class Stall:
+    """A chat whose every call hangs until `release()` (a Telegram that is slow for one person)."""
+
+    chat_id: int
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class Popup:
     callback_query_id: str
     text: str | None
@@ -94,6 +107,7 @@ class RecordingSession(BaseSession):
         self.popups: list[Popup] = []
         self._message_ids = itertools.count(1)
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
+        self._stalls: dict[int, Stall] = {}
 
     # -- what tests and the demo use ---------------------------------------------------------------
 
@@ -109,6 +123,12 @@ class RecordingSession(BaseSession):
         if retry_after is not None:
             payload["parameters"] = {"retry_after": retry_after}
         self._failures.setdefault(method, deque()).append((status, payload))
+
+    def stall(self, chat_id: int) -> Stall:
+        """Make calls to `chat_id` wait (after being recorded) until the returned stall is released;
+        `reached` is set once one is waiting."""
+        stall = self._stalls[chat_id] = Stall(chat_id)
+        return stall
 
     def chat(self, chat_id: int) -> list[ChatMessage]:
         """The bot's messages in a chat, oldest first, as they stand now."""
@@ -152,6 +172,10 @@ class RecordingSession(BaseSession):
                 content = b"".join([chunk async for chunk in upload.read(bot)])
                 call.files[key] = (upload.filename or key, content)
         self.calls.append(call)
+        stall = self._stalls.get(int(params["chat_id"])) if isinstance(params.get("chat_id"), int) else None
+        if stall is not None:
+            stall.reached.set()
+            await stall.released.wait()
 
         queued = self._failures.get(name)
         if queued:

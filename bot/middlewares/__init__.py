@@ -2,11 +2,13 @@
 and FSM middlewares):
 
 1. `DedupeMiddleware`: a repeated `update_id` stops here.
-1a. `CrisisMiddleware`: a message showing signs of crisis gets crisis resources at once and goes no
-    further (bot/middlewares/crisis.py); it needs no database session, so it comes before one is opened.
-2. `DbSessionMiddleware`: `session` for the update; commit on success, rollback on error.
-3. `UserMiddleware`: `user`, the `models.User` of the sender, created on first contact.
-4. `LocaleMiddleware`: `locale`, and gettext set to it.
+2. `ReplyMiddleware`: `replies`, what the handler says back, sent once the transaction has committed.
+2a. `CrisisMiddleware`: a message showing signs of crisis gets crisis resources at once and goes no
+    further (bot/middlewares/crisis.py); it needs no database session, so it comes before one is opened
+    (and it answers at once, in its own short units of work, never inside the update's transaction).
+3. `DbSessionMiddleware`: `session` for the update; commit on success, rollback on error.
+4. `UserMiddleware`: `user`, the `models.User` of the sender, created on first contact.
+5. `LocaleMiddleware`: `locale`, and gettext set to it.
 
 """
 
@@ -22,6 +24,7 @@ from bot.middlewares.crisis import CrisisMiddleware
 from bot.middlewares.database import DbSessionMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, Deduplicator, MemoryDeduplicator, RedisDeduplicator
 from bot.middlewares.locale import LocaleMiddleware
+from bot.middlewares.replies import Replies, ReplyMiddleware, Sleep, current_replies, refuse_calls_in_transaction
 from bot.middlewares.users import UserMiddleware
 from bot.services.clock import Clock
 
@@ -33,18 +36,29 @@ __all__ = [
     "LocaleMiddleware",
     "MemoryDeduplicator",
     "RedisDeduplicator",
+    "Replies",
+    "ReplyMiddleware",
     "UserMiddleware",
+    "current_replies",
     "install",
+    "refuse_calls_in_transaction",
     "update_middlewares",
 ]
 
 
 def update_middlewares(
-    *, deduplicator: Deduplicator, sessions: async_sessionmaker[AsyncSession], clock: Clock, i18n: I18n
+    *,
+    deduplicator: Deduplicator,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    i18n: I18n,
+    sleep: Sleep | None = None,
 ) -> list[BaseMiddleware]:
-    """The chain, outermost first."""
+    """The chain, outermost first. `sleep` is how a reply waits before it is tried again (tests
+    record the waits instead)."""
     return [
         DedupeMiddleware(deduplicator),
+        ReplyMiddleware(sleep) if sleep is not None else ReplyMiddleware(),
         CrisisMiddleware(sessions, clock),
         DbSessionMiddleware(sessions),
         UserMiddleware(clock),

@@ -1,19 +1,17 @@
 """Time zone names for people: "Kyiv (UTC+02:00)", localized where Babel knows the city.
 
-Babel keys its zone data by the old IANA names (Europe/Kiev, Asia/Calcutta, ...), so for the renamed
-zones it loses both the metazone ("GMT+03:00" instead of "Eastern European Time") and the localized
-city. `_patch_babel` copies the metazones across once (the workaround checked in PITFALLS.md) and
-`zone_city` looks the city up under the old names too.
+Babel 2.19 (the lock's floor) keys its zone data by the current IANA names (Europe/Kyiv,
+Asia/Kolkata, ...); older releases knew the renamed zones only by their old names, hence
+`babel>=2.19` in pyproject.toml.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from babel import Locale
-from babel.core import get_global
 from babel.dates import get_timezone_location
 
 from bot.services.timezones import canonical_zone, zone
@@ -24,37 +22,15 @@ if TYPE_CHECKING:
 UNIVERSAL = "UTC"
 
 
-def _patch_babel() -> None:
-    # get_global hands out Babel's own dict (typed as a read-only Mapping): patching it is the point.
-    meta_zones = cast(dict[str, str], get_global("meta_zones"))
-    for old, new in get_global("zone_aliases").items():
-        if old in meta_zones:
-            meta_zones.setdefault(new, meta_zones[old])
-
-
-_patch_babel()
-
-
-@lru_cache(maxsize=1)
-def _old_names() -> dict[str, tuple[str, ...]]:
-    """Canonical name -> the old names Babel may hold its data under."""
-    found: dict[str, list[str]] = {}
-    for old, new in get_global("zone_aliases").items():
-        found.setdefault(new, []).append(old)
-    return {new: tuple(olds) for new, olds in found.items()}
-
-
 @lru_cache(maxsize=4096)
 def zone_city(name: str, locale: str) -> str:
     """The zone's city in `locale` ("Київ" for Europe/Kyiv in uk); the IANA city part where Babel has none."""
     canonical = canonical_zone(name)
     if canonical == UNIVERSAL:
         return UNIVERSAL
-    data = Locale.parse(locale).time_zones
-    for key in (canonical, *_old_names().get(canonical, ())):
-        city = data.get(key, {}).get("city")
-        if city:
-            return str(city)
+    city = Locale.parse(locale).time_zones.get(canonical, {}).get("city")
+    if city:
+        return str(city)
     return str(get_timezone_location(canonical, locale=locale, return_city=True))
 
 

@@ -12,15 +12,23 @@ friendly answer; the database has the last word (exclusion constraint on Postgre
 SQLite), and a write it refuses becomes the same `SlotUnavailable` with the nearest free times. Every
 change bumps `version`, appends a `BookingEvent` and writes the messages the other party must get to
 the outbox, all in the caller's transaction.
+
+Writers that take or give back a professional's time (hold, reschedule, cancel) go through
+bot.services.guard: they lock the calendar, then decide on what they read under that lock; what the
+person was shown travels with the call (`expected_version`, `expected_refund_percent`) and a
+difference raises `BookingChanged` rather than acting on a stale screen. The rules a screen previews
+(how many moves are left, a second press of Confirm) live here too, so the chat only words them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -30,6 +38,7 @@ from bot.services import outbox
 from bot.services.availability import is_offered, nearest_free_slots
 from bot.services.booking_view import booking_view
 from bot.services.errors import (
+    BookingChanged,
     HoldExpired,
     IllegalTransition,
     NotAllowed,
@@ -39,14 +48,13 @@ from bot.services.errors import (
     SlotUnavailable,
     TooLateToChange,
 )
+from bot.services.guard import guarded
 from bot.services.policy import (
-    ACTORS,
-    CLIENT,
-    PROFESSIONAL,
-    RESCHEDULE_LIMIT,
-    RESCHEDULE_STATE,
-    SYSTEM,
+    Actor,
+    PaidWith,
     Policy,
+    RescheduleRefusal,
+    actor,
     can_reschedule,
     cancellation_terms,
 )
@@ -58,10 +66,9 @@ NEAREST = 3
 # A session is completed by the clock this long after it ended, leaving the professional time to
 # mark a no-show first.
 AUTO_COMPLETE_AFTER = timedelta(hours=24)
-PAID_WITH = frozenset({"free", "stripe", "credit"})
 # Payments that confirm a booking outside the client's chat (a webhook): the confirmation goes out
 # through the outbox. Free and credit bookings are confirmed by the client's own press, answered in chat.
-CONFIRMED_ELSEWHERE = frozenset({"stripe"})
+CONFIRMED_ELSEWHERE = frozenset({PaidWith.STRIPE})
 
 # Outbox subject type and the kinds of message this service queues (rendered by handlers/).
 SUBJECT = "booking"
@@ -162,16 +169,11 @@ async def pending_holds(session: AsyncSession, now: datetime) -> list[Booking]:
 # --- changing --------------------------------------------------------------------------------------
 
 
-def _check_actor(by: str) -> None:
-    if by not in ACTORS:
-        raise ValueError(f"unknown actor {by!r}; one of {sorted(ACTORS)}")
-
-
 def _record(
     booking: Booking,
     to_state: BookingState,
     action: str,
-    by: str,
+    by: Actor,
     now: datetime,
     detail: dict[str, Any] | None = None,
 ) -> None:
@@ -200,17 +202,6 @@ def _buffered(professional: Professional, starts_at: datetime, ends_at: datetime
     )
 
 
-async def _lock_calendar(session: AsyncSession, professional_id: int) -> None:
-    """Serialise the writes that take a professional's time, for the rest of the transaction.
-
-    The database's guard alone would keep the calendar right, but PostgreSQL's exclusion constraint
-    can deadlock concurrent inserts that wait on each other's conflicting rows (seen under a 50-client
-    race). One row lock per professional queues them instead; the guard stays the last word. SQLite
-    needs nothing: BEGIN IMMEDIATE already serialises writers.
-    """
-    await session.execute(select(Professional.id).where(Professional.id == professional_id).with_for_update())
-
-
 async def _expire_overdue(session: AsyncSession, now: datetime, professional_id: int | None = None) -> int:
     """Mark holds whose time ran out as expired. The database constraint still counts a held row as
     busy, so this runs before every write that takes a slot, not only on the worker's tick."""
@@ -226,7 +217,7 @@ async def _expire_overdue(session: AsyncSession, now: datetime, professional_id:
         query = query.where(Booking.professional_id == professional_id)
     expired = list((await session.scalars(query)).all())
     for booking in expired:
-        _record(booking, BookingState.EXPIRED, "expire", SYSTEM, now)
+        _record(booking, BookingState.EXPIRED, "expire", Actor.SYSTEM, now)
         await _notify_client(session, booking, "hold_expired_client", now)
     await session.flush()
     return len(expired)
@@ -262,6 +253,14 @@ async def _unavailable(
     return SlotUnavailable(starts_at, "taken" if taken else "not_offered", [slot.start for slot in nearest])
 
 
+@dataclass(frozen=True)
+class Booked:
+    """What the client's Confirm gave: the booking, and whether an earlier press had already made it."""
+
+    booking: Booking
+    again: bool
+
+
 async def hold(
     session: AsyncSession,
     *,
@@ -272,6 +271,34 @@ async def hold(
     notes: str | None = None,
 ) -> Booking:
     """Reserve a slot for `client` while they pay; a free service is confirmed at once."""
+    taken = await _take(session, client, service_id, starts_at, now, notes, find_own=False)
+    return taken.booking
+
+
+async def book(
+    session: AsyncSession,
+    *,
+    client: User,
+    service_id: int,
+    starts_at: datetime,
+    now: datetime,
+    notes: str | None = None,
+) -> Booked:
+    """The client's Confirm: `hold`, except that Confirm pressed twice finds the booking the first
+    press made (still held or confirmed) instead of calling the client's own slot taken."""
+    return await _take(session, client, service_id, starts_at, now, notes, find_own=True)
+
+
+async def _take(
+    session: AsyncSession,
+    client: User,
+    service_id: int,
+    starts_at: datetime,
+    now: datetime,
+    notes: str | None,
+    *,
+    find_own: bool,
+) -> Booked:
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
     service = await session.scalar(
@@ -280,56 +307,128 @@ async def hold(
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     professional = service.professional
-    await _lock_calendar(session, professional.id)
-    await _expire_overdue(session, now, professional.id)
-    if not await is_offered(session, professional, service, starts_at, now):
-        raise await _unavailable(session, professional, service, starts_at, now)
 
+    async def check_and_write() -> Booked:
+        await _expire_overdue(session, now, professional.id)
+        if find_own and (own := await _own_booking_at(session, client, service.id, starts_at, now)) is not None:
+            return Booked(own, again=True)
+        if not await is_offered(session, professional, service, starts_at, now):
+            raise await _unavailable(session, professional, service, starts_at, now)
+        booking = await _insert_hold(session, client, professional, service, starts_at, now, notes)
+        if booking is None:
+            # Another client's hold came between our check and our write: the database decided.
+            raise await _unavailable(session, professional, service, starts_at, now, taken=True)
+        if booking.price_minor == 0:
+            # Just written in this transaction, with everything confirming needs: no reload.
+            return Booked(await _confirm(session, booking, now, PaidWith.FREE), again=False)
+        return Booked(booking, again=False)
+
+    return await guarded(session, professional.id, check_and_write)
+
+
+async def _insert_hold(
+    session: AsyncSession,
+    client: User,
+    professional: Professional,
+    service: Service,
+    starts_at: datetime,
+    now: datetime,
+    notes: str | None,
+) -> Booking | None:
+    """Write a new hold, or None when the database refuses it as overlapping another booking.
+
+    On PostgreSQL as INSERT ... ON CONFLICT DO NOTHING: plain inserts racing into an exclusion
+    constraint can each wait for the other's row, a deadlock PostgreSQL breaks by failing one; a
+    speculative insertion waits its turn instead (PostgreSQL's execIndexing.c), so without the
+    calendar lock a crowd of clients still gets one winner and "taken" for the rest. SQLite's trigger
+    aborts an overlapping insert (IntegrityError)."""
+    await session.flush()  # the client's row may be new in this transaction: it needs its id
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
     block_start, block_end = _buffered(professional, starts_at, ends_at)
     policy = Policy.of(professional)
-    cleaned = (notes or "").strip()[:MAX_NOTES] or None
-    booking = Booking(
-        client=client,
-        professional=professional,
-        service=service,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        block_starts_at=block_start,
-        block_ends_at=block_end,
-        state=BookingState.HELD,
-        version=1,
-        hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
-        price_minor=service.price_minor,
-        currency=service.currency,
-        policy=policy.to_json(),
-        reschedule_count=0,
-        client_notes=cleaned,
-        created_at=now,
-        updated_at=now,
-        events=[BookingEvent(at=now, actor=CLIENT, action="hold", from_state=None, to_state="held", version=1)],
-    )
+    row = {
+        "client_id": client.id,
+        "professional_id": professional.id,
+        "service_id": service.id,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "block_starts_at": block_start,
+        "block_ends_at": block_end,
+        "state": BookingState.HELD,
+        "version": 1,
+        "hold_expires_at": now + timedelta(minutes=policy.hold_minutes),
+        "price_minor": service.price_minor,
+        "currency": service.currency,
+        "policy": policy.to_json(),
+        "reschedule_count": 0,
+        "client_notes": (notes or "").strip()[:MAX_NOTES] or None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        statement = postgresql.insert(Booking).values(row).on_conflict_do_nothing().returning(Booking.id)
+    else:
+        statement = insert(Booking).values(row).returning(Booking.id)
     try:
         async with session.begin_nested():
-            session.add(booking)
+            booking_id = await session.scalar(statement)
     except IntegrityError:
-        # Another client's hold committed between our check and our write: the database decided.
-        raise await _unavailable(session, professional, service, starts_at, now, taken=True) from None
-    if booking.price_minor == 0:
-        # Just written in this transaction, with everything confirming needs: no reload.
-        return await _confirm(session, booking, now, "free")
+        return None
+    if booking_id is None:
+        return None
+    booking = await session.get_one(Booking, booking_id, options=list(_LOADED))
+    booking.events.append(
+        BookingEvent(at=now, actor=Actor.CLIENT, action="hold", from_state=None, to_state="held", version=1)
+    )
+    await session.flush()
     return booking
 
 
-async def confirm(session: AsyncSession, booking_id: int, *, now: datetime, paid_with: str) -> Booking:
+async def _own_booking_at(
+    session: AsyncSession, client: User, service_id: int, starts_at: datetime, now: datetime
+) -> Booking | None:
+    """The client's live hold or confirmed booking of this service at this very start."""
+    query = (
+        select(Booking)
+        .options(*_LOADED)
+        .where(
+            Booking.client_id == client.id,
+            Booking.service_id == service_id,
+            Booking.starts_at == starts_at,
+            or_(Booking.state == BookingState.CONFIRMED, _live_hold(now)),
+        )
+    )
+    return (await session.scalars(query.limit(1))).first()
+
+
+async def _professional_of(session: AsyncSession, booking_id: int) -> int:
+    """Whose calendar a booking is in: the lock every change of it takes first."""
+    professional_id = await session.scalar(select(Booking.professional_id).where(Booking.id == booking_id))
+    if professional_id is None:
+        raise NotFound("booking", booking_id)
+    return professional_id
+
+
+def _paid_with(paid_with: str) -> PaidWith:
+    try:
+        return PaidWith(paid_with)
+    except ValueError:
+        raise ValueError(f"paid_with must be one of {sorted(PaidWith)}, got {paid_with!r}") from None
+
+
+async def confirm(session: AsyncSession, booking_id: int, *, now: datetime, paid_with: PaidWith) -> Booking:
     """held -> confirmed. A hold past its time that nobody else has taken yet (still held) can still
     be confirmed: the slot is still the client's. One already expired cannot."""
-    if paid_with not in PAID_WITH:
-        raise ValueError(f"paid_with must be one of {sorted(PAID_WITH)}, got {paid_with!r}")
-    return await _confirm(session, await _load(session, booking_id), now, paid_with)
+    paid = _paid_with(paid_with)
+    professional_id = await _professional_of(session, booking_id)
+
+    async def check_and_write() -> Booking:
+        return await _confirm(session, await _load(session, booking_id), now, paid)
+
+    return await guarded(session, professional_id, check_and_write)
 
 
-async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_with: str) -> Booking:
+async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_with: PaidWith) -> Booking:
     """Confirm a booking already loaded (and locked) in this transaction."""
     if booking.state == BookingState.EXPIRED:
         raise HoldExpired(booking.id)
@@ -337,7 +436,8 @@ async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_
         raise IllegalTransition(booking.id, booking.state, "confirm")
     booking.paid_with = paid_with
     booking.hold_expires_at = None
-    _record(booking, BookingState.CONFIRMED, "confirm", SYSTEM if paid_with != "free" else CLIENT, now)
+    by = Actor.CLIENT if paid_with == PaidWith.FREE else Actor.SYSTEM
+    _record(booking, BookingState.CONFIRMED, "confirm", by, now)
     await _notify_professional(session, booking, "booking_new_pro", now)
     if paid_with in CONFIRMED_ELSEWHERE:
         await _notify_client(session, booking, BOOKING_CONFIRMED_CLIENT, now)
@@ -347,72 +447,113 @@ async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_
 
 
 async def cancel(
-    session: AsyncSession, booking_id: int, *, by: str, now: datetime, reason: str | None = None
+    session: AsyncSession,
+    booking_id: int,
+    *,
+    by: Actor,
+    now: datetime,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    expected_refund_percent: int | None = None,
 ) -> Booking:
-    """held/confirmed -> cancelled, with the refund the copied policy gives (booking.refund_minor)."""
-    _check_actor(by)
-    booking = await _load(session, booking_id)
-    if booking.state not in ACTIVE_STATES:
-        raise IllegalTransition(booking.id, booking.state, "cancel")
-    if now >= booking.starts_at:
-        raise TooLateToChange(booking.id)
-    terms = cancellation_terms(booking, by=by, now=now)
-    was_confirmed = booking.state == BookingState.CONFIRMED
-    booking.refund_minor = terms.refund_minor
-    booking.cancelled_by = by
-    booking.cancel_reason = (reason or "").strip()[:MAX_NOTES] or None
-    booking.hold_expires_at = None
-    _record(
-        booking,
-        BookingState.CANCELLED,
-        "cancel",
-        by,
-        now,
-        {"refund_minor": terms.refund_minor, "refund_percent": terms.refund_percent},
-    )
-    extra = {
-        "cancelled_by": by,
-        "reason": booking.cancel_reason,
-        "refund_minor": terms.refund_minor,
-        "credit_returned": terms.credit_returned,
-    }
-    # The professional never heard of a booking that was only held.
-    if was_confirmed and by != PROFESSIONAL:
-        await _notify_professional(session, booking, "booking_cancelled_pro", now, extra)
-    if by != CLIENT:
-        await _notify_client(session, booking, "booking_cancelled_client", now, extra)
-    await _void_stale(session, booking, STALE_AFTER_CANCEL, now, "cancelled")
-    await session.flush()
-    return booking
+    """held/confirmed -> cancelled, with the refund the copied policy gives (booking.refund_minor).
+
+    `expected_version` and `expected_refund_percent` are what the person saw when they said yes: the
+    booking moved or paid since, or the refund no longer what it was (the free window closed), raises
+    `BookingChanged` and cancels nothing. Both are checked under the lock."""
+    by = actor(by)
+    professional_id = await _professional_of(session, booking_id)
+
+    async def check_and_write() -> Booking:
+        booking = await _load(session, booking_id)
+        if booking.state not in ACTIVE_STATES:
+            raise IllegalTransition(booking.id, booking.state, "cancel")
+        if now >= booking.starts_at:
+            raise TooLateToChange(booking.id)
+        if expected_version is not None and booking.version != expected_version:
+            raise BookingChanged(booking.id, "version")
+        terms = cancellation_terms(booking, by=by, now=now)
+        if expected_refund_percent is not None and terms.refund_percent != expected_refund_percent:
+            raise BookingChanged(booking.id, "refund")
+        was_confirmed = booking.state == BookingState.CONFIRMED
+        booking.refund_minor = terms.refund_minor
+        booking.cancelled_by = by
+        booking.cancel_reason = (reason or "").strip()[:MAX_NOTES] or None
+        booking.hold_expires_at = None
+        _record(
+            booking,
+            BookingState.CANCELLED,
+            "cancel",
+            by,
+            now,
+            {"refund_minor": terms.refund_minor, "refund_percent": terms.refund_percent},
+        )
+        extra = {
+            "cancelled_by": by.value,
+            "reason": booking.cancel_reason,
+            "refund_minor": terms.refund_minor,
+            "credit_returned": terms.credit_returned,
+        }
+        # The professional never heard of a booking that was only held.
+        if was_confirmed and by != Actor.PROFESSIONAL:
+            await _notify_professional(session, booking, "booking_cancelled_pro", now, extra)
+        if by != Actor.CLIENT:
+            await _notify_client(session, booking, "booking_cancelled_client", now, extra)
+        await _void_stale(session, booking, STALE_AFTER_CANCEL, now, "cancelled")
+        await session.flush()
+        return booking
+
+    return await guarded(session, professional_id, check_and_write)
+
+
+def moves_left_after_this(booking: Booking) -> int:
+    """How many more times the client may move a confirmed booking once the move they are looking at
+    is made (the limit of the policy copied onto it, less the moves made so far)."""
+    return max(0, Policy.from_json(booking.policy).max_reschedules - booking.reschedule_count - 1)
 
 
 async def reschedule(
-    session: AsyncSession, booking_id: int, new_starts_at: datetime, *, by: str, now: datetime
+    session: AsyncSession,
+    booking_id: int,
+    new_starts_at: datetime,
+    *,
+    by: Actor,
+    now: datetime,
+    expected_version: int | None = None,
 ) -> Booking:
     """Move a confirmed booking (or a missed one, once, under the one_free_reschedule rule) to another
-    free slot of its service, in one step: the old slot is freed exactly when the new one is taken."""
-    _check_actor(by)
+    free slot of its service, in one step: the old slot is freed exactly when the new one is taken.
+
+    `expected_version` is the version the person saw when they chose the new time; a booking changed
+    since raises `BookingChanged` and moves nothing."""
+    by = actor(by)
     if new_starts_at.tzinfo is None:
         raise ValueError("new_starts_at must be timezone-aware")
-    professional_id = await session.scalar(select(Booking.professional_id).where(Booking.id == booking_id))
-    if professional_id is None:
-        raise NotFound("booking", booking_id)
-    # The calendar before the booking, the order every writer takes its locks in.
-    await _lock_calendar(session, professional_id)
-    booking = await _load(session, booking_id)
-    refusal = can_reschedule(booking, by=by, now=now)
-    if refusal == RESCHEDULE_STATE:
-        raise IllegalTransition(booking.id, booking.state, "reschedule")
-    if refusal == RESCHEDULE_LIMIT:
-        raise RescheduleLimitReached(booking.id, Policy.from_json(booking.policy).max_reschedules)
-    if refusal is not None:
-        raise TooLateToChange(booking.id)
+    professional_id = await _professional_of(session, booking_id)
 
+    async def check_and_write() -> Booking:
+        booking = await _load(session, booking_id)
+        if expected_version is not None and booking.version != expected_version:
+            raise BookingChanged(booking.id, "version")
+        refusal = can_reschedule(booking, by=by, now=now)
+        if refusal == RescheduleRefusal.STATE:
+            raise IllegalTransition(booking.id, booking.state, "reschedule")
+        if refusal == RescheduleRefusal.LIMIT:
+            raise RescheduleLimitReached(booking.id, Policy.from_json(booking.policy).max_reschedules)
+        if refusal is not None:
+            raise TooLateToChange(booking.id)
+        return await _move(session, booking, new_starts_at, by, now)
+
+    return await guarded(session, professional_id, check_and_write)
+
+
+async def _move(session: AsyncSession, booking: Booking, new_starts_at: datetime, by: Actor, now: datetime) -> Booking:
     professional, service = booking.professional, booking.service
     await _expire_overdue(session, now, professional.id)
     if not await is_offered(session, professional, service, new_starts_at, now, exclude_booking_id=booking.id):
         raise await _unavailable(session, professional, service, new_starts_at, now, exclude_booking_id=booking.id)
 
+    booking_id = booking.id
     previous = booking.starts_at
     rebooking = booking.state == BookingState.NO_SHOW
     new_ends_at = new_starts_at + timedelta(minutes=service.duration_minutes)
@@ -421,7 +562,7 @@ async def reschedule(
         async with session.begin_nested():
             booking.starts_at, booking.ends_at = new_starts_at, new_ends_at
             booking.block_starts_at, booking.block_ends_at = block_start, block_end
-            if by == CLIENT and not rebooking:
+            if by == Actor.CLIENT and not rebooking:
                 booking.reschedule_count += 1
             _record(
                 booking,
@@ -436,19 +577,19 @@ async def reschedule(
         raise await _unavailable(
             session, professional, service, new_starts_at, now, taken=True, exclude_booking_id=booking_id
         ) from None
-    extra = {"previous_starts_at": previous.isoformat(), "rescheduled_by": by}
-    if by != PROFESSIONAL:
+    extra = {"previous_starts_at": previous.isoformat(), "rescheduled_by": by.value}
+    if by != Actor.PROFESSIONAL:
         await _notify_professional(session, booking, "booking_rescheduled_pro", now, extra)
     await _void_stale(session, booking, STALE_AFTER_RESCHEDULE, now, "rescheduled")
-    if by != CLIENT:
+    if by != Actor.CLIENT:
         await _notify_client(session, booking, "booking_rescheduled_client", now, extra)
     await session.flush()
     return booking
 
 
-async def _finish(session: AsyncSession, booking_id: int, to_state: BookingState, by: str, now: datetime) -> Booking:
-    _check_actor(by)
-    if by == CLIENT:
+async def _finish(session: AsyncSession, booking_id: int, to_state: BookingState, by: Actor, now: datetime) -> Booking:
+    by = actor(by)
+    if by == Actor.CLIENT:
         raise ValueError("only the professional, an operator or the system close a session")
     booking = await _load(session, booking_id)
     _close(booking, to_state, by, now)
@@ -456,7 +597,7 @@ async def _finish(session: AsyncSession, booking_id: int, to_state: BookingState
     return booking
 
 
-def _close(booking: Booking, to_state: BookingState, by: str, now: datetime) -> None:
+def _close(booking: Booking, to_state: BookingState, by: Actor, now: datetime) -> None:
     """confirmed -> completed or no_show, for a booking loaded and locked in this transaction."""
     action = "complete" if to_state == BookingState.COMPLETED else "no_show"
     if booking.state != BookingState.CONFIRMED:
@@ -466,12 +607,12 @@ def _close(booking: Booking, to_state: BookingState, by: str, now: datetime) -> 
     _record(booking, to_state, action, by, now)
 
 
-async def complete(session: AsyncSession, booking_id: int, *, by: str, now: datetime) -> Booking:
+async def complete(session: AsyncSession, booking_id: int, *, by: Actor, now: datetime) -> Booking:
     """confirmed -> completed, once the session has begun."""
     return await _finish(session, booking_id, BookingState.COMPLETED, by, now)
 
 
-async def mark_no_show(session: AsyncSession, booking_id: int, *, by: str, now: datetime) -> Booking:
+async def mark_no_show(session: AsyncSession, booking_id: int, *, by: Actor, now: datetime) -> Booking:
     """confirmed -> no_show, once the session has begun."""
     return await _finish(session, booking_id, BookingState.NO_SHOW, by, now)
 
@@ -496,7 +637,7 @@ async def complete_past_sessions(session: AsyncSession, now: datetime) -> int:
     )
     due: Sequence[Booking] = (await session.scalars(query)).all()
     for booking in due:
-        _close(booking, BookingState.COMPLETED, SYSTEM, now)
+        _close(booking, BookingState.COMPLETED, Actor.SYSTEM, now)
     await session.flush()
     return len(due)
 

@@ -65,6 +65,17 @@ class TooLateToChange(DomainError):
         self.booking_id = booking_id
 
 
+class BookingChanged(DomainError):
+    """The booking is no longer what the person saw when they said yes: it moved, was paid or changed
+    otherwise (`what` = "version"), or cancelling it would no longer give the refund they were shown
+    (`what` = "refund"). Nothing was changed; show it again."""
+
+    def __init__(self, booking_id: int, what: str) -> None:
+        super().__init__(f"booking {booking_id} changed since it was shown ({what})")
+        self.booking_id = booking_id
+        self.what = what
+
+
 class NotStartedYet(DomainError):
     """Marking a session completed or missed before it has begun."""
 

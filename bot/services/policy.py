@@ -10,15 +10,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from models import Booking, BookingState, NoShowRule
 from models import Policy as Policy  # the one policy type lives with the columns it fills
 
-CLIENT = "client"
-PROFESSIONAL = "professional"
-SYSTEM = "system"
-OPERATOR = "operator"
-ACTORS = frozenset({CLIENT, PROFESSIONAL, SYSTEM, OPERATOR})
+
+class Actor(StrEnum):
+    """Who makes a change (stored as its value in `booking_events.actor` and `bookings.cancelled_by`)."""
+
+    CLIENT = "client"
+    PROFESSIONAL = "professional"
+    SYSTEM = "system"
+    OPERATOR = "operator"
+
+
+class PaidWith(StrEnum):
+    """How a confirmed booking was paid for (stored as its value in `bookings.paid_with`)."""
+
+    FREE = "free"
+    STRIPE = "stripe"
+    CREDIT = "credit"
+
+
+class RescheduleRefusal(StrEnum):
+    """Why `can_reschedule` says no; the chat turns each into plain words."""
+
+    STATE = "state"  # not a confirmed session (nor a missed one the no-show rule lets the client move)
+    LIMIT = "limit"  # the client has moved it as often as the policy allows
+    TOO_LATE = "too_late"  # inside the free-cancellation window
+    STARTED = "started"
+
+
+def actor(by: str) -> Actor:
+    """`by` as an Actor; ValueError for anyone else (a typo in a caller, never a person's input)."""
+    try:
+        return Actor(by)
+    except ValueError:
+        raise ValueError(f"unknown actor {by!r}; one of {sorted(Actor)}") from None
 
 
 @dataclass(frozen=True)
@@ -32,28 +61,23 @@ class CancelTerms:
     paid_minor: int  # what was paid: 0 while held or when free
 
 
-def _check_actor(by: str) -> None:
-    if by not in ACTORS:
-        raise ValueError(f"unknown actor {by!r}; one of {sorted(ACTORS)}")
-
-
 def paid_amount(booking: Booking) -> int:
     """Money the client paid for this booking (a credit is not money; a hold is not paid yet)."""
-    if booking.state == BookingState.HELD or booking.paid_with in (None, "free", "credit"):
+    if booking.state == BookingState.HELD or booking.paid_with in (None, PaidWith.FREE, PaidWith.CREDIT):
         return 0
     return booking.price_minor
 
 
-def cancellation_terms(booking: Booking, *, by: str, now: datetime) -> CancelTerms:
+def cancellation_terms(booking: Booking, *, by: Actor, now: datetime) -> CancelTerms:
     """The refund a cancellation by `by` at `now` gives, under the policy copied onto the booking.
 
     The professional's, the system's or an operator's cancellation always refunds in full (DESIGN.md,
     "Policies"); the client's is full up to `free_cancellation_hours` before the start, then the late
     percentage. A credit cannot be split: it comes back only when the refund would be full.
     """
-    _check_actor(by)
+    by = actor(by)
     policy = Policy.from_json(booking.policy)
-    free = by != CLIENT or now <= booking.starts_at - policy.free_window
+    free = by != Actor.CLIENT or now <= booking.starts_at - policy.free_window
     percent = 100 if free else policy.late_cancellation_refund_percent
     paid = paid_amount(booking)
     # Integer minor units, rounded half up.
@@ -62,16 +86,9 @@ def cancellation_terms(booking: Booking, *, by: str, now: datetime) -> CancelTer
         refund_minor=refund,
         refund_percent=percent,
         free=free,
-        credit_returned=booking.paid_with == "credit" and percent == 100,
+        credit_returned=booking.paid_with == PaidWith.CREDIT and percent == 100,
         paid_minor=paid,
     )
-
-
-# Reasons `can_reschedule` gives; the chat turns each into plain words.
-RESCHEDULE_STATE = "state"
-RESCHEDULE_LIMIT = "limit"
-RESCHEDULE_TOO_LATE = "too_late"
-RESCHEDULE_STARTED = "started"
 
 
 def no_show_rebook_allowed(booking: Booking) -> bool:
@@ -84,23 +101,23 @@ def no_show_rebook_allowed(booking: Booking) -> bool:
     )
 
 
-def can_reschedule(booking: Booking, *, by: str, now: datetime) -> str | None:
+def can_reschedule(booking: Booking, *, by: Actor, now: datetime) -> RescheduleRefusal | None:
     """None when `by` may move this booking now, else the reason code it may not.
 
     `booking.events` must be loaded (the no-show rule looks there for an earlier free rebooking).
     """
-    _check_actor(by)
-    if booking.state == BookingState.NO_SHOW and by == CLIENT and no_show_rebook_allowed(booking):
+    by = actor(by)
+    if booking.state == BookingState.NO_SHOW and by == Actor.CLIENT and no_show_rebook_allowed(booking):
         return None
     if booking.state != BookingState.CONFIRMED:
-        return RESCHEDULE_STATE
+        return RescheduleRefusal.STATE
     if now >= booking.starts_at:
-        return RESCHEDULE_STARTED
-    if by != CLIENT:
+        return RescheduleRefusal.STARTED
+    if by != Actor.CLIENT:
         return None
     policy = Policy.from_json(booking.policy)
     if booking.reschedule_count >= policy.max_reschedules:
-        return RESCHEDULE_LIMIT
+        return RescheduleRefusal.LIMIT
     if now > booking.starts_at - policy.free_window:
-        return RESCHEDULE_TOO_LATE
+        return RescheduleRefusal.TOO_LATE
     return None

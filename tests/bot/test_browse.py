@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.render import format_money, zone_label
 from handlers.client_common import BrowseCb, FilterCb, ProfileCb, WeekCb, category_code
 from tests.bot.catalog_data import (
     SORRY,
@@ -28,9 +29,12 @@ Category: all · Language: any
    Licensed therapist (CBT), anxiety and burnout
    English, Spanish · No reviews yet"""
 
+# Money as the render helpers write it (their exact CLDR output is pinned in tests/bot/test_render.py).
+EUR_60, EUR_70 = format_money(6000, "EUR", "en"), format_money(7000, "EUR", "en")
+
 LIST_BUTTONS = ["1. Anna Koval", "2. David Moreno", "🗂 Category", "🌐 Language", "My sessions"]
 
-ANNA = """Anna Koval
+ANNA = f"""Anna Koval
 Career coach for people changing fields
 ✓ Verified professional
 
@@ -42,14 +46,14 @@ Rating: No reviews yet
 
 Services:
 • Free intro call: 20 minutes, Free, video call
-• Coaching session: 50 minutes, €60.00, video call
-• Coaching session at the office: 50 minutes, €70.00, in person
+• Coaching session: 50 minutes, {EUR_60}, video call
+• Coaching session at the office: 50 minutes, {EUR_70}, in person
 Pick a service to see its free times."""
 
 ANNA_BUTTONS = [
     "Free intro call · Free",
-    "Coaching session · €60.00",
-    "Coaching session at the office · €70.00",
+    f"Coaching session · {EUR_60}",
+    f"Coaching session at the office · {EUR_70}",
     "◀ All professionals",
 ]
 
@@ -188,9 +192,9 @@ async def test_the_deep_link_waits_for_onboarding(harness: BotHarness, catalog: 
     await harness.send_text(newcomer, "/start pro_david-moreno")
     await harness.press_button(newcomer, "English")
     await harness.send_text(newcomer, "Madrid")
-    assert harness.texts(newcomer)[-2] == "Your time zone: Madrid (UTC+01:00)"
+    assert harness.texts(newcomer)[-2] == f"Your time zone: {zone_label('Europe/Madrid', 'en', harness.clock.now())}"
     assert last(harness, newcomer).startswith("David Moreno\nLicensed therapist (CBT), anxiety and burnout\n")
-    assert labels(harness, newcomer) == ["Therapy session · $95.00", "◀ All professionals"]
+    assert labels(harness, newcomer) == [f"Therapy session · {format_money(9500, 'USD', 'en')}", "◀ All professionals"]
 
 
 async def test_stale_and_forged_browse_buttons(harness: BotHarness, catalog: Catalog) -> None:

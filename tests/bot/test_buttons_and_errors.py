@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 
 import handlers
-from bot.render import Rendered
+from bot.render import Rendered, zone_label
 from bot.services.clock import FrozenClock
 from bot.services.errors import NotAllowed
 from handlers.common import Callback, Flow, inline_keyboard, replace, send
@@ -45,7 +45,7 @@ async def test_forged_data_inside_the_right_step(harness: BotHarness) -> None:
     await harness.press(person, ZoneCb(zone="Mars/Olympus"))
     assert harness.popup() == STALE
     await harness.press(person, ZoneCb(zone="Europe/Kiev"))
-    assert harness.texts(person)[-2] == "Your time zone: Kyiv (UTC+02:00)"
+    assert harness.texts(person)[-2] == f"Your time zone: {zone_label('Europe/Kyiv', 'en', harness.clock.now())}"
 
 
 async def test_the_same_update_twice_is_answered_once(harness: BotHarness) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +25,7 @@ from bot.services.clock import FrozenClock
 from bot.worker import RedisTokenBucket
 from handlers.start import LanguageCb
 from tests.bot.harness import BotHarness
+from tests.bot.virtual_time import VirtualTime
 from tests.conftest import REDIS_TEST_URL, service_unavailable
 
 pytestmark = pytest.mark.redis
@@ -74,7 +74,7 @@ async def test_replicas_share_state_and_dedupe(redis_prefix: str, bot_db_url: st
         await two.feed(updates.callback(person, language["callback_data"], message))
         assert two.last_text(person).startswith("Which time zone are you in?")
         await two.send_text(person, "kyiv")
-        assert two.texts(person)[-2] == "Your time zone: Kyiv (UTC+02:00)"
+        assert two.texts(person)[-2] == f"Your time zone: {zone_label('Europe/Kyiv', 'en', two.clock.now())}"
 
     redis = Redis.from_url(REDIS_TEST_URL)
     try:
@@ -169,18 +169,24 @@ async def test_replicas_at_once_take_one_persons_updates_in_turn(
 
 
 async def test_the_shared_bucket_limits_every_replica_together(redis_prefix: str) -> None:
+    time = VirtualTime()
     redis = Redis.from_url(REDIS_TEST_URL)
     try:
-        replicas = [RedisTokenBucket(redis, f"{redis_prefix}:rate", rate=20) for _ in range(2)]
-        started = time.monotonic()
+        replicas = [
+            RedisTokenBucket(redis, f"{redis_prefix}:rate", rate=20, clock=time.monotonic, sleep=time.sleep)
+            for _ in range(2)
+        ]
+        started = time.now
+        sent_at = []
         for _ in range(15):
             for bucket in replicas:
                 await bucket.acquire()
-        # 30 sends at 20/s with a burst of 20: at least half a second, whichever replica sends.
-        assert time.monotonic() - started >= 0.45
+                sent_at.append(round(time.now - started, 3))
+        # 30 sends at 20/s with a burst of 20, whichever replica sends: 20 at once, then one every 50 ms.
+        assert sent_at == [0.0] * 20 + [round(0.05 * n, 3) for n in range(1, 11)]
         await replicas[0].pause(0.3)
-        paused = time.monotonic()
+        paused = time.now
         await replicas[1].acquire()
-        assert time.monotonic() - paused >= 0.25
+        assert round(time.now - paused, 3) == 0.3
     finally:
         await redis.aclose()

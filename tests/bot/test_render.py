@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gettext
+import importlib.metadata
 import os
+import re
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from babel.messages.pofile import read_po
 from bot.i18n import LOCALES_DIR, build_i18n, ensure_compiled, pick_locale
 from bot.render import format_duration, format_instant, format_money, format_price, zone_label
 from bot.services.zone_search import normalise, zone_at, zone_country
+from handlers.client_common import week_label
+from tests.conftest import REPO_ROOT
 
 WINTER = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
@@ -26,8 +30,16 @@ def i18n() -> I18n:
     return build_i18n("en")
 
 
+def test_the_render_tests_run_on_the_locked_babel() -> None:
+    # The exact CLDR wording below is Babel's data at the version requirements/lock.txt pins; flow tests
+    # build their expected text with the render helpers instead, so only this file changes with Babel.
+    lock = (REPO_ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8")
+    (pinned,) = re.findall(r"^babel==(\S+)", lock, flags=re.MULTILINE)
+    assert importlib.metadata.version("babel") == pinned, "run `python3 dev.py setup` to install the lock"
+
+
 def test_renamed_zones_keep_their_names() -> None:
-    # Babel alone prints these as "GMT+03:00": its data is keyed by the old names.
+    # Babel before 2.19 printed these as "GMT+03:00": its data was keyed by the old names.
     assert zone_label("Europe/Kyiv", "en", WINTER) == "Kyiv (UTC+02:00)"
     assert zone_label("Europe/Kiev", "en", SUMMER) == "Kyiv (UTC+03:00)"
     assert zone_label("Europe/Kyiv", "uk", WINTER) == "Київ (UTC+02:00)"
@@ -45,6 +57,11 @@ def test_instants_carry_their_zone_in_the_viewers_locale() -> None:
     assert "\u202f" not in format_instant(WINTER, "Europe/Kyiv", "en") + format_instant(WINTER, "Europe/Kyiv", "uk")
     with pytest.raises(ValueError):
         format_instant(datetime(2026, 12, 1, 7), "Europe/Kyiv", "en")
+
+
+def test_week_labels() -> None:
+    assert week_label(date(2026, 11, 23), date(2026, 11, 29), "en") == "Nov 23 – 29, 2026"
+    assert week_label(date(2026, 12, 28), date(2027, 1, 3), "en") == "Dec 28, 2026 – Jan 3, 2027"
 
 
 def test_money_uses_the_currencys_precision() -> None:
@@ -76,6 +93,12 @@ def test_plurals_follow_each_languages_rules(i18n: I18n) -> None:
         ]
         assert format_duration(300) == "5 годин"
         assert format_price(0, "EUR", "uk") == "Безкоштовно"
+
+
+def test_zone_labels_of_the_locked_babel() -> None:
+    # Babel 2.19's data calls the islands' zone "Canaries"; 2.18's said "Canary".
+    assert zone_label("Europe/Madrid", "en", WINTER) == "Madrid (UTC+01:00)"
+    assert zone_label("Atlantic/Canary", "en", WINTER) == "Canaries (UTC+00:00)"
 
 
 def test_locations_and_countries() -> None:

@@ -3,8 +3,12 @@ of professionals -> a profile -> a service's calendar, every text from the compi
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
+from bot.render import zone_label, zone_suffix
+from handlers.client_common import week_label
 from models import User
 from tests.bot.catalog_data import labels, last, with_catalog
 from tests.bot.harness import BotHarness
@@ -45,6 +49,8 @@ Ten years of coaching engineers, designers and teachers through career changes.
 async def test_a_ukrainian_client_browses_in_ukrainian(harness: BotHarness) -> None:
     await with_catalog(harness)
     oksana = harness.person("Оксана", "uk")
+    now = harness.clock.now()  # Monday 2026-11-23: the calendar opens on this week
+    week = week_label(date(2026, 11, 23), date(2026, 11, 29), "uk").replace("\u00a0", " ")  # as `last` reads it
 
     await harness.send_text(oksana, "/start")
     assert last(harness, oksana) == (
@@ -60,7 +66,7 @@ async def test_a_ukrainian_client_browses_in_ukrainian(harness: BotHarness) -> N
 
     await harness.send_text(oksana, "Київ")
     assert [text.replace("\u00a0", " ") for text in harness.texts(oksana)[-2:]] == [
-        "Ваш часовий пояс: Київ (UTC+02:00)",
+        f"Ваш часовий пояс: {zone_label('Europe/Kyiv', 'uk', now)}".replace("\u00a0", " "),
         "Усе готово.\n\n" + LIST,
     ]
     assert labels(harness, oksana) == ["1. Anna Koval", "2. David Moreno", "🗂 Категорія", "🌐 Мова", "Мої сесії"]
@@ -79,7 +85,7 @@ async def test_a_ukrainian_client_browses_in_ukrainian(harness: BotHarness) -> N
         "Coaching session — Anna Koval\n"
         "50 хвилин, 60,00 EUR, відеодзвінок\n"
         "\n"
-        "Оберіть день (тиждень 23–29 лист. 2026 р., ваш часовий пояс: Київ, UTC+02:00):"
+        f"Оберіть день (тиждень {week}, ваш часовий пояс: {zone_suffix('Europe/Kyiv', 'uk', now)}):"
     )
     assert labels(harness, oksana)[-2:] == ["Наступний тиждень ▶", "◀ Назад: Anna Koval"]
 

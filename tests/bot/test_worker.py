@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import worker
 from bot.render import Reader, Rendered, zone_label
 from bot.services import outbox
+from bot.serving import JobsInFlight
 from models import OutboxMessage, User
 from tests.bot.harness import BotHarness
+from tests.bot.virtual_time import VirtualTime
 
 
 def render_zone_notice(payload: Mapping[str, Any], reader: Reader) -> Rendered:
@@ -84,7 +85,11 @@ async def test_rows_are_rendered_in_each_recipients_locale(harness: BotHarness) 
     await _queue(harness, ("a", 501, "uk"), ("b", 502, "en"))
     await harness.run_worker()
     sent = {call.params["chat_id"]: call.params["text"] for call in harness.calls_to("sendMessage")}
-    assert sent == {501: "Ваш часовий пояс: Київ (UTC+02:00)", 502: "Your time zone: Kyiv (UTC+02:00)"}
+    now = harness.clock.now()
+    assert sent == {
+        501: f"Ваш часовий пояс: {zone_label('Europe/Kyiv', 'uk', now)}",
+        502: f"Your time zone: {zone_label('Europe/Kyiv', 'en', now)}",
+    }
     assert limiter.acquired == 2
     assert all(row.sent_at == harness.clock.now() for row in (await _rows(harness)).values())
     await harness.run_worker()
@@ -206,22 +211,33 @@ async def test_maintenance_tasks_run_with_session_and_now(harness: BotHarness, m
 
 
 async def test_token_bucket_spaces_a_burst() -> None:
-    bucket = worker.TokenBucket(rate=50, capacity=5)
-    started = time.monotonic()
+    time = VirtualTime()
+    bucket = worker.TokenBucket(rate=50, capacity=5, clock=time.monotonic, sleep=time.sleep)
+    started = time.now
+    sent_at = []
     for _sent in range(10):
         await bucket.acquire()
-    # 5 at once, then 5 more at 50/s: about 0.1 s.
-    assert 0.08 <= time.monotonic() - started < 1
-    await bucket.pause(0.1)
-    paused = time.monotonic()
+        sent_at.append(time.now - started)
+    # 5 at once, then one every 1/50 s.
+    assert sent_at == pytest.approx([0, 0, 0, 0, 0, 0.02, 0.04, 0.06, 0.08, 0.1], abs=1e-5)
+    await bucket.pause(0.5)
+    paused = time.now
     await bucket.acquire()
-    assert time.monotonic() - paused >= 0.09
+    assert time.now - paused == pytest.approx(0.5, abs=1e-5)
+    # A pause shorter than one already running does not shorten it.
+    await bucket.pause(1.0)
+    await bucket.pause(0.1)
+    paused = time.now
+    await bucket.acquire()
+    assert time.now - paused == pytest.approx(1.0, abs=1e-5)
 
 
 async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
     harness.app.rate_limiter = RecordingLimiter()
     await _queue(harness, ("a", 501, "en"))
     scheduler = worker.start_scheduler(harness.app.worker)
+    # Watched from the start: the first ticks are submitted on the loop's next turn.
+    jobs = JobsInFlight.watch(scheduler)
     try:
         assert {job.id for job in scheduler.get_jobs()} == {"outbox", "maintenance"}
         for _attempt in range(50):
@@ -229,6 +245,9 @@ async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:
                 break
             await asyncio.sleep(0.05)
     finally:
+        # A tick still running when the harness closes the database would hang its teardown.
+        scheduler.pause()
+        await asyncio.wait_for(jobs.idle.wait(), 30)
         scheduler.shutdown(wait=False)
     assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")] == [501]
 

@@ -1,5 +1,9 @@
 """No double booking under a race, on the real PostgreSQL and on SQLite, and the database's own guard
-tested directly: a raw overlapping write fails whatever the application checked."""
+tested directly: a raw overlapping write fails whatever the application checked.
+
+Every race runs twice: with the professional's row lock (bot/services/guard.py), and with it switched
+off, where the database constraint alone decides and PostgreSQL's deadlocks between overlapping
+inserts must be retried by the guard, never reach a client."""
 
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services import booking as bookings
+from bot.services import guard
 from bot.services.clock import FrozenClock
-from bot.services.errors import SlotUnavailable
-from models import ACTIVE_STATES, Booking, User
+from bot.services.errors import BookingChanged, SlotUnavailable
+from bot.services.policy import Actor
+from models import ACTIVE_STATES, Booking, BookingState, User
 from models.db import make_engine
-from tests.db.booking_world import World, build_world, kyiv
+from tests.db.booking_world import World, build_world, force_booking, kyiv
 
 CLIENTS = 50
 TUESDAY_10 = kyiv("2026-12-01 10:00")
@@ -38,6 +44,18 @@ async def engine(db_url: str) -> Any:
     await engine.dispose()
 
 
+@pytest.fixture(params=["locked", "constraint only"])
+def professional_lock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The guard's row lock as shipped, or switched off (the database constraint alone decides)."""
+    if request.param == "constraint only":
+
+        async def no_lock(*_args: object) -> None:
+            return None
+
+        monkeypatch.setattr(guard, "lock_professional", no_lock)
+    return str(request.param)
+
+
 @pytest.fixture
 async def world(sessions: async_sessionmaker[AsyncSession], clock: FrozenClock) -> World:
     world = await build_world(sessions, clock.now())
@@ -55,10 +73,14 @@ async def _client_ids(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
 
 
 async def _race(
-    sessions: async_sessionmaker[AsyncSession], attempts: list[tuple[int, int, datetime]], now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    attempts: list[tuple[int, int, datetime]],
+    now: datetime,
+    start: asyncio.Event | None = None,
 ) -> tuple[list[int], list[SlotUnavailable]]:
-    """Every (client, service, start) tries to hold at once, each in its own transaction."""
-    start = asyncio.Event()
+    """Every (client, service, start) tries to hold at once, each in its own transaction (at `start`,
+    when given, so others can join the race)."""
+    start = start or asyncio.Event()
 
     async def attempt(client_id: int, service_id: int, starts_at: datetime) -> int | SlotUnavailable:
         await start.wait()
@@ -94,7 +116,7 @@ async def _active(sessions: async_sessionmaker[AsyncSession], world: World) -> i
 
 
 async def test_fifty_clients_racing_for_one_slot_one_wins(
-    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock
+    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock, professional_lock: str
 ) -> None:
     clients = await _client_ids(sessions)
     won, lost = await _race(sessions, [(c, world.paid_id, TUESDAY_10) for c in clients], clock.now())
@@ -106,7 +128,7 @@ async def test_fifty_clients_racing_for_one_slot_one_wins(
 
 
 async def test_overlapping_slots_of_different_services_one_wins(
-    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock
+    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock, professional_lock: str
 ) -> None:
     # Three bookings whose buffered intervals all cover 10:15: the 50-minute session at 10:00 (blocking
     # until 11:00) and at 09:30 (until 10:30), the free 20-minute intro at 10:00 (until 10:30).
@@ -123,7 +145,11 @@ async def test_overlapping_slots_of_different_services_one_wins(
 
 
 async def test_the_database_decides_when_every_check_in_code_says_yes(
-    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+    sessions: async_sessionmaker[AsyncSession],
+    world: World,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    professional_lock: str,
 ) -> None:
     # Blind the application's check: only the constraint (PostgreSQL) or the trigger (SQLite) is left.
     async def always_free(*_args: object, **_kwargs: object) -> bool:
@@ -135,6 +161,83 @@ async def test_the_database_decides_when_every_check_in_code_says_yes(
     assert len(won) == 1 and len(lost) == 9
     assert {error.reason for error in lost} == {"taken"}
     assert await _active(sessions, world) == 1
+
+
+async def test_a_reschedule_racing_holds_for_the_time_it_moves_to(
+    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock, professional_lock: str
+) -> None:
+    # Olena moves her Monday session to Tuesday 10:00 while nine clients try to hold Tuesday 10:00.
+    monday = await force_booking(sessions, world, kyiv("2026-11-30 10:00"), BookingState.CONFIRMED, clock.now())
+    start = asyncio.Event()
+
+    async def move() -> str:
+        await start.wait()
+        try:
+            async with sessions.begin() as session:
+                await bookings.reschedule(session, monday, TUESDAY_10, by=Actor.CLIENT, now=clock.now())
+        except SlotUnavailable:
+            return "lost"
+        return "moved"
+
+    task = asyncio.create_task(move())
+    clients = await _client_ids(sessions)
+    holds = _race(sessions, [(c, world.paid_id, TUESDAY_10) for c in clients[:9]], clock.now(), start)
+    (won, lost), outcome = await asyncio.gather(holds, task)
+    assert len(won) + (outcome == "moved") == 1
+    assert len(lost) + (outcome == "lost") == 9
+    async with sessions() as session:
+        moved = await session.get_one(Booking, monday)
+        assert moved.starts_at == (TUESDAY_10 if outcome == "moved" else kyiv("2026-11-30 10:00"))
+        assert moved.state == BookingState.CONFIRMED
+    assert await _active(sessions, world) == 1 + len(won)
+
+
+async def test_a_cancel_racing_a_reschedule_of_the_same_booking(
+    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock, professional_lock: str
+) -> None:
+    # Both presses carry the version their screen showed: whichever goes second finds it changed.
+    booking_id = await force_booking(sessions, world, kyiv("2026-12-02 10:00"), BookingState.CONFIRMED, clock.now())
+    start = asyncio.Event()
+
+    async def cancel() -> str:
+        await start.wait()
+        try:
+            async with sessions.begin() as session:
+                await bookings.cancel(
+                    session,
+                    booking_id,
+                    by=Actor.CLIENT,
+                    now=clock.now(),
+                    expected_version=1,
+                    expected_refund_percent=100,
+                )
+        except BookingChanged:
+            return "changed"
+        return "done"
+
+    async def move() -> str:
+        await start.wait()
+        try:
+            async with sessions.begin() as session:
+                await bookings.reschedule(
+                    session, booking_id, TUESDAY_10, by=Actor.CLIENT, now=clock.now(), expected_version=1
+                )
+        except BookingChanged:
+            return "changed"
+        return "done"
+
+    tasks = [asyncio.create_task(cancel()), asyncio.create_task(move())]
+    await asyncio.sleep(0)
+    start.set()
+    cancelled, moved = await asyncio.gather(*tasks)
+    assert sorted([cancelled, moved]) == ["changed", "done"]
+    async with sessions() as session:
+        booking = await session.get_one(Booking, booking_id)
+    assert booking.version == 2
+    if cancelled == "done":
+        assert (booking.state, booking.starts_at) == (BookingState.CANCELLED, kyiv("2026-12-02 10:00"))
+    else:
+        assert (booking.state, booking.starts_at) == (BookingState.CONFIRMED, TUESDAY_10)
 
 
 # --- the guard itself, in raw SQL ------------------------------------------------------------------

@@ -62,7 +62,7 @@ async def test_migrated_schema_matches_the_models(empty_url: str) -> None:
     await upgrade(empty_url)
 
     def differences(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, Base.metadata))
 
     engine = make_engine(empty_url)

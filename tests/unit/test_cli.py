@@ -189,11 +189,11 @@ def test_dev_py_lists_every_task_and_refuses_an_unknown_one() -> None:
     shown = subprocess.run([sys.executable, "dev.py", "help"], capture_output=True, text=True, cwd=ROOT)
     assert shown.returncode == 0
     tasks = re.findall(r"python3 dev\.py (\w+)", shown.stdout)
-    assert {"setup", "demo", "test", "bench", "help"} <= set(tasks)
+    assert {"setup", "demo", "test", "bench", "lock", "help"} <= set(tasks)
     wrong = subprocess.run([sys.executable, "dev.py", "tset"], capture_output=True, text=True, cwd=ROOT)
     assert wrong.returncode == 2
     assert "unknown task 'tset'" in wrong.stderr
-    assert all(task in wrong.stderr for task in ("setup", "demo", "test", "bench"))
+    assert all(task in wrong.stderr for task in tasks)
 
 
 def _anchor(heading: str) -> str:
