@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap and task runner: needs only Python 3.11+ on the machine.
 
-    python3 dev.py demo     # the offline demo on the embedded defaults
+    python3 dev.py demo     # the offline demo on the embedded defaults (arguments go to `bookbot demo`)
     python3 dev.py test     # ruff, mypy and the whole test suite (PostgreSQL and Redis included)
     python3 dev.py bench    # the benchmarks, printing their figures
     python3 dev.py setup    # only create or update .venv (then use .venv/bin/bookbot, .venv/bin/pytest, ...)
@@ -157,6 +157,10 @@ def run(command: list[str], *, cwd: Path = ROOT) -> None:
         sys.exit(result.returncode)
 
 
+# Every task main() knows, as the help above lists them.
+TASKS = ("demo", "test", "bench", "setup", "lock", "help")
+
+
 def main(argv: list[str]) -> None:
     task = argv[0] if argv else "help"
     rest = argv[1:]
@@ -176,11 +180,11 @@ def main(argv: list[str]) -> None:
         ensure_environment()
     elif task == "lock":
         lock(rest)
-    else:
+    elif task in {"help", "-h", "--help"}:
         print(__doc__)
-        if task not in ("help", "-h", "--help"):
-            print(f"dev.py: unknown task {task!r}", file=sys.stderr)
-            sys.exit(2)
+    else:
+        print(f"dev.py: unknown task {task!r}: one of {', '.join(TASKS)} (python3 dev.py help)", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

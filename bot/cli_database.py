@@ -16,14 +16,13 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.cli_errors import UsageError
 from models.db import make_engine
 from models.migrate import MIGRATIONS_DIR
 
 UPGRADE_FIRST = "run `bookbot db upgrade` first"
 
-
-class UsageError(Exception):
-    """A bad argument or an unusable database: one line on stderr and exit code 2."""
+__all__ = ["UPGRADE_FIRST", "UsageError", "check_sqlite_file", "check_sqlite_folder", "open_database"]
 
 
 def check_sqlite_file(database_url: str, set_up: str = UPGRADE_FIRST) -> None:
@@ -35,6 +34,16 @@ def check_sqlite_file(database_url: str, set_up: str = UPGRADE_FIRST) -> None:
         and not Path(url.database).exists()
     ):
         raise UsageError(f"no database file {url.database}: {set_up}")
+
+
+def check_sqlite_folder(database_url: str) -> None:
+    """Refuse a SQLite file to be created in a folder that is not there, before connecting: SQLite's own
+    "unable to open database file" does not say why (and aiosqlite's failed connection outlives the loop)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            raise UsageError(f"DATABASE_URL: there is no folder {folder} for the database file {url.database}")
 
 
 @asynccontextmanager
@@ -49,7 +58,7 @@ async def open_database(database_url: str, set_up: str = UPGRADE_FIRST) -> Async
         except (DBAPIError, OSError) as exc:
             reason = exc.orig if isinstance(exc, DBAPIError) else exc
             shown = make_url(database_url).render_as_string()
-            raise UsageError(f"cannot open the database {shown}: {reason}") from None
+            raise UsageError(f"cannot open the database {shown} (DATABASE_URL): {reason}") from None
         if problem is not None:
             raise UsageError(problem)
         yield engine

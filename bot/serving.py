@@ -25,11 +25,12 @@ from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.exceptions import RedisError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App, announce_commands, build_app
-from bot.cli_database import UsageError, open_database
+from bot.cli_database import UsageError, check_sqlite_folder, open_database
 from bot.services import zone_search
 from bot.services.clock import Clock, SystemClock
 from bot.services.payments.demo import DemoGateway
@@ -47,6 +48,8 @@ RETRY_MAX_SECONDS = 60.0
 # (sending the outbox, expiring holds) to finish; deploy/compose.yaml's stop_grace_period covers both.
 REQUESTS_DRAIN_SECONDS = 15.0
 JOBS_DRAIN_SECONDS = 15.0
+# How long `bookbot run` waits for REDIS_URL to answer its first PING.
+REDIS_CHECK_SECONDS = 10.0
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -69,11 +72,14 @@ async def prepare_database(database_url: str) -> None:
     if not is_embedded(database_url):
         async with open_database(database_url):
             return
+    check_sqlite_folder(database_url)
     try:
         await upgrade(database_url)
     except (DBAPIError, OSError) as exc:
         reason = exc.orig if isinstance(exc, DBAPIError) else exc
-        raise UsageError(f"cannot open the database {make_url(database_url).database}: {reason}") from None
+        raise UsageError(
+            f"cannot open the database {make_url(database_url).database} (DATABASE_URL): {reason}"
+        ) from None
     log.info("database %s migrated to the newest schema", make_url(database_url).database)
 
 
@@ -103,6 +109,7 @@ async def serve(
     warming = asyncio.create_task(asyncio.to_thread(zone_search.warm_up))
     with _stopping_on_signals(stop, enabled=handle_signals):
         try:
+            await _check_redis(app)
             runner, addresses = await _start_web_server(app, settings)
             if not await _retrying(app.bot.me, "getMe", stop):
                 return
@@ -135,6 +142,16 @@ async def serve(
                 await _stop_scheduler(scheduler, jobs)
             await app.close()
             log.info("stopped")
+
+
+async def _check_redis(app: App) -> None:
+    """REDIS_URL must answer before updates are taken: every update's conversation state lives there."""
+    if app.redis is None:
+        return
+    try:
+        await asyncio.wait_for(app.redis.ping(), REDIS_CHECK_SECONDS)
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot reach Redis at REDIS_URL: {_brief(exc)}") from None
 
 
 async def _start_web_server(app: App, settings: Settings) -> tuple[web.AppRunner, list[str]]:

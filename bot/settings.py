@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -60,7 +61,34 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         return normalise_url(value)
 
-    @field_validator("support_chat_id", mode="before")
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # aiogram's own check (digits, a colon, the rest), so a mistyped token is named here, not at startup.
+        if value is not None:
+            token = value.get_secret_value().strip()
+            bot_id, colon, rest = token.partition(":")
+            if not colon or not bot_id.isdigit() or not rest or any(char.isspace() for char in rest):
+                raise ValueError("is not a bot token: it looks like 123456:ABC-DEF..., as @BotFather gives it")
+            return SecretStr(token)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when asked
+        except ValueError:
+            raise ValueError("has a port that is not a number from 0 to 65535") from None
+        if parts.scheme not in ("redis", "rediss", "unix") or (parts.scheme != "unix" and not parts.hostname):
+            raise ValueError("is not a Redis address: use redis://host:6379/0, rediss://... or unix:///path.sock")
+        return value
+
+    @field_validator("support_chat_id", "bot_token", "redis_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -75,6 +103,17 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError("ADMIN_IDS must be Telegram user ids separated by commas") from exc
         return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        # Not bot.i18n.LOCALES_DIR: importing it loads aiogram, which a command reading settings need not pay.
+        locales = Path(__file__).resolve().parent.parent / "locales"
+        known = sorted(path.parents[1].name for path in locales.glob("*/LC_MESSAGES/messages.po"))
+        locale = value.strip()
+        if locale not in known:
+            raise ValueError(f"must be a language Bookbot has a catalog for: {', '.join(known)}")
+        return locale
 
     @field_validator(
         "webhook_base_url",

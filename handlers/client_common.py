@@ -36,6 +36,7 @@ from bot.services.directory import Rating
 from bot.services.errors import NotFound
 from bot.services.policy import CancelTerms, Policy
 from bot.services.timezones import canonical_zone
+from bot.services.timezones import zone as zone_named
 from handlers.common import Callback, Flow
 from models import Booking, BookingState, NoShowRule, Professional, Service, ServiceMode
 
@@ -451,7 +452,9 @@ def calendar_file_of(view: BookingView, now: datetime) -> BufferedInputFile:
         url=url,
         description="\n".join(description_lines),
     )
-    filename = f"session-{view.starts_at:%Y%m%d-%H%M}.ics"
+    # Named by the client's own date and time: the file they see in their downloads matches the chat.
+    local_start = view.starts_at.astimezone(zone_named(view.client_zone))
+    filename = f"session-{local_start:%Y%m%d-%H%M}.ics"
     return BufferedInputFile(to_ics(event), filename=filename)
 
 

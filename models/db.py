@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -16,7 +16,10 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookbot.db"
 
 def normalise_url(url: str) -> str:
     """Accept the URLs operators paste (postgres://, postgresql://, sqlite://) and pick the async driver."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("is not a database URL: use sqlite:///path.db or postgresql://user:pass@host/db") from None
     backend = parsed.get_backend_name()
     if backend in {"postgres", "postgresql"}:
         parsed = parsed.set(drivername="postgresql+asyncpg")

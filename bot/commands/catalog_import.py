@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError
+from bot.cli_errors import UsageError
 
-from bot.cli_database import UsageError, open_database
-from bot.services.catalog import Catalog, ImportSummary, check_holds_for_stripe, import_catalog, load_catalog
-from bot.services.errors import CatalogError
-from bot.settings import Settings
-from models.db import make_sessionmaker
+if TYPE_CHECKING:
+    from bot.services.catalog import Catalog, ImportSummary
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,8 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Import the catalog FILE (the format of examples/catalog.yaml) into the database (DATABASE_URL). "
             "Records are matched by slug and updated in place; services and packages no longer in the file "
             "are kept for their bookings but no longer offered. A file with any error is rejected whole, "
-            "with the line of the error, and nothing is written (exit code 2). With STRIPE_SECRET_KEY set, "
-            "every hold_minutes must be at least 30 (Stripe Checkout's shortest session)."
+            "with the line of the error, and nothing is written (exit code 2)."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="the catalog file, e.g. examples/catalog.yaml")
@@ -33,21 +28,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _import(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.services.catalog import check_holds_for_stripe, load_catalog
+    from bot.services.errors import CatalogError
+    from bot.settings import Settings
+
     try:
         # The file first: a bad one is reported without needing a database at all.
         catalog = load_catalog(Path(args.file), shown=args.file)
         settings = Settings()
         if settings.stripe_secret_key is not None:
+            # Stripe Checkout refuses sessions that expire in under 30 minutes.
             check_holds_for_stripe(catalog, args.file)
-        summary = asyncio.run(_write(settings.database_url, catalog))
-    except (CatalogError, UsageError) as exc:
-        print(f"bookbot: {exc}", file=sys.stderr)
-        return 2
+    except CatalogError as exc:
+        raise UsageError(str(exc)) from None
+    summary = asyncio.run(_write(settings.database_url, catalog))
     print(describe(summary, args.file))
     return 0
 
 
 async def _write(database_url: str, catalog: Catalog) -> ImportSummary:
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.cli_database import open_database
+    from bot.services.catalog import import_catalog
+    from models.db import make_sessionmaker
+
     async with open_database(database_url) as engine:
         try:
             return await import_catalog(make_sessionmaker(engine), catalog)

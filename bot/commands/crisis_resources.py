@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
+
+from bot.cli_errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,8 +33,7 @@ def _print_resources(args: argparse.Namespace) -> int:
         found = resources.country(args.country)
         if found is None:
             known = ", ".join(sorted(resources.countries))
-            print(f"bookbot crisis-resources: no entry for {args.country!r} (known: {known})", file=sys.stderr)
-            return 2
+            raise UsageError(f"crisis-resources: no entry for {args.country!r} (known: {known})")
         chosen: list[CountryResources] = [found]
     else:
         chosen = [resources.countries[code] for code in sorted(resources.countries)]

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+
+# What Telegram's language_code looks like ("en", "pt-br", "zh-hans"): any such code is taken as the
+# chat takes it; something else is an operator's typo.
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,10 +25,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--lang",
+        type=_language_code,
         metavar="CODE",
         help="the language to report when the text itself does not tell (as Telegram's language_code does)",
     )
     parser.set_defaults(handler=_scan)
+
+
+def _language_code(text: str) -> str:
+    if not _LANGUAGE_CODE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a language code such as en, uk or pt-br")
+    return text
 
 
 def _scan(args: argparse.Namespace) -> int:

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.cli_database import UsageError, open_database
-from bot.services import invites
-from bot.services.clock import SystemClock
-from bot.services.errors import NotFound
-from bot.services.invites import DEFAULT_DAYS, MAX_DAYS, BadUsername
-from bot.settings import Settings
-from models.db import make_sessionmaker
+from bot.cli_errors import UsageError
 
 if TYPE_CHECKING:
     from aiogram import Bot
+
+    from bot.settings import Settings
+
+# As bot.services.invites has them (tests/bot/test_invite_command.py checks they agree): the module
+# itself loads SQLAlchemy, which `bookbot --help` should not pay for.
+DEFAULT_DAYS = 7
+MAX_DAYS = 365
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,13 +51,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _invite(args: argparse.Namespace) -> int:
-    try:
-        days = _days(args.days)
-        settings = Settings()
-        created = asyncio.run(_create(settings, args.pro, args.bot_username, days, args.relink))
-    except UsageError as exc:
-        print(f"bookbot invite: {exc}", file=sys.stderr)
-        return 2
+    import asyncio
+
+    from bot.settings import Settings
+
+    days = _days(args.days)
+    settings = Settings()
+    created = asyncio.run(_create(settings, args.pro, args.bot_username, days, args.relink))
     print(created.link)
     # Notes on stderr, so the link alone can be piped on.
     print(
@@ -79,9 +79,9 @@ def _days(text: str) -> int:
     try:
         days = int(text)
     except ValueError:
-        raise UsageError(f"--days {text!r} is not a whole number") from None
+        raise UsageError(f"invite --days {text!r} is not a whole number") from None
     if not 1 <= days <= MAX_DAYS:
-        raise UsageError(f"--days must be between 1 and {MAX_DAYS}, got {days}")
+        raise UsageError(f"invite --days must be between 1 and {MAX_DAYS}, got {days}")
     return days
 
 
@@ -94,6 +94,9 @@ def make_bot(settings: Settings) -> Bot:
 
 
 async def _username(settings: Settings, given: str | None) -> str:
+    from bot.services import invites
+    from bot.services.invites import BadUsername
+
     name = given or (settings.bot_username or "").strip() or None
     if name is None:
         if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
@@ -129,6 +132,12 @@ class _Created:
 
 
 async def _create(settings: Settings, slug: str, username: str | None, days: int, relink: bool) -> _Created:
+    from bot.cli_database import open_database
+    from bot.services import invites
+    from bot.services.clock import SystemClock
+    from bot.services.errors import NotFound
+    from models.db import make_sessionmaker
+
     async with open_database(settings.database_url) as engine:
         sessions = make_sessionmaker(engine)
         # The slug first (a typo should not cost a call to Telegram), the invite after the username is

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import sys
 
-from bot.settings import Settings
+from bot.cli_errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,21 +21,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.settings import Settings
+
     settings = Settings()
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        print("bookbot: BOT_TOKEN is not set: get a token from @BotFather and export BOT_TOKEN=...", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Their INFO lines are every job run and every migration step: noise beside the bot's own.
-    for chatty in ("alembic", "apscheduler"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+        raise UsageError("BOT_TOKEN is not set: get a token from @BotFather and export BOT_TOKEN=...")
+    configure_logging()
     # Imported here: aiogram's types take seconds to load, which `bookbot import` and the like need not pay.
-    from bot.cli_database import UsageError
     from bot.serving import serve
 
-    try:
-        asyncio.run(serve(settings))
-    except UsageError as exc:
-        print(f"bookbot: {exc}", file=sys.stderr)
-        return 2
+    asyncio.run(serve(settings))
     return 0
+
+
+def configure_logging() -> None:
+    """INFO from Bookbot itself; only warnings from the libraries whose INFO lines are every job run
+    (APScheduler: "Running job ...", "Job ... executed successfully") and every migration step (Alembic)."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in CHATTY_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+CHATTY_LOGGERS = ("alembic", "apscheduler")

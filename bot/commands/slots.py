@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from bot.cli_errors import UsageError
 
-from bot.cli_database import UsageError, open_database
-from bot.services.availability import Slot, free_slots, start_of_local_day
-from bot.services.clock import SystemClock
-from bot.services.errors import InvalidTimeZone
-from bot.services.timezones import zone as zone_named
-from bot.settings import Settings
-from models import Professional, Service
-from models.db import make_sessionmaker
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.services.availability import Slot
+    from models import Professional, Service
 
 MAX_DAYS = 366
 SET_UP = "run `bookbot db upgrade` and `bookbot import FILE` first"
@@ -78,13 +74,13 @@ class _Answer:
 
 
 def _slots(args: argparse.Namespace) -> int:
-    try:
-        request = _parse(args)
-        database_url = Settings().database_url
-        answer = asyncio.run(_find(database_url, request))
-    except UsageError as exc:
-        print(f"bookbot slots: {exc}", file=sys.stderr)
-        return 2
+    import asyncio
+
+    from bot.settings import Settings
+
+    request = _parse(args)
+    database_url = Settings().database_url
+    answer = asyncio.run(_find(database_url, request))
     if not answer.professional.verified:
         # stderr, so --json output stays machine-readable.
         print(
@@ -99,44 +95,58 @@ def _slots(args: argparse.Namespace) -> int:
 
 
 def _parse(args: argparse.Namespace) -> _Request:
+    from bot.services.errors import InvalidTimeZone
+    from bot.services.timezones import zone as zone_named
+
     try:
         first_day = date.fromisoformat(args.first_day)
     except ValueError:
-        raise UsageError(f"--from {args.first_day!r} is not a date: use YYYY-MM-DD, e.g. 2026-12-01") from None
+        raise UsageError(f"slots --from {args.first_day!r} is not a date: use YYYY-MM-DD, e.g. 2026-12-01") from None
     try:
         days = int(args.days)
     except ValueError:
-        raise UsageError(f"--days {args.days!r} is not a whole number") from None
+        raise UsageError(f"slots --days {args.days!r} is not a whole number") from None
     if not 1 <= days <= MAX_DAYS:
-        raise UsageError(f"--days must be between 1 and {MAX_DAYS}, got {days}")
+        raise UsageError(f"slots --days must be between 1 and {MAX_DAYS}, got {days}")
     zone: ZoneInfo | None = None
     if args.tz is not None:
         try:
             zone = zone_named(args.tz)
         except InvalidTimeZone:
-            raise UsageError(f"unknown time zone {args.tz!r}: use an IANA name such as Europe/Kyiv") from None
+            raise UsageError(
+                f"slots --tz {args.tz!r} is not a time zone: use an IANA name such as Europe/Kyiv"
+            ) from None
     if args.now is None:
-        now = SystemClock().now()
+        now = datetime.now(UTC)
     else:
         try:
             now = datetime.fromisoformat(args.now)
         except ValueError:
-            raise UsageError(f"--now {args.now!r} is not an ISO-8601 date and time") from None
+            raise UsageError(f"slots --now {args.now!r} is not an ISO-8601 date and time") from None
         if now.tzinfo is None:
-            raise UsageError("--now needs a UTC offset, e.g. 2026-11-23T09:00:00+00:00")
+            raise UsageError("slots --now needs a UTC offset, e.g. 2026-11-23T09:00:00+00:00")
     try:
         first_day + timedelta(days=days + 1)
     except OverflowError:
-        raise UsageError(f"--from {args.first_day} plus {days} days is past the last date Python knows") from None
+        raise UsageError(f"slots --from {args.first_day} plus {days} days is past the last date Python knows") from None
     return _Request(args.pro, args.service, first_day, days, zone, now, args.json)
 
 
 async def _find(database_url: str, request: _Request) -> _Answer:
+    from bot.cli_database import open_database
+    from models.db import make_sessionmaker
+
     async with open_database(database_url, SET_UP) as engine, make_sessionmaker(engine)() as session:
         return await _lookup_and_compute(session, request)
 
 
 async def _lookup_and_compute(session: AsyncSession, request: _Request) -> _Answer:
+    from sqlalchemy import select
+
+    from bot.services.availability import free_slots, start_of_local_day
+    from bot.services.timezones import zone as zone_named
+    from models import Professional, Service
+
     professional = await session.scalar(select(Professional).where(Professional.slug == request.pro))
     if professional is None:
         raise UsageError(f"no professional with slug {request.pro!r}")

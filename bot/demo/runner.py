@@ -9,14 +9,16 @@ Input lines come from any async line source, so tests drive it the same way a pe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from aiogram import Bot
 from aiohttp import web
@@ -37,7 +39,7 @@ from bot.services.payments.demo import (
     finish_demo_checkout,
     latest_open_demo_session,
 )
-from bot.services.users import get_or_create_user
+from bot.services.users import chosen_zone, get_or_create_user
 from bot.settings import Settings
 from bot.web import DemoCheckout, build_web_app
 from bot.worker import run_worker_once
@@ -48,6 +50,8 @@ LineReader = Callable[[], Awaitable[str | None]]
 
 CLIENT_ID = 100_001
 PRO_IDS_FROM = 900_001
+# The operator `/as admin` acts as: in the demo's ADMIN_IDS, so /admin answers.
+ADMIN_ID = 800_001
 # Where a shared location points in the demo (no GPS in a terminal): central Kyiv.
 DEMO_LOCATION = (50.4501, 30.5234)
 
@@ -55,13 +59,17 @@ HELP = """\
 Type text to send it to the bot, a number to press a button, or:
   /as client              act as the client (Olena)
   /as pro anna-koval      act as that professional (their chat gets linked to you)
+  /as admin               act as an operator (shows /admin)
   /time +2h               move the clock forward (+30m, +2h, +1d) and run the worker
   /pay                    pay the newest open demo checkout, as its page's Pay button does
   /reply TEXT             send TEXT as a Telegram reply to the bot's newest message to you
-  /quit                   leave (so does end of input)"""
+  /quit                   leave (so do Ctrl-D and Ctrl-C)"""
 
 _TIME_STEP = re.compile(r"^\+(\d+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+# /time moves the clock at most this far in one step: further, nothing new happens that a smaller
+# step would not show, and a huge number would overflow the calendar.
+_MAX_STEP = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -75,24 +83,30 @@ class Choice:
 
 
 class DemoRunner:
-    def __init__(self, app: App, recording: RecordingSession, clock: FrozenClock, out: TextIO) -> None:
+    def __init__(
+        self, app: App, recording: RecordingSession, clock: FrozenClock, out: TextIO, files: Path | None = None
+    ) -> None:
         self.app = app
         self.recording = recording
         self.clock = clock
         self.out = out
+        # Where the files the bot sends are saved (None: only their name and size are shown).
+        self.files = files
         self.updates = UpdateFactory(clock, recording.next_message_id, app.bot.id)
         self.client = Person(CLIENT_ID, "Olena", "en")
         self.actor = self.client
         self.pros: dict[str, Person] = {}
         self.names: dict[int, str] = {CLIENT_ID: "Olena (client)"}
         self.choices: list[Choice] = []
+        self.admin = Person(ADMIN_ID, "Operator", "en")
+        self.names[ADMIN_ID] = "the operator (admin)"
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
     async def run(self, read_line: LineReader, echo: bool = False) -> None:
         self.say(HELP)
-        self.say(f"Clock: {format_instant(self.clock.now(), 'UTC', 'en')}. You are {self.names[self.actor.id]}.")
+        self.say(f"{await self.clock_line('Clock')}. You are {self.names[self.actor.id]}.")
         while True:
             print(f"\n{self.actor.first_name}> ", end="", file=self.out, flush=True)
             line = await read_line()
@@ -143,7 +157,9 @@ class DemoRunner:
         for line in message.text.splitlines() or [""]:
             self.say(f"  {line}")
         if message.document is not None:
-            self.say(f"  [file: {message.document[0]}, {len(message.document[1])} bytes]")
+            name, content = message.document
+            saved = self._save(name, content)
+            self.say(f"  [file: {name}, {len(content)} bytes{f', saved as {saved}' if saved else ''}]")
         if message.inline_buttons():
             labels = []
             for button in message.inline_buttons():
@@ -153,6 +169,14 @@ class DemoRunner:
         reply = [c for c in self.choices if c.message is None]
         if reply and message is self._latest_reply_keyboard():
             self.say("  keyboard: " + "   ".join(f"[{self.choices.index(c) + 1}] {c.label}" for c in reply))
+
+    def _save(self, name: str, content: bytes) -> Path | None:
+        if self.files is None:
+            return None
+        # The name is the bot's, but only its last part is used: nothing lands outside the folder.
+        path = self.files / (Path(name).name or "file")
+        path.write_bytes(content)
+        return path
 
     def _number_of(self, message: ChatMessage, button: dict[str, Any]) -> int | None:
         for index, choice in enumerate(self.choices, start=1):
@@ -211,6 +235,11 @@ class DemoRunner:
     async def switch(self, words: list[str]) -> None:
         if words == ["client"]:
             self.actor = self.client
+        elif words == ["admin"]:
+            self.actor = self.admin
+            self.say(f"  (you are now {self.names[self.actor.id]})")
+            await self.step(self.updates.text(self.actor, "/admin"))
+            return
         elif len(words) == 2 and words[0] == "pro":
             slug = words[1]
             person = self.pros.get(slug) or Person(PRO_IDS_FROM + len(self.pros), slug.split("-")[0].title(), "en")
@@ -224,7 +253,7 @@ class DemoRunner:
             self.names[person.id] = f"{professional.name} (professional)"
             self.actor = person
         else:
-            self.say("  (use /as client or /as pro <slug>)")
+            self.say("  (use /as client, /as admin or /as pro <slug>)")
             return
         self.say(f"  (you are now {self.names[self.actor.id]})")
         self.choices = self._current_choices()
@@ -270,15 +299,46 @@ class DemoRunner:
         await self.step(self.updates.text(self.actor, text, reply_to=chat[-1]))
 
     async def travel(self, argument: str) -> None:
-        match = _TIME_STEP.match(argument)
-        if match is None:
-            self.say(f"  (clock: {format_instant(self.clock.now(), 'UTC', 'en')}; move it with /time +2h)")
+        if not argument:
+            self.say(f"  ({await self.clock_line('clock')}; move it with /time +2h)")
             return
+        refusal = _time_step_refusal(argument)
+        if refusal is not None:
+            self.say(f"  (cannot move the clock by {argument!r}: {refusal})")
+            return
+        match = _TIME_STEP.match(argument)
+        assert match is not None
         mark, popups = len(self.recording.events), len(self.recording.popups)
         self.clock.advance(timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
-        self.say(f"  (clock: {format_instant(self.clock.now(), 'UTC', 'en')})")
+        self.say(f"  ({await self.clock_line('clock')})")
         await run_worker_once(self.app.worker)
         self.show(mark, popups)
+
+    async def clock_line(self, label: str) -> str:
+        """The demo clock in UTC and, once the client has chosen one, in the client's zone."""
+        now = self.clock.now()
+        line = f"{label}: {format_instant(now, 'UTC', 'en')}"
+        async with self.app.sessions() as session:
+            zone = await chosen_zone(session, CLIENT_ID)
+        if zone:
+            line += f"; Olena's time: {format_instant(now, zone, 'en')}"
+        return line
+
+
+def _time_step_refusal(argument: str) -> str | None:
+    """Why `/time argument` cannot be done, or None when it can."""
+    if argument.startswith("-"):
+        return "the demo clock only moves forward (holds that expired and sessions that ended stay so)"
+    match = _TIME_STEP.match(argument)
+    if match is None:
+        return "write a step forward as +30m, +2h or +1d"
+    amount = int(match.group(1))
+    if amount == 0:
+        return "a step of zero changes nothing"
+    minutes = {"m": 1, "h": 60, "d": 24 * 60}[match.group(2)] * amount
+    if minutes > _MAX_STEP.total_seconds() // 60:
+        return f"at most {_MAX_STEP.days} days at a time"
+    return None
 
 
 async def run_demo(
@@ -286,26 +346,35 @@ async def run_demo(
     out: TextIO,
     *,
     database: Path | None = None,
+    files: Path | None = None,
     now: datetime | None = None,
     echo: bool = False,
 ) -> None:
-    """The whole demo: migrate a SQLite file, load the example catalog, then the conversation loop."""
+    """The whole demo: migrate a SQLite file, load the example catalog, then the conversation loop.
+
+    Files the bot sends are saved into `files` (made if missing; default: a new folder in the system's
+    temporary folder, kept after the demo so they can be opened)."""
     with tempfile.TemporaryDirectory(prefix="bookbot-demo-") as scratch:
         path = database or Path(scratch) / "bookbot-demo.db"
         url = f"sqlite+aiosqlite:///{path}"
+        if files is None:
+            files = Path(tempfile.mkdtemp(prefix="bookbot-demo-files-"))
+        files.mkdir(parents=True, exist_ok=True)
         print(f"Bookbot demo: offline, the real handlers on the SQLite file {path}", file=out)
+        print(f"Files the bot sends are saved in {files}", file=out)
         await upgrade(url)
         clock = FrozenClock(now or datetime.now(UTC))
         recording = RecordingSession(clock)
-        settings = Settings(database_url=url, redis_url=None, bot_token=None, _env_file=None)
+        settings = Settings(database_url=url, redis_url=None, bot_token=None, admin_ids=[ADMIN_ID], _env_file=None)
         app = build_app(settings, clock=clock, bot=Bot(BOT_TOKEN, session=recording))
         checkout_pages: web.AppRunner | None = None
-        # The place index takes seconds to build: while the newcomer picks a language, not after.
-        warming = asyncio.create_task(asyncio.to_thread(zone_search.warm_up))
+        # The place index takes seconds to build: while the newcomer picks a language, not after. In a
+        # daemon thread, so leaving the demo (Ctrl-D, Ctrl-C) does not wait for it to finish.
+        warming = in_daemon_thread(zone_search.warm_up)
         try:
             await import_example_catalog(app.sessions, EXAMPLE_CATALOG)
             checkout_pages = await _serve_checkout_pages(app, out)
-            await DemoRunner(app, recording, clock, out).run(read_line, echo=echo)
+            await DemoRunner(app, recording, clock, out, files).run(read_line, echo=echo)
         finally:
             if checkout_pages is not None:
                 await checkout_pages.cleanup()
@@ -337,11 +406,49 @@ async def _serve_checkout_pages(app: App, out: TextIO) -> web.AppRunner | None:
     return runner
 
 
+_Result = TypeVar("_Result")
+
+
+def in_daemon_thread(work: Callable[[], _Result]) -> asyncio.Future[_Result]:
+    """`work()` in a daemon thread, as a future of this loop. Unlike asyncio.to_thread, the program
+    does not wait for the thread at exit: a blocked read of the terminal must not keep the demo open."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_Result] = loop.create_future()
+
+    def settle(outcome: Callable[[], _Result]) -> None:
+        if future.done():
+            return
+        try:
+            future.set_result(outcome())
+        except BaseException as exc:  # work() failed: the awaiting coroutine gets its exception
+            future.set_exception(exc)
+
+    def run() -> None:
+        try:
+            result = work()
+        except BaseException as exc:
+            failure = exc
+
+            def outcome() -> _Result:
+                raise failure
+        else:
+
+            def outcome() -> _Result:
+                return result
+
+        # The demo may have ended meanwhile: its loop is closed and nobody waits for the answer.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="bookbot-demo", daemon=True).start()
+    return future
+
+
 def stdin_reader(stream: TextIO | None = None) -> LineReader:
-    """Lines from `stream` (standard input by default); None at end of input."""
+    """Lines from `stream` (standard input by default); None at end of input (Ctrl-D)."""
 
     async def read_line() -> str | None:
-        line = await asyncio.to_thread((stream or sys.stdin).readline)
+        line = await in_daemon_thread((stream or sys.stdin).readline)
         return line if line else None
 
     return read_line

@@ -37,6 +37,12 @@ async def professionals_page(session: AsyncSession, *, verified: bool, page: int
     return ProfessionalPage(list(rows.all()), page, pages, total)
 
 
+async def all_professionals(session: AsyncSession) -> list[Professional]:
+    """Every professional, verified or not, by slug (what `bookbot pros` lists for an operator)."""
+    rows = await session.scalars(select(Professional).order_by(Professional.slug))
+    return list(rows.all())
+
+
 async def set_verified(session: AsyncSession, professional_id: int, verified: bool) -> Professional:
     """Verify (listed to clients from now on) or unverify (no longer listed; bookings made stay)."""
     professional = await session.get(Professional, professional_id, with_for_update=True)

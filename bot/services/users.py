@@ -48,6 +48,12 @@ def user_is_current(user: User | None, first_name: str) -> bool:
     return user is not None and user.first_name == first_name[:MAX_FIRST_NAME] and user.blocked_at is None
 
 
+async def chosen_zone(session: AsyncSession, telegram_id: int) -> str | None:
+    """The time zone this person has chosen, or None (not yet, or never seen)."""
+    zone: str | None = await session.scalar(select(User.timezone).where(User.telegram_id == telegram_id))
+    return zone
+
+
 async def user_for_chat(session: AsyncSession, telegram_id: int, now: datetime) -> User:
     """The row of someone the bot is about to write to, made if they have never written themselves
     (a professional linked by the catalog's telegram_id): outbox rows name a user, not a chat."""

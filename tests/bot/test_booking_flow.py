@@ -122,7 +122,7 @@ async def test_a_free_session_is_booked_at_once_with_a_calendar_file(harness: Bo
     assert calendar.text == "Add it to your calendar:"
     assert calendar.document is not None
     filename, content = calendar.document
-    assert filename == "session-20261124-0700.ics"
+    assert filename == "session-20261124-0900.ics"  # her own date and time (Kyiv), not UTC
     ics = content.decode()
     (booking,) = await bookings_of(harness.app.sessions, olena)
     for line in (

@@ -82,7 +82,9 @@ async def test_a_payment_confirmed_elsewhere_sends_the_chats_confirmation_and_ca
         expected = confirmation(confirmed, "America/New_York", "en")
     assert sent.text == expected.text
     assert "Anna Koval's time" in sent.text  # both zones, as the chat shows them
-    assert calendar.document is not None and calendar.document[0] == "session-20261124-0700.ics"
+    assert (
+        calendar.document is not None and calendar.document[0] == "session-20261124-0200.ics"
+    )  # Nick's own date and time
     assert f"UID:booking-{booking.id}@bookbot" in calendar.document[1].decode()
 
 

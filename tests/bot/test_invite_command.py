@@ -123,7 +123,7 @@ def test_bad_arguments_exit_2(database: str, args: list[str], message: str, caps
     assert main(["invite", *args]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith("bookbot invite: ") and message in err
+    assert err.startswith("bookbot: ") and message in err
     assert asyncio.run(_invites(database)) == []
 
 
@@ -162,3 +162,10 @@ def test_the_command_loads_aiogram_only_to_ask_telegram() -> None:
     probe = "import sys, bot.commands.invite; print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram'))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_command_offers_the_limits_the_service_enforces() -> None:
+    # The command module keeps its own copy (the service module loads SQLAlchemy): they must agree.
+    from bot.services import invites
+
+    assert (invite_command.DEFAULT_DAYS, invite_command.MAX_DAYS) == (invites.DEFAULT_DAYS, invites.MAX_DAYS)

@@ -254,6 +254,14 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pyt
         ("WEBHOOK_BASE_URL", "http://bot.example.org"),
         ("WEBHOOK_SECRET", "not allowed!"),
         ("WEBHOOK_SECRET", "x" * 257),
+        ("DATABASE_URL", "bookbot.db"),
+        ("DATABASE_URL", "mysql://user@db.example.org/bookbot"),
+        ("REDIS_URL", "localhost:6379"),
+        ("REDIS_URL", "redis://localhost:63790000/0"),
+        ("BOT_TOKEN", "7654321"),
+        ("BOT_TOKEN", "bot123456:ABC"),
+        ("BOT_TOKEN", "123456:ABC DEF"),
+        ("DEFAULT_LOCALE", "xx"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(
@@ -264,8 +272,30 @@ def test_a_bad_setting_is_one_line_naming_it(
     error = capsys.readouterr().err
     assert error.startswith(f"bookbot: {variable}")
     assert error.count("\n") == 1, error
-    if variable == "WEBHOOK_SECRET":
-        assert value not in error  # a secret is never echoed
+    if variable in {"WEBHOOK_SECRET", "BOT_TOKEN", "DATABASE_URL", "REDIS_URL"}:
+        assert value not in error  # a secret (or an address that may carry a password) is never echoed
+
+
+def test_an_unreachable_redis_stops_run_with_one_line(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Port 1 on this machine: nothing listens there, so the connection is refused at once.
+    environment.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    assert main(["run"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("bookbot: cannot reach Redis at REDIS_URL")
+    assert error.count("\n") == 1, error
+
+
+def test_an_unreachable_postgresql_stops_run_with_one_line(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment.setenv("DATABASE_URL", "postgresql://postgres:secret-pw@127.0.0.1:1/bookbot")
+    assert main(["run"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("bookbot: cannot open the database") and "(DATABASE_URL)" in error
+    assert "secret-pw" not in error
+    assert error.count("\n") == 1, error
 
 
 def test_an_empty_setting_means_unset(environment: pytest.MonkeyPatch) -> None:

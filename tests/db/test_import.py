@@ -836,7 +836,9 @@ async def test_cli_on_a_database_that_is_not_migrated(
     assert await _bookbot("import", catalog) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith("bookbot: cannot open the database postgresql+asyncpg://postgres@127.0.0.1:1/nowhere: ")
+    assert err.startswith(
+        "bookbot: cannot open the database postgresql+asyncpg://postgres@127.0.0.1:1/nowhere (DATABASE_URL): "
+    )
     assert err.count("\n") == 1
 
 

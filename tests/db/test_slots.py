@@ -459,7 +459,7 @@ async def test_cli_notes_unverified_professionals_on_stderr(
         (["--pro=nobody", "--service=coaching-50", "--from=2026-12-01"], "no professional with slug 'nobody'"),
         (["--pro=anna-koval", "--service=nothing", "--from=2026-12-01"], "has no service 'nothing'"),
         (["--pro=anna-koval", "--service=retired", "--from=2026-12-01"], "no longer offered"),
-        ([*ANNA, "--from=2026-12-01", "--tz=Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+        ([*ANNA, "--from=2026-12-01", "--tz=Mars/Olympus"], "--tz 'Mars/Olympus' is not a time zone"),
         ([*ANNA, "--from=2026-13-01"], "is not a date"),
         ([*ANNA, "--from=tomorrow"], "is not a date"),
         ([*ANNA, "--from=2026-12-01", "--days=0"], "between 1 and 366"),
@@ -484,7 +484,7 @@ async def test_cli_refuses_bad_input_with_exit_code_2(
     assert out == ""
     assert message in err
     assert "Traceback" not in err
-    assert err.startswith("bookbot slots: ")
+    assert err.startswith("bookbot: ")
 
 
 async def test_cli_on_a_database_without_tables(
@@ -527,7 +527,5 @@ async def test_cli_on_an_empty_or_missing_postgres_database(
 
 
 def test_cli_help_mentions_unverified_professionals(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["slots", "--help"])
-    assert exit_info.value.code == 0
+    assert main(["slots", "--help"]) == 0
     assert "Unverified professionals are shown too" in " ".join(capsys.readouterr().out.split())

@@ -7,9 +7,14 @@ demo's coverage (browsing, booking, the professional's notifications) is adding 
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -55,9 +60,11 @@ def _reader(lines: Sequence[str]) -> LineReader:
     return read_line
 
 
-async def _play(steps: Sequence[Step]) -> str:
+async def _play(steps: Sequence[Step], files: Path | None = None) -> str:
     out = io.StringIO()
-    await run_demo(_reader([typed for typed, _ in steps]), out, now=NOW, echo=True)
+    with tempfile.TemporaryDirectory(prefix="bookbot-demo-test-") as scratch:
+        folder = files or Path(scratch)
+        await run_demo(_reader([typed for typed, _ in steps]), out, files=folder, now=NOW, echo=True)
     return out.getvalue()
 
 
@@ -122,7 +129,7 @@ BOOKING: list[Step] = [
     ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
     ("1", ["[1] Skip"]),
     ("1", ["Cancellation: free at any time before the start.", "[1] ✅ Confirm"]),
-    ("1", ["✅ Booked!", "Video call: https://meet.example.org/anna-koval", "[file: session-20261124-0700.ics"]),
+    ("1", ["✅ Booked!", "Video call: https://meet.example.org/anna-koval", "[file: session-20261124-0900.ics"]),
     ("/bookings", ["Your upcoming sessions:", "Free intro call with Anna Koval (confirmed)", f"[1] 1. {TUE_NOV_24}"]),
     ("1", ["Status: confirmed", "[2] ✖ Cancel"]),
     ("2", ["Cancel this session?", "This is free.", "[1] Yes, cancel it"]),
@@ -162,11 +169,11 @@ async def test_booking_a_session_in_the_demo() -> None:
 
 
 def test_bookbot_demo_command_reads_stdin_until_eof(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # The CLI entry point itself, in-process (a subprocess would spend most of its time importing).
     monkeypatch.setattr(sys, "stdin", io.StringIO("/start\n1\nnew york\n"))
-    assert main(["demo", "--now", NOW.isoformat()]) == 0
+    assert main(["demo", "--now", NOW.isoformat(), "--files", str(tmp_path)]) == 0
     output = capsys.readouterr().out
     assert f"Your time zone: {zone_label('America/New_York', 'en', NOW)}" in output
     assert output.rstrip().endswith("Olena>")  # end of input: a clean exit at the prompt
@@ -174,7 +181,81 @@ def test_bookbot_demo_command_reads_stdin_until_eof(
 
 def test_bookbot_demo_refuses_a_naive_now(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--now", "2026-11-23T09:00"]) == 2
-    assert "--now needs a UTC offset" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("bookbot: demo: argument --now:") and "needs a UTC offset" in err
+
+
+async def test_the_calendar_file_is_saved_where_the_demo_says(tmp_path: Path) -> None:
+    files = tmp_path / "sent-files"
+    output = await _play(BOOKING, files=files)
+    assert f"Files the bot sends are saved in {files}" in output
+    saved = files / "session-20261124-0900.ics"  # Olena's own date and time in Kyiv, not UTC's 07:00
+    assert f"saved as {saved}" in output
+    assert saved.read_bytes().startswith(b"BEGIN:VCALENDAR")
+
+
+async def test_the_clock_shows_the_clients_zone_once_she_has_one() -> None:
+    steps: list[Step] = [
+        ("/time", ["(clock: " + format_instant(NOW, "UTC", "en") + "; move it with /time +2h)"]),
+        ("/start", ["Which language should I use?"]),
+        ("1", ["Which time zone are you in?"]),
+        ("kyiv", ["Your time zone: Kyiv"]),
+        ("/time", ["Olena's time: " + format_instant(NOW, "Europe/Kyiv", "en")]),
+        ("/time +1d", ["Olena's time: " + format_instant(NOW + timedelta(days=1), "Europe/Kyiv", "en")]),
+    ]
+    output = await _play(steps)
+    _check(output, steps)
+    first_clock = output[: output.index("> /start")]
+    assert "Olena's time" not in first_clock  # no zone chosen yet: nothing made up
+
+
+async def test_time_refuses_what_it_cannot_do_and_says_why() -> None:
+    steps: list[Step] = [
+        ("/time -2h", ["(cannot move the clock by '-2h': the demo clock only moves forward"]),
+        ("/time tomorrow", ["(cannot move the clock by 'tomorrow': write a step forward as +30m, +2h or +1d)"]),
+        ("/time +0m", ["a step of zero changes nothing"]),
+        ("/time +99999999999999999999d", ["at most 366 days at a time"]),
+        ("/time", ["(clock: " + format_instant(NOW, "UTC", "en")]),  # none of them moved it
+    ]
+    output = await _play(steps)
+    _check(output, steps)
+    assert "Traceback" not in output
+
+
+async def test_as_admin_opens_the_admin_screen() -> None:
+    steps: list[Step] = [
+        ("/as admin", ["(you are now the operator (admin))", "Unverified (1)", "Verified (2)"]),
+        ("/as client", ["(you are now Olena (client))"]),
+    ]
+    output = await _play(steps)
+    _check(output, steps)
+
+
+def test_ctrl_c_leaves_the_demo_at_once_while_it_waits_for_input(tmp_path: Path) -> None:
+    # The terminal stays open (no end of input): before, the thread reading it kept the demo running
+    # after Ctrl-C until Enter was pressed. One subprocess: a signal cannot be sent to an in-process run.
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "demo", "--now", NOW.isoformat(), "--files", str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert demo.stdout is not None and demo.stdin is not None
+    seen = ""
+    while not seen.endswith("Olena> "):
+        chunk = demo.stdout.read(1)
+        assert chunk, f"the demo ended before its prompt: {seen}{demo.stderr.read() if demo.stderr else ''}"
+        seen += chunk
+    demo.send_signal(signal.SIGINT)
+    try:
+        _, err = demo.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        demo.kill()
+        raise AssertionError("the demo was still waiting for input after Ctrl-C") from None
+    assert demo.returncode == 130
+    assert "Traceback" not in err
 
 
 # Anna's example catalog entry reminds a week, a day and an hour before; she lets clients move a

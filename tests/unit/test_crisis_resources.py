@@ -108,4 +108,4 @@ def test_crisis_resources_command() -> None:
     everything = subprocess.run(run, capture_output=True, text=True, check=True)
     assert all(f"\n{code}\n" in "\n" + everything.stdout for code in REQUIRED)
     unknown = subprocess.run([*run, "--country", "QQ"], capture_output=True, text=True)
-    assert unknown.returncode == 2 and unknown.stderr.startswith("bookbot crisis-resources: ")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("bookbot: crisis-resources: ")

@@ -33,6 +33,9 @@ from bot.services.crisis.normalise import Script, Variant, normalise, script_of,
 from bot.services.crisis.patterns import compile_pattern
 
 PHRASES_DIR = Path(__file__).resolve().parent / "phrases"
+# libyaml's safe loader where PyYAML was built with it: the same documents, read about 15 times faster
+# (the phrase data is most of `bookbot crisis-scan`'s start).
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A reading derived from the text (transliteration, keyboard slip) counts half towards a language guess.
 DERIVED_WEIGHT = 0.5
 
@@ -165,7 +168,7 @@ def _compile_all(
 
 
 def load_language(path: Path) -> Language:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     where = path.name
     if not isinstance(data, dict):
         raise PhraseDataError(f"{where}: not a mapping")
