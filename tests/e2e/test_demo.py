@@ -47,7 +47,7 @@ ONBOARDING: list[Step] = [
     ("1", ["Якою мовою спілкуватися?"]),
     ("1", [f"Language: {ENGLISH}"]),
     ("9", ["(no button 9"]),
-    ("/time +2h", [f"(clock: {format_instant(NOW + timedelta(hours=2), 'UTC', 'en')})"]),
+    ("/time +2h", [f"(clock: {format_instant(NOW + timedelta(hours=2), 'UTC', 'en')}"]),
 ]
 
 
@@ -149,7 +149,7 @@ PAYING: list[Step] = [
     ("1", ["Please check your booking:", "[1] ✅ Confirm"]),
     ("1", ["Held for you until 11:30", "Pay by then to confirm it", "[1] 💳 Pay €60.00"]),
     ("1", ["(opens http://127.0.0.1:", "/demo/checkout/cs_demo_1_1 in a browser)"]),
-    ("/pay", ["a signed checkout.session.completed)", "✅ Booked!", "Video call:", "[file: session-20261124-0700.ics"]),
+    ("/pay", ["a signed checkout.session.completed)", "✅ Booked!", "Video call:", "[file: session-20261124-0900.ics"]),
     ("/pay", ["(nothing to pay"]),
     ("/bookings", ["Coaching session with Anna Koval (confirmed)"]),
 ]
