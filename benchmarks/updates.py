@@ -36,7 +36,7 @@ from bot.demo.updates import Person
 from bot.services.availability import free_slots
 from bot.services.clock import FrozenClock
 from handlers.booking import local_day
-from handlers.client_common import ConfirmCb, DayCb, SkipNotesCb, TimeCb, day_code, minute_code
+from handlers.client_callbacks import ConfirmCb, DayCb, SkipNotesCb, TimeCb, day_code, minute_code
 from models import Booking, BookingState, Professional, Service
 from tests.bot.catalog_data import build_catalog
 from tests.bot.harness import BotHarness

@@ -32,7 +32,8 @@ from bot.services.payments.gateway import PaymentGateway
 from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule
 from bot.services.timezones import zone as zone_named
 from handlers.booking_messages import calendar_for_client, confirmation_message, confirmed_for_client
-from handlers.client_common import (
+from handlers.calendar_file import calendar_file
+from handlers.client_callbacks import (
     AT,
     CAT,
     DAY,
@@ -54,12 +55,13 @@ from handlers.client_common import (
     TimeCb,
     WeekCb,
     as_int,
-    calendar_file,
     day_code,
     day_from_code,
     instant_from_code,
-    long_day,
     minute_code,
+)
+from handlers.client_wording import (
+    long_day,
     notes_line,
     place_lines,
     policy_lines,

@@ -13,14 +13,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.render import Reader, Rendered, format_duration, format_price
 from bot.services.booking_view import BookingView
-from handlers.client_common import (
-    BookingCb,
-    BookingsCb,
-    calendar_file_of,
-    notes_line,
-    place_lines_of,
-    when_lines_of,
-)
+from handlers.calendar_file import calendar_file_of
+from handlers.client_callbacks import BookingCb, BookingsCb
+from handlers.client_wording import notes_line, place_lines_of, when_lines_of
 from handlers.common import inline_keyboard
 
 

@@ -16,7 +16,7 @@ from bot.render import Rendered, format_price
 from bot.services import directory
 from bot.services.directory import Facets, ProfileView
 from bot.services.errors import NotFound
-from handlers.client_common import (
+from handlers.client_callbacks import (
     CAT,
     LANG,
     PAGE,
@@ -28,11 +28,8 @@ from handlers.client_common import (
     WeekCb,
     as_int,
     category_code,
-    category_label,
-    language_label,
-    rating_label,
-    service_facts,
 )
+from handlers.client_wording import category_label, language_label, rating_label, service_facts
 from handlers.common import (
     Button,
     Flow,

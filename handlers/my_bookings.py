@@ -51,7 +51,7 @@ from handlers.booking import (
     show_gone,
     show_week,
 )
-from handlers.client_common import (
+from handlers.client_callbacks import (
     BOOKING,
     PAST,
     AgainCb,
@@ -65,6 +65,8 @@ from handlers.client_common import (
     MoveYesCb,
     as_int,
     instant_from_code,
+)
+from handlers.client_wording import (
     notes_line,
     place_lines,
     policy_lines,

@@ -36,16 +36,8 @@ from bot.services.payments import records as payment_records
 from bot.services.payments.gateway import PaymentGateway
 from bot.services.payments.refunds import REFUND_DONE_CLIENT
 from bot.services.payments.webhooks import PAID_TOO_LATE_CLIENT
-from handlers.client_common import (
-    AgainCb,
-    BookingCb,
-    BookingsCb,
-    CancelCb,
-    format_soon,
-    notes_line,
-    viewer_zone,
-    when_lines_of,
-)
+from handlers.client_callbacks import AgainCb, BookingCb, BookingsCb, CancelCb
+from handlers.client_wording import format_soon, notes_line, viewer_zone, when_lines_of
 from handlers.common import Callback, Flow, answer, inline_keyboard, send
 from handlers.registry import Registry
 from models import BookingState

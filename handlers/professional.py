@@ -46,7 +46,7 @@ from bot.services.errors import IllegalTransition, NotAllowed, NotFound, NotStar
 from bot.services.invites import INVITE_PREFIX, AlreadyLinked, InviteUnusable
 from bot.services.policy import Actor
 from bot.services.timezones import zone as zone_named
-from handlers.client_common import same_zone
+from handlers.client_wording import same_zone
 from handlers.common import Callback, Flow, answer, answer_stale, call_telegram, inline_keyboard, replace, send
 from handlers.registry import CommandInfo, Registry
 from models import Booking, BookingState, Professional

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from bot.demo.updates import Person
 from bot.render.dates import format_instant
 from bot.services.booking import confirm, hold
-from handlers.client_common import ConfirmCb, DayCb, SkipNotesCb, TimeCb, WeekCb, language_label, minute_code
+from handlers.client_callbacks import ConfirmCb, DayCb, SkipNotesCb, TimeCb, WeekCb, minute_code
+from handlers.client_wording import language_label
 from models import BookingState, TimeOff, User
 from tests.bot.catalog_data import (
     SORRY,

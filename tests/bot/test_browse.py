@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.render import format_money, zone_label
-from handlers.client_common import BrowseCb, FilterCb, ProfileCb, WeekCb, category_code, language_label
+from handlers.client_callbacks import BrowseCb, FilterCb, ProfileCb, WeekCb, category_code
+from handlers.client_wording import language_label
 from handlers.start import language_name
 from tests.bot.catalog_data import (
     SORRY,

@@ -18,7 +18,7 @@ from bot.middlewares.replies import ATTEMPTS, TelegramCallInTransaction
 from bot.services import booking as booking_service
 from bot.services.clock import FrozenClock
 from handlers import my_bookings
-from handlers.client_common import (
+from handlers.client_callbacks import (
     BookingCb,
     CancelCb,
     DayCb,

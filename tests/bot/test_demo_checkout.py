@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.render import format_price
 from bot.services.payments.demo import DemoGateway
 from bot.web import DemoCheckout, build_web_app
-from handlers.client_common import ConfirmCb, minute_code
+from handlers.client_callbacks import ConfirmCb, minute_code
 from models import Booking, BookingState
 from tests.bot.catalog_data import Catalog, client, kyiv_time, with_catalog
 from tests.bot.harness import BotHarness

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from bot.demo.updates import Person
 from bot.services import booking as booking_service
-from handlers.client_common import (
+from handlers.client_callbacks import (
     AgainCb,
     BookingCb,
     CancelCb,

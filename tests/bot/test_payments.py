@@ -23,7 +23,7 @@ from bot.services import booking as bookings
 from bot.services.clock import FrozenClock
 from bot.services.payments.refunds import backoff
 from bot.web import build_web_app
-from handlers.client_common import BookingCb, ConfirmCb, minute_code
+from handlers.client_callbacks import BookingCb, ConfirmCb, minute_code
 from handlers.payments import PayCb, ReceiptCb
 from models import Booking, BookingState, Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus, User
 from tests.bot.catalog_data import STALE, Catalog, client, kyiv_time, with_catalog

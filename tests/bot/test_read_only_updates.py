@@ -8,7 +8,7 @@ from dataclasses import replace
 from aiogram.types import Update
 from sqlalchemy import select
 
-from handlers.client_common import ProfileCb
+from handlers.client_callbacks import ProfileCb
 from models import User
 from tests.bot.catalog_data import client, last, with_catalog
 from tests.bot.harness import BotHarness

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.demo.updates import Person
 from bot.services import booking as booking_service
 from bot.services import reminders
-from handlers.client_common import MoveYesCb
+from handlers.client_callbacks import MoveYesCb
 from handlers.reviews import ReviewCb
 from models import Booking, BookingEvent, BookingState, OutboxMessage, Professional, Review
 from tests.bot.catalog_data import Catalog, booked, client, kyiv_time, labels, last, press_label, with_catalog

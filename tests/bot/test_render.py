@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LOCALES_DIR, build_i18n, ensure_compiled, pick_locale
 from bot.render import format_duration, format_instant, format_money, format_price, zone_label
 from bot.services.zone_search import normalise, zone_at, zone_country
-from handlers.client_common import week_label
+from handlers.client_wording import week_label
 from tests.conftest import REPO_ROOT
 
 WINTER = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 
 from bot.render import format_money, zone_label, zone_suffix
-from handlers.client_common import language_label, week_label
+from handlers.client_wording import language_label, week_label
 from handlers.start import language_name
 from models import User
 from tests.bot.catalog_data import labels, last, with_catalog

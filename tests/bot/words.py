@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from bot.render.dates import format_clock, format_day, format_instant, zone_suffix
 from bot.render.money import format_money
-from handlers.client_common import long_day, short_day, week_label
+from handlers.client_wording import long_day, short_day, week_label
 from tests.bot.catalog_data import kyiv_time
 
 KYIV = "Europe/Kyiv"

@@ -21,7 +21,7 @@ import pytest
 from bot.cli import main
 from bot.demo.runner import LineReader, run_demo
 from bot.render import format_clock, format_instant, format_money, format_price, zone_label, zone_suffix
-from handlers.client_common import long_day, short_day, week_label
+from handlers.client_wording import long_day, short_day, week_label
 from handlers.start import language_name
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""How the client's screens word policies, refunds, times and codes (handlers/client_common.py)."""
+"""How the client's screens word policies, refunds, times and codes (handlers/client_wording.py)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,8 @@ from bot.i18n import build_i18n
 from bot.render import format_instant, format_money
 from bot.services.errors import NotFound
 from bot.services.policy import CancelTerms, Policy
-from handlers.client_common import (
-    category_code,
-    category_label,
-    day_code,
-    day_from_code,
-    instant_from_code,
-    language_label,
-    minute_code,
-    policy_lines,
-    refund_words,
-    their_time,
-    week_label,
-)
+from handlers.client_callbacks import category_code, day_code, day_from_code, instant_from_code, minute_code
+from handlers.client_wording import category_label, language_label, policy_lines, refund_words, their_time, week_label
 from models import Booking, BookingState
 
 
