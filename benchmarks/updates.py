@@ -35,7 +35,7 @@ from bot.demo.fake_session import BOT_TOKEN, ChatMessage, RecordingSession
 from bot.demo.updates import Person
 from bot.services.availability import free_slots
 from bot.services.clock import FrozenClock
-from handlers.booking import local_day
+from handlers.booking_picker import local_day
 from handlers.client_callbacks import ConfirmCb, DayCb, SkipNotesCb, TimeCb, day_code, minute_code
 from models import Booking, BookingState, Professional, Service
 from tests.bot.catalog_data import build_catalog

@@ -42,15 +42,8 @@ from bot.services.errors import (
 )
 from bot.services.payments import records as payment_records
 from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule, cancellation_terms
-from handlers.booking import (
-    confirmation,
-    forget_flow,
-    local_day,
-    refusal_screen,
-    send_calendar_file,
-    show_gone,
-    show_week,
-)
+from handlers.booking import confirmation, send_calendar_file
+from handlers.booking_picker import forget_flow, local_day, refusal_screen, show_gone, show_week
 from handlers.client_callbacks import (
     BOOKING,
     PAST,

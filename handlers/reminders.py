@@ -33,7 +33,7 @@ from bot.services.booking_view import BookingView, booking_view
 from bot.services.errors import IllegalTransition, TooLateToChange
 from bot.services.policy import Actor, can_reschedule
 from bot.services.reply_times import TimeOffer, offer_for_text
-from handlers.booking import refusal_screen
+from handlers.booking_picker import refusal_screen
 from handlers.client_callbacks import BookingCb, BookingsCb, CancelCb, MoveCb, MoveYesCb, minute_code
 from handlers.client_wording import notes_line, place_lines_of, viewer_zone, when_lines_of
 from handlers.common import Button, Callback, Flow, answer, button_grid, inline_keyboard, replace, send
