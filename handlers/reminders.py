@@ -7,9 +7,13 @@ refund shown first) and "Running late" (5 / 10 / 15 minutes or a typed number; t
 through the outbox, the client gets the link or address again).
 
 A text that answers a reminder (a Telegram reply to it, or any text within the hour after one while no
-other step waits for an answer) is read as a time request (bot.services.time_request) and answered with
-the free slots nearest to it, one tap away from the same reschedule as /bookings; text that is not about
-a time gets a short menu of what the client can do.
+other step waits for an answer) is read as a time request (bot.services.time_request, in whichever of
+its six languages reads most of the text, the client's own first) and answered with the free slots
+nearest to it, one tap away from the same reschedule as /bookings; text that is not about a time gets a
+short menu of what the client can do.
+
+The warning before an unpaid hold runs out may offer to hold the time once more
+(bot/services/hold_extension.py); a press that can no longer do it gets the reason in a pop-up.
 """
 
 from __future__ import annotations
