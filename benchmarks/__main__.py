@@ -274,7 +274,7 @@ async def webhooks_main(events: int) -> None:
             await databases.drop()
 
 
-async def reminders_main(count: int, api_base: str | None) -> None:
+async def reminders_main(count: int, api_base: str | None, workers: int, redis_url: str | None) -> None:
     from benchmarks.reminders import bench_reminders
 
     with tempfile.TemporaryDirectory(prefix="bookbot-bench-") as scratch:
@@ -282,7 +282,7 @@ async def reminders_main(count: int, api_base: str | None) -> None:
         try:
             url = await databases.postgres("reminders") or await databases.sqlite("reminders")
             print(f"  on {make_url(url).get_backend_name()}; Bot API: {api_base or 'the local fake'}")
-            await bench_reminders(url, count, api_base)
+            await bench_reminders(url, count, api_base, workers, redis_url)
         finally:
             await databases.drop()
 
@@ -304,6 +304,14 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=10_000, help="reminders due at once (default 10,000)")
     parser.add_argument(
         "--api-base", default=None, help="the Bot API the reminders go to (default: a local fake enforcing the limits)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes sending the reminders (default 1)")
+    parser.add_argument(
+        "--redis",
+        nargs="?",
+        const="redis://127.0.0.1:6379/15",
+        default=None,
+        help="share the rate limiter through Redis (default URL redis://127.0.0.1:6379/15); needed with --workers > 1",
     )
     arguments = parser.parse_args()
     if arguments.suite in ("all", "core"):
@@ -327,7 +335,9 @@ if __name__ == "__main__":
         asyncio.run(updates.main())
     if arguments.suite in ("all", "reminders"):
         print(f"\nReminders: {arguments.count} due at once, sent within Telegram's limits")
-        asyncio.run(reminders_main(arguments.count, arguments.api_base))
+        if arguments.workers > 1 and arguments.redis is None:
+            parser.error("--workers above 1 needs --redis: without it each process keeps its own limits")
+        asyncio.run(reminders_main(arguments.count, arguments.api_base, arguments.workers, arguments.redis))
     if arguments.suite in ("all", "memory"):
         from benchmarks import idle_memory
 

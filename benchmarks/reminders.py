@@ -16,7 +16,9 @@ received, duplicates (a chat that got its reminder twice) and misses (a reminder
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -45,6 +47,7 @@ TOKEN = "123456:bench-reminders-token"
 TELEGRAM_PER_SECOND = 30
 ZONE = "Europe/Kyiv"
 FIRST_CHAT = 700_000_000
+WARM_UP_CHAT = 1
 
 
 class Recorder(BaseRequestMiddleware):
@@ -52,6 +55,7 @@ class Recorder(BaseRequestMiddleware):
 
     def __init__(self) -> None:
         self.accepted: list[tuple[int, float]] = []
+        self.cpu: list[float] = []
         self.retry_after = 0
 
     async def __call__(
@@ -62,8 +66,9 @@ class Recorder(BaseRequestMiddleware):
         except TelegramRetryAfter:
             self.retry_after += 1
             raise
-        if isinstance(method, SendMessage):
+        if isinstance(method, SendMessage) and int(method.chat_id) >= FIRST_CHAT:
             self.accepted.append((int(method.chat_id), time.monotonic()))
+            self.cpu.append(time.process_time())
         return response
 
 
@@ -194,62 +199,131 @@ def _rate(times: list[float]) -> float:
     return (len(times) - 1) / (max(times) - min(times)) / TELEGRAM_PER_SECOND
 
 
-async def bench_reminders(url: str, count: int, api_base: str | None) -> None:
+async def run_worker_process(url: str, api_base: str, redis_url: str, key_prefix: str, index: int) -> None:
+    """One worker process (`python -m benchmarks.reminders URL API_BASE REDIS_URL|- PREFIX INDEX`): warms
+    up, says `ready`, runs the worker as `bookbot run` does until told `stop` on stdin, then prints what
+    it saw as one JSON line."""
     from bot.app import build_app
     from bot.worker import start_scheduler
 
-    engine = make_engine(url, **({"pool_size": 20, "max_overflow": 0} if url.startswith("postgresql") else {}))
+    recorder = Recorder()
+    bot_session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    bot_session.middleware(recorder)
+    app = build_app(
+        Settings(database_url=url, redis_url=None if redis_url == "-" else redis_url, _env_file=None),
+        clock=SystemClock(),
+        bot=Bot(TOKEN, session=bot_session),
+        key_prefix=key_prefix,
+    )
+    logging.getLogger("bot.worker").setLevel(logging.ERROR)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # aiogram builds its types' validators on first use: not while the clock runs.
+    await app.bot.send_message(WARM_UP_CHAT + index, "warm-up")
+    print("ready", flush=True)
+    cpu_started = time.process_time()
+    scheduler = start_scheduler(app.worker)
+    await asyncio.to_thread(sys.stdin.readline)
+    scheduler.shutdown(wait=False)
+    await asyncio.sleep(0.5)
+    report = {
+        "accepted": recorder.accepted,
+        "cpu_at": recorder.cpu,
+        "cpu": time.process_time() - cpu_started,
+        "retry_after": recorder.retry_after,
+    }
+    await app.close()
+    print(json.dumps(report), flush=True)
+
+
+async def bench_reminders(
+    url: str, count: int, api_base: str | None, workers: int = 1, redis_url: str | None = None
+) -> None:
+    engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     fake: asyncio.subprocess.Process | None = None
+    processes: list[asyncio.subprocess.Process] = []
     try:
         now = datetime.now(UTC)
         setup_started = time.perf_counter()
-        await _seed(sessions, count, now)
-        due = await _unsettled(sessions)
-        print(f"  {due} reminders due at once (seeded in {time.perf_counter() - setup_started:.1f} s)")
+        await _seed(sessions, count, now + timedelta(days=365))
+        print(f"  {count} reminders seeded in {time.perf_counter() - setup_started:.1f} s")
         if api_base is None:
             fake, api_base = await _start_fake()
-        recorder = Recorder()
-        bot_session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
-        bot_session.middleware(recorder)
-        app = build_app(
-            Settings(database_url=url, redis_url=None, _env_file=None),
-            clock=SystemClock(),
-            bot=Bot(TOKEN, session=bot_session),
-            session_factory=sessions,
-        )
-        logging.getLogger("bot.worker").setLevel(logging.ERROR)
+        key_prefix = f"bench-reminders-{os.getpid()}"
+        for index in range(workers):
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "benchmarks.reminders",
+                url,
+                api_base,
+                redis_url or "-",
+                key_prefix,
+                str(index),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            processes.append(process)
+        for process in processes:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 300)
+            if line.strip() != b"ready":
+                raise RuntimeError(f"a worker process did not start: {line!r}")
+        await asyncio.sleep(1.5)  # the warm-ups leave the fake's sliding second
+        async with sessions.begin() as session:
+            await session.execute(update(OutboxMessage).values(due_at=datetime.now(UTC)))
         started = time.perf_counter()
-        scheduler = start_scheduler(app.worker)
-        deadline = started + count / 20 + 120
-        try:
-            while time.perf_counter() < deadline and await _unsettled(sessions):  # noqa: ASYNC110 - polls the database
-                await asyncio.sleep(0.5)
-        finally:
-            scheduler.shutdown(wait=False)
+        deadline = started + count / 10 + 120
+        while time.perf_counter() < deadline and await _unsettled(sessions):  # noqa: ASYNC110 - polls the database
             await asyncio.sleep(0.5)
         elapsed = time.perf_counter() - started
+        accepted: list[tuple[int, float]] = []
+        cpu, steady, retry_after = 0.0, 0.0, 0
+        for process in processes:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(b"stop\n")
+            await process.stdin.drain()
+            report = json.loads(await asyncio.wait_for(process.stdout.readline(), 120))
+            accepted += [(int(chat), float(at)) for chat, at in report["accepted"]]
+            cpu += report["cpu"]
+            retry_after += report["retry_after"]
+            if report["cpu_at"]:
+                steady += report["cpu_at"][-1] - report["cpu_at"][0]
+            await process.wait()
+        processes.clear()
         async with sessions() as session:
             sent = int(await session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_not(None))) or 0)
-        chats = Counter(chat for chat, _at in recorder.accepted)
+        chats = Counter(chat for chat, _at in accepted)
         duplicates = sum(times - 1 for times in chats.values() if times > 1)
         misses = count - len(chats.keys() & {FIRST_CHAT + n for n in range(count)})
-        rate = _rate([at for _chat, at in recorder.accepted])
+        rate = _rate([at for _chat, at in accepted])
         print(
-            f"  {len(recorder.accepted)} accepted in {elapsed:.1f} s: rate {rate:.3f} of {TELEGRAM_PER_SECOND}/s "
-            f"({rate * TELEGRAM_PER_SECOND:.2f}/s); 429s received {recorder.retry_after}; duplicates {duplicates}; "
+            f"  {len(accepted)} accepted in {elapsed:.1f} s by {workers} worker process(es)"
+            f"{' sharing the limiter in Redis' if redis_url else ''}: rate {rate:.3f} of {TELEGRAM_PER_SECOND}/s "
+            f"({rate * TELEGRAM_PER_SECOND:.2f}/s); 429s received {retry_after}; duplicates {duplicates}; "
             f"misses {misses}; rows marked sent {sent}/{count}"
         )
+        if len(accepted) > 1:
+            per = steady / (len(accepted) - 1)
+            print(
+                f"  worker CPU: {cpu / max(1, count) * 1000:.1f} ms a reminder in all, {per * 1000:.1f} ms between "
+                f"the first and last accepted: {per * TELEGRAM_PER_SECOND:.0%} of a core at 30/s"
+            )
         if fake is not None:
             stats = await _fake_stats(api_base)
-            arrived = [float(at) for _chat, at in stats["accepted"]]
+            arrived = [float(at) for chat, at in stats["accepted"] if int(chat) >= FIRST_CHAT]
             print(
                 f"  the fake's view: {len(arrived)} accepted, rate {_rate(arrived):.3f} of {TELEGRAM_PER_SECOND}/s, "
                 f"{stats['refused']} refused, at most {stats['most_in_a_second']} requests in one sliding second"
             )
-        await app.close()
     finally:
-        if fake is not None:
-            fake.terminate()
-            await fake.wait()
+        for process in [*processes, *([fake] if fake is not None else [])]:
+            if process.returncode is None:
+                process.terminate()
+                await process.wait()
         await engine.dispose()
+
+
+if __name__ == "__main__":
+    worker_url, worker_api, worker_redis, worker_prefix, worker_index = sys.argv[1:6]
+    asyncio.run(run_worker_process(worker_url, worker_api, worker_redis, worker_prefix, int(worker_index)))

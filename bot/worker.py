@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,8 @@ BATCH = 50
 # Rows rendered and waiting for their moment at once: enough that the next message is ready when its
 # moment comes although a send or a commit is slow, few enough that each is checked just before it goes.
 AHEAD = 16
+# Of those, how many are checked and rendered at once (each a short transaction).
+PREPARING = 4
 
 MaintenanceTask = Callable[[AsyncSession, datetime], Awaitable[Any]]
 
@@ -78,34 +81,54 @@ async def send_due(deps: WorkerDeps, limit: int = BATCH) -> int:
     """Send what is due: batches of `limit` rows claimed one after another until one comes back short
     (or Telegram asked us to slow down); returns how many rows were claimed.
 
-    Rows are checked and rendered in order, then each is sent in its own task once the rate limiter
-    gives it a moment, so the next rows are ready while one waits for its moment or for Telegram; a
-    recipient's rows go out in order, one after another. At most AHEAD rows wait at once."""
+    Rows are checked and rendered a few at once (PREPARING), then handed on in claim order, each to a
+    task of its own that sends it once the rate limiter gives it a moment: the next rows are ready
+    while one waits for its moment or for Telegram. A recipient's rows go out in order, one after
+    another. At most AHEAD rows are in hand at once."""
     claimed = 0
     ahead = asyncio.Semaphore(AHEAD)
     throttled = asyncio.Event()
+    marks = _Marks(deps)
     last_to: dict[int, asyncio.Task[None]] = {}
+    readying: deque[tuple[outbox.ClaimedMessage, asyncio.Task[tuple[outbox.Delivery, Rendered] | None]]] = deque()
+
+    def hand_on(message: outbox.ClaimedMessage, prepared: tuple[outbox.Delivery, Rendered] | None) -> None:
+        # In claim order: the limiter gives moments in the order they are asked for.
+        if prepared is None:
+            ahead.release()
+            return
+        delivery, rendered = prepared
+        before = last_to.get(message.recipient_id)
+        task = asyncio.create_task(_send(deps, message, delivery, rendered, before, throttled, marks))
+        task.add_done_callback(lambda _task: ahead.release())
+        last_to[message.recipient_id] = task
+
     try:
         while not throttled.is_set():
             async with deps.sessions.begin() as session:
                 batch = await outbox.claim_due(session, deps.clock.now(), limit)
             claimed += len(batch)
             for message in batch:
+                while readying and (readying[0][1].done() or len(readying) >= PREPARING):
+                    done, task = readying[0]
+                    prepared = await task
+                    readying.popleft()
+                    hand_on(done, prepared)
+                # Never blocked by rows still being readied (fewer than AHEAD): only by rows waiting to go.
                 await ahead.acquire()
-                ready = await _ready(deps, message)
-                if ready is None:
-                    ahead.release()
-                    continue
-                delivery, rendered = ready
-                before = last_to.get(message.recipient_id)
-                task = asyncio.create_task(_send(deps, message, delivery, rendered, before, throttled))
-                task.add_done_callback(lambda _task: ahead.release())
-                last_to[message.recipient_id] = task
+                readying.append((message, asyncio.create_task(_ready(deps, message))))
+            while readying:
+                done, task = readying[0]
+                prepared = await task
+                readying.popleft()
+                hand_on(done, prepared)
             if len(batch) < limit:
                 break
     finally:
         # Messages on their way are finished and recorded, whatever stopped the claiming.
-        await asyncio.gather(*last_to.values(), return_exceptions=True)
+        for _message, task in readying:
+            task.cancel()
+        await asyncio.gather(*(task for _message, task in readying), *last_to.values(), return_exceptions=True)
     return claimed
 
 
@@ -131,6 +154,30 @@ async def _ready(deps: WorkerDeps, message: outbox.ClaimedMessage) -> tuple[outb
     return delivery, rendered
 
 
+class _Marks:
+    """Rows Telegram accepted, marked sent in as few transactions as keep up (a group commit): each
+    waits only for the transaction in progress, never for a timer, so the window in which a crash
+    could send a message twice stays one commit long."""
+
+    def __init__(self, deps: WorkerDeps) -> None:
+        self._deps = deps
+        self._pending: list[outbox.Accepted] = []
+        self._writing = asyncio.Lock()
+
+    async def add(self, accepted: outbox.Accepted) -> None:
+        self._pending.append(accepted)
+        async with self._writing:
+            if not self._pending:
+                return  # written with the previous transaction
+            batch, self._pending = self._pending, []
+            try:
+                async with self._deps.sessions.begin() as session:
+                    await outbox.mark_sent_many(session, batch, self._deps.clock.now())
+            except Exception:
+                # The rows stay claimed and come back when their lease runs out (sent again, alas).
+                log.exception("outbox: could not mark %s sent rows", len(batch))
+
+
 async def _send(
     deps: WorkerDeps,
     message: outbox.ClaimedMessage,
@@ -138,6 +185,7 @@ async def _send(
     rendered: Rendered,
     before: asyncio.Task[None] | None,
     throttled: asyncio.Event,
+    marks: _Marks,
 ) -> None:
     """One row: wait for the recipient's previous row, then for a moment the limits allow, send, record."""
     if before is not None:
@@ -151,7 +199,7 @@ async def _send(
                 retry_at = deps.clock.now() + timedelta(seconds=wait)
                 await outbox.reschedule(session, message.id, retry_at, f"rate limit: {wait:.0f} s to wait")
             return
-        await _deliver(deps, message, delivery, rendered, throttled)
+        await _deliver(deps, message, delivery, rendered, throttled, marks)
     except Exception:
         # Our own bug or the database: the row stays claimed and comes back when its lease runs out.
         log.exception("outbox %s (%s): sending failed", message.id, message.kind)
@@ -163,6 +211,7 @@ async def _deliver(
     delivery: outbox.Delivery,
     rendered: Rendered,
     throttled: asyncio.Event,
+    marks: _Marks,
 ) -> None:
     try:
         sent = await send_rendered(deps.bot, delivery.chat_id, rendered)
@@ -188,10 +237,7 @@ async def _deliver(
         log.warning("outbox %s (%s) failed, will retry: %r", message.id, message.kind, exc)
         await _failed(deps, message.id, exc, permanent=False)
     else:
-        async with deps.sessions.begin() as session:
-            await outbox.mark_sent(
-                session, message.id, deps.clock.now(), chat_id=sent.chat.id, telegram_message_id=sent.message_id
-            )
+        await marks.add(outbox.Accepted(message.id, sent.chat.id, sent.message_id))
 
 
 async def _failed(deps: WorkerDeps, message_id: int, exc: BaseException, *, permanent: bool) -> None:
