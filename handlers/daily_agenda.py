@@ -66,19 +66,26 @@ def daily_agenda_for_professional(payload: Mapping[str, Any], reader: Reader) ->
 
 
 def _fit(lines: list[str]) -> str:
-    """The lines, leaving whole sessions out from the end rather than going over Telegram's limit."""
+    """The lines, leaving whole sessions (a bullet and its notes) out from the end rather than going over
+    Telegram's limit."""
     text = "\n".join(lines)
     if len(text) <= TEXT_LIMIT:
         return text
+    blocks: list[list[str]] = []
+    for line in lines:
+        if line.startswith(BULLET) or not blocks:
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
     kept: list[str] = []
-    for index, line in enumerate(lines):
-        if len("\n".join([*kept, line])) > TEXT_LIMIT:
-            hidden = sum(1 for rest in lines[index:] if rest.startswith(BULLET))
+    for index, block in enumerate(blocks):
+        if len("\n".join([*kept, *block])) > TEXT_LIMIT:
+            hidden = sum(1 for rest in blocks[index:] if rest[0].startswith(BULLET))
             more = ngettext(
                 "… and {count} more session: see /agenda.", "… and {count} more sessions: see /agenda.", hidden
             )
             return "\n".join([*kept, more.format(count=hidden)])
-        kept.append(line)
+        kept.extend(block)
     return "\n".join(kept)
 
 

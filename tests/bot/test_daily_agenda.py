@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo.updates import Person
-from bot.render import format_clock, format_day
+from bot.render import Reader, format_clock, format_day
 from bot.services import daily_agenda
 from handlers.daily_agenda import DailyCb
 from models import Booking, OutboxMessage, Professional
@@ -197,3 +197,28 @@ async def test_daily_turns_it_on_and_off_in_chat(harness: BotHarness, catalog: C
     await press_label(harness, anna, "Turn it off")
     assert last(harness, anna).startswith("Turned off.")
     assert _agendas(await _walk_to(harness, kyiv_time("2026-11-25 08:00"), anna)) == []
+
+
+def test_a_long_day_fits_in_one_message_and_speaks_the_professionals_language(harness: BotHarness) -> None:
+    """Forty sessions with long notes: whole sessions are left out from the end, and it says how many."""
+    starts = kyiv_time("2026-11-24 08:00")
+    sessions = [
+        daily_agenda.AgendaSession(
+            starts + timedelta(minutes=20 * n),
+            starts + timedelta(minutes=20 * n + 15),
+            "Olena",
+            "Call",
+            "video",
+            "x" * 300,
+        ).to_json()
+        for n in range(40)
+    ]
+    payload = {"day": "2026-11-24", "day_starts_at": starts.isoformat(), "zone": KYIV, "sessions": sessions}
+    worker = harness.app.worker
+    english = worker.renderers.render(daily_agenda.DAILY_AGENDA, payload, Reader("en", KYIV), worker.i18n).text
+    assert len(english) <= 4096 and english.startswith("🗓 Today, ") and ": 40 sessions (times in" in english
+    shown = english.count("\n• ")
+    assert 0 < shown < 40 and english.endswith(f"… and {40 - shown} more sessions: see /agenda.")
+    assert english.count("Notes: ") == shown  # each session shown whole, with its notes
+    ukrainian = worker.renderers.render(daily_agenda.DAILY_AGENDA, payload, Reader("uk", KYIV), worker.i18n).text
+    assert ukrainian.startswith("🗓 Сьогодні, ") and "(відео)" in ukrainian
