@@ -117,6 +117,8 @@ def test_crisis_language_is_the_language_of_the_matched_rule(detector: Detector)
         ("больше", "болше"),
         ("Straße", "strase"),
         ("wspomniał", "wspomnial"),
+        ("lol 😂 ok", "lol emojilaugh ok"),
+        ("goodbye🖤", "goodbye emojisad"),
     ],
 )
 def test_normalise(text: str, normalised: str) -> None:
