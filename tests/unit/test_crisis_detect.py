@@ -188,6 +188,19 @@ def test_variants_read_transliteration_and_keyboard_slips() -> None:
         ("ich will sterben, mi muero de ganas", True),
         ("", False),
         ("14:00", False),
+        # Finality about oneself against an ordinary absence.
+        ("I won't be around anymore", True),
+        ("I won't be needing the session next week. I won't be around.", True),
+        ("I won't be around next week, I'm on holiday. Can we do the 20th?", False),
+        ("меня уже не будет", True),
+        ("меня не будет на следующей неделе, отмените все записи на март", False),
+        # A joke with a laugh right beside it, against the same words meant.
+        ("lol kms, forgot my charger again", False),
+        ("mi butto dalla finestra 😂 si è rotta la lavatrice", False),
+        ("kms fr this time, not joking", True),
+        # On a bridge: saying goodbye, against being stuck in traffic.
+        ("стою на мосту. просто хотела попрощаться", True),
+        ("im on the bridge, stuck in traffic, will be 10 min late", False),
     ],
 )
 def test_detect_examples(detector: Detector, text: str, crisis: bool) -> None:
