@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import Reader, RendererRegistry, send_rendered
-from bot.services import booking, outbox, reminders
+from bot.services import booking, outbox, pro_move, reminders
 from bot.services.clock import Clock
 from bot.services.payments import refunds
 from bot.services.payments.gateway import PaymentGateway
@@ -51,7 +51,11 @@ MaintenanceTask = Callable[[AsyncSession, datetime], Awaitable[Any]]
 
 # Time-driven steps of other services, each run in its own transaction (committed by the worker) every
 # MAINTENANCE_INTERVAL_SECONDS and by `run_worker_once`; one failing does not stop the others.
-MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (booking.expire_holds, booking.complete_past_sessions)
+MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (
+    booking.expire_holds,
+    booking.complete_past_sessions,
+    pro_move.expire_unanswered,
+)
 
 
 # --- rate limiting ---------------------------------------------------------------------------------

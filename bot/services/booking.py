@@ -540,8 +540,11 @@ async def cancel(
     reason: str | None = None,
     expected_version: int | None = None,
     expected_refund_percent: int | None = None,
+    tell_client: bool = True,
 ) -> Booking:
     """held/confirmed -> cancelled, with the refund the copied policy gives (booking.refund_minor).
+
+    `tell_client=False`: the caller writes the client's one message itself (bot/services/pro_cancel.py).
 
     `expected_version` and `expected_refund_percent` are what the person saw when they said yes: the
     booking moved or paid since, or the refund no longer what it was (the free window closed), raises
@@ -582,7 +585,7 @@ async def cancel(
         # The professional never heard of a booking that was only held.
         if was_confirmed and by != Actor.PROFESSIONAL:
             await _notify_professional(session, booking, "booking_cancelled_pro", now, extra)
-        if by != Actor.CLIENT:
+        if by != Actor.CLIENT and tell_client:
             await _notify_client(session, booking, "booking_cancelled_client", now, extra)
         await _void_stale(session, booking, STALE_AFTER_CANCEL, now, "cancelled")
         if terms.refund_minor > 0 and booking.paid_with == PaidWith.STRIPE:
