@@ -122,7 +122,7 @@ async def offered_times(session: AsyncSession, booking: Booking, now: datetime) 
     professional, service = booking.professional, booking.service
     zone = zone_named(professional.timezone)
     day = booking.starts_at.astimezone(zone).date()
-    nearest = await nearest_free_slots(session, professional, service, booking.starts_at, now, limit=OFFERED_TIMES * 3)
+    nearest = await nearest_free_slots(session, professional, service, booking.starts_at, now, limit=OFFERED_TIMES * 6)
     other_days = [slot.start for slot in nearest if slot.start.astimezone(zone).date() != day]
     same_day = [
         slot.start
