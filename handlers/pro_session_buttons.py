@@ -13,7 +13,7 @@ from datetime import datetime
 from aiogram.utils.i18n import gettext as _
 
 from bot.render import Rendered, format_clock, format_day, format_instant
-from bot.services import no_show
+from bot.services import instant, no_show
 from handlers.common import Button, Callback, inline_keyboard
 from models import Booking, BookingState, Professional
 
@@ -79,6 +79,18 @@ class NoShowUndoCb(Callback, prefix="psu"):
     id: int
 
 
+class InstantAskCb(Callback, prefix="psi"):
+    """Ask for how long the professional is available now."""
+
+
+class InstantOnCb(Callback, prefix="psj"):
+    m: int  # minutes, one of instant.WINDOW_CHOICES
+
+
+class InstantOffCb(Callback, prefix="psk"):
+    pass
+
+
 class RebookCb(Callback, prefix="cpr"):
     """One tap on a time the client's "cancelled by the professional" message offers."""
 
@@ -113,6 +125,11 @@ def agenda_rows(
     for booking in ahead[:MAX_SESSION_BUTTONS]:
         label = _("⚙ Cancel or move: {session}").format(session=_label(booking, professional, locale, with_day=True))
         rows.append([(label, SessionCb(id=booking.id))])
+    if instant.is_on(professional, now) and professional.instant_until is not None:
+        clock = format_clock(professional.instant_until, professional.timezone, locale)
+        rows.append([(_("⚡ Available now until {time}: turn off").format(time=clock), InstantOffCb())])
+    else:
+        rows.append([(_("⚡ Available now…"), InstantAskCb())])
     return rows
 
 

@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.render import Reader, Rendered, format_clock, format_day, format_instant, format_money, zone_suffix
 from bot.services import booking as bookings
-from bot.services import no_show, picker, pro_cancel, pro_move
+from bot.services import instant, no_show, picker, pro_cancel, pro_move
 from bot.services.availability import start_of_local_day
 from bot.services.booking_view import BookingView, booking_view
 from bot.services.errors import (
@@ -52,6 +52,9 @@ from handlers.payments import offer_payment
 from handlers.pro_session_buttons import (
     CancelAskCb,
     CancelYesCb,
+    InstantAskCb,
+    InstantOffCb,
+    InstantOnCb,
     MoveAnswerCb,
     MoveDayCb,
     MoveTimeCb,
@@ -461,6 +464,37 @@ async def no_show_undone(
     await replace(query, ctx, await _agenda_with(ctx, professional, note))
 
 
+# --- available now (instant sessions) ----------------------------------------------------------------
+
+
+async def instant_asked(query: CallbackQuery, ctx: Flow, professional: Professional) -> None:
+    text = _(
+        "For how long are you available now? Clients looking for someone available now can book a session "
+        "with you starting within {minutes} minutes. It turns off by itself when the time is up or a session "
+        "is booked."
+    ).format(minutes=int(instant.START_WITHIN.total_seconds() // 60))
+    choices: list[Button] = [
+        (_("{minutes} min").format(minutes=minutes), InstantOnCb(m=minutes)) for minutes in instant.WINDOW_CHOICES
+    ]
+    await replace(query, ctx, Rendered(text, inline_keyboard(choices, _back())))
+
+
+async def instant_on(query: CallbackQuery, callback_data: InstantOnCb, ctx: Flow, professional: Professional) -> None:
+    if callback_data.m not in instant.WINDOW_CHOICES:
+        await answer_stale(query)
+        return
+    until = await instant.turn_on(ctx.session, professional, callback_data.m, now=ctx.clock.now())
+    note = _("⚡ You are available now until {time}.").format(
+        time=format_instant(until, professional.timezone, ctx.locale)
+    )
+    await replace(query, ctx, await _agenda_with(ctx, professional, note))
+
+
+async def instant_off(query: CallbackQuery, ctx: Flow, professional: Professional) -> None:
+    await instant.turn_off(ctx.session, professional)
+    await replace(query, ctx, await _agenda_with(ctx, professional, _("Instant sessions are off.")))
+
+
 # --- a day off over sessions (hook called by handlers/hours.py) ------------------------------------
 
 
@@ -723,6 +757,9 @@ def make_router(registry: Registry) -> Router:
     linked.callback_query.register(propose_pressed, ProposeCb.filter())
     linked.callback_query.register(no_show_confirmed, NoShowYesCb.filter())
     linked.callback_query.register(no_show_undone, NoShowUndoCb.filter())
+    linked.callback_query.register(instant_asked, InstantAskCb.filter())
+    linked.callback_query.register(instant_on, InstantOnCb.filter())
+    linked.callback_query.register(instant_off, InstantOffCb.filter())
     linked.message.register(reason_typed, ProSession.reason, F.text, ~F.text.startswith("/"))
     unlinked = Router(name="pro-sessions-unlinked")
     unlinked.message.register(not_linked_step, ProSession.reason, F.text, ~F.text.startswith("/"))

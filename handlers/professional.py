@@ -178,6 +178,8 @@ def _instant(payload: Mapping[str, Any], key: str) -> datetime:
 
 
 def _mode(mode: str) -> str:
+    if mode == "phone":
+        return _("phone")
     return _("video") if mode == "video" else _("in person")
 
 
@@ -198,6 +200,13 @@ def _booking_lines(view: BookingView, reader: Reader, *, when_label: str | None 
             )
         )
     return lines
+
+
+def _phone_line(view: BookingView) -> list[str]:
+    """A phone session: the number the client gave for it (theirs to call at the session time)."""
+    if not view.client_phone:
+        return []
+    return [_("Call {name} at {number}").format(name=view.client_name or _("the client"), number=view.client_phone)]
 
 
 def _notes_line(payload: Mapping[str, Any]) -> list[str]:
@@ -224,6 +233,7 @@ def booking_new_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
         _("📅 New booking"),
         *_booking_lines(view, reader),
         _("Price: {price}").format(price=format_price(view.price_minor, view.currency, reader.locale)),
+        *_phone_line(view),
         *_notes_line(payload),
     ]
     return Rendered("\n".join(lines), _agenda_button())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text, text, true
@@ -110,6 +110,10 @@ class Professional(Base):
     reminders: Mapped[list[int]] = mapped_column(
         JSON, default=lambda: list(DEFAULT_REMINDERS), server_default=text("'[1440, 60]'")
     )
+
+    # "Available now" (seeds: "How Instant Sessions work"): until this instant clients can book a session
+    # starting within minutes (bot/services/instant.py); None or past = off.
+    instant_until: Mapped[datetime | None]
 
     services: Mapped[list[Service]] = relationship(
         back_populates="professional", cascade="all, delete-orphan", order_by="Service.id"

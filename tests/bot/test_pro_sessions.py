@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.demo.updates import Person
 from bot.render import format_instant
 from bot.render.money import format_money
-from bot.services import pro_cancel
+from bot.services import instant, pro_cancel
 from bot.services.payments.refunds import LEASE
 from handlers.client_callbacks import instant_from_code
 from handlers.pro_session_buttons import RebookCb
@@ -450,3 +450,76 @@ async def test_under_one_free_reschedule_the_client_is_offered_the_rebooking(har
     await harness.press_button(olena, "Pick a new time")
     assert "Moving your session" in harness.last_text(olena)
     assert await state_of(harness, booking_id) == "no_show"
+
+
+# --- instant sessions --------------------------------------------------------------------------------
+
+
+async def _available_now_list(harness: BotHarness, olena: Person) -> str:
+    await harness.send_text(olena, "/start")
+    await harness.press_button(olena, "Available now")
+    return harness.last_text(olena)
+
+
+async def test_instant_availability_appears_and_expires_with_the_clock(harness: BotHarness) -> None:
+    anna, olena, _ = await _world(harness)
+    start = harness.clock.now()  # 08:00 in Kyiv: before Anna's weekly hours, which do not apply here
+    assert await _available_now_list(harness, olena) == (
+        "Nobody is available right now. Try again later, or book a time ahead."
+    )
+
+    await harness.send_text(anna, "/agenda")
+    await harness.press_button(anna, "⚡ Available now…")
+    assert harness.last_text(anna).startswith("For how long are you available now?")
+    await harness.press_button(anna, "60 min")
+    until = start + timedelta(hours=1)
+    assert harness.last_text(anna).startswith(f"⚡ You are available now until {_when(until)}.")
+    assert f"⚡ Available now until {_clock(until)}: turn off" in [b["text"] for b in harness.buttons(anna)]
+
+    harness.clock.advance(timedelta(minutes=3))
+    soon = start + timedelta(minutes=5)
+    text = await _available_now_list(harness, olena)
+    assert text.startswith("⚡ Available now: sessions starting within 15 minutes")
+    assert f"• Anna Koval · Coaching session (50 minutes, {EUR_60}): starts " in text
+    assert "(in 2 minutes)" in text
+    assert f"⚡ Anna Koval, {format_instant(soon, NEW_YORK, 'en').split(' (')[0].split(', ')[-1]}" in [
+        b["text"] for b in harness.buttons(olena)
+    ]
+
+    # A 50-minute session no longer fits before the hour ends: nobody is available now.
+    harness.clock.set(start + timedelta(minutes=11))
+    assert (await _available_now_list(harness, olena)).startswith("Nobody is available right now.")
+    harness.clock.set(until)
+    await harness.send_text(anna, "/agenda")
+    assert "⚡ Available now…" in [b["text"] for b in harness.buttons(anna)]
+
+
+async def test_an_instant_booking_goes_to_payment_with_a_short_hold_and_turns_it_off(harness: BotHarness) -> None:
+    anna, olena, _ = await _world(harness)
+    await harness.send_text(anna, "/agenda")
+    await harness.press_button(anna, "⚡ Available now…")
+    await harness.press_button(anna, "30 min")
+    # A 50-minute session does not fit in half an hour.
+    assert (await _available_now_list(harness, olena)).startswith("Nobody is available right now.")
+    await harness.send_text(anna, "/agenda")
+    await harness.press_button(anna, "turn off")
+    await harness.press_button(anna, "⚡ Available now…")
+    await harness.press_button(anna, "60 min")
+    await _available_now_list(harness, olena)
+    await harness.press_button(olena, "⚡ Anna Koval")
+    async with harness.db() as session:
+        booking = (await session.scalars(select(Booking))).one()
+        professional = (await session.scalars(select(Professional))).one()
+    now = harness.clock.now()
+    assert (booking.state, booking.starts_at, booking.hold_expires_at) == ("held", now, now + timedelta(minutes=10))
+    assert professional.instant_until is None
+    assert "Pay" in " ".join(b["text"] for b in harness.buttons(olena))
+    # Stripe refuses a Checkout Session expiring within 30 minutes: the hold is longer there.
+    assert instant.hold_minutes(stripe=True) >= 31
+    assert (await _available_now_list(harness, olena)).startswith("Nobody is available right now.")
+    # The professional turns it off by hand too.
+    await harness.send_text(anna, "/agenda")
+    await harness.press_button(anna, "⚡ Available now…")
+    await harness.press_button(anna, "90 min")
+    await harness.press_button(anna, "turn off")
+    assert harness.last_text(anna).startswith("Instant sessions are off.")

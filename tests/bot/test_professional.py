@@ -301,6 +301,7 @@ async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
         f"✓ Completed: {_clock(MON_1000)} Petro",
         f"✗ No-show: {_clock(MON_1000)} Petro",
         f"⚙ Cancel or move: {_day(TUE_0900)}, {_clock(TUE_0900)} Olena",
+        "⚡ Available now…",
         "↻ Refresh",
     ]
     agenda_message = harness.last_message(anna)
@@ -318,6 +319,7 @@ async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
     assert [b["text"] for b in harness.buttons(anna)] == [
         f"↶ Undo no-show: {_clock(MON_1000)} Petro",
         f"⚙ Cancel or move: {_day(TUE_0900)}, {_clock(TUE_0900)} Olena",
+        "⚡ Available now…",
         "↻ Refresh",
     ]
 

@@ -1,4 +1,6 @@
-"""A professional's proposals to move a session, waiting for the client's answer.
+"""The professional's sessions: proposals to move a session (waiting for the client's answer), and
+"available now" instant sessions (professionals.instant_until), a phone session's number
+(bookings.client_phone).
 
 Revision ID: 0008
 Revises: 0007
@@ -33,8 +35,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_move_proposals")),
     )
     op.create_index(op.f("ix_move_proposals_booking_id"), "move_proposals", ["booking_id"], unique=False)
+    # A plain ADD COLUMN (SQLite can): rebuilding the table would trip the foreign keys pointing at it.
+    op.add_column("professionals", sa.Column("instant_until", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("bookings", sa.Column("client_phone", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bookings") as batch:
+        batch.drop_column("client_phone")
+    with op.batch_alter_table("professionals") as batch:
+        batch.drop_column("instant_until")
     op.drop_index(op.f("ix_move_proposals_booking_id"), table_name="move_proposals")
     op.drop_table("move_proposals")
