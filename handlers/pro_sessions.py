@@ -576,6 +576,9 @@ def pro_cancelled_for_client(payload: Mapping[str, Any], reader: Reader) -> Rend
                     "instead, nothing more to pay."
                 ).format(name=name, until=_client_when(datetime.fromisoformat(until), reader))
             )
+        elif view.price_minor > 0 and view.paid_with is None:
+            # Cancelled while it waited for payment: a new time is a new booking to pay.
+            lines.append(_("Tap one of {name}'s nearest free times below to book again.").format(name=name))
         else:
             lines.append(_("Tap one of {name}'s nearest free times below to rebook at no cost.").format(name=name))
         lines.append(_("Times in {zone}.").format(zone=zone_suffix(reader.zone, reader.locale, offered[0])))

@@ -91,3 +91,30 @@ async def test_the_professional_cancels_and_the_client_rebooks_in_the_demo() -> 
     output = await _play(CANCEL_BY_PRO)
     _check(output, CANCEL_BY_PRO)
     assert "Traceback" not in output
+
+
+# The professional is available now from /agenda; the client finds them under "Available now", books in
+# one tap, and once booked (or when the window ends) nobody is available now.
+INSTANT: list[Step] = [
+    ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
+    ("/agenda", ["⚡ Available now…"]),
+    ("1", ["For how long are you available now?", "[2] 60 min"]),
+    ("2", ["⚡ You are available now until ", ": turn off"]),
+    ("/as client", ["(you are now Olena (client))"]),
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["[5] ⚡ Available now"]),
+    (
+        "5",
+        ["⚡ Available now: sessions starting within 15 minutes", "Anna Koval · Free intro call", "[1] ⚡ Anna Koval"],
+    ),
+    ("1", ["✅ Booked!", "bot → Anna Koval (professional):\n  📅 New booking"]),
+    ("/start", ["[5] ⚡ Available now"]),
+    ("5", ["Nobody is available right now."]),
+]
+
+
+async def test_instant_sessions_in_the_demo() -> None:
+    output = await _play(INSTANT)
+    _check(output, INSTANT)
+    assert "Traceback" not in output
