@@ -24,7 +24,7 @@ from bot.services.errors import NotFound, SlotUnavailable
 from bot.services.guard import guarded
 from bot.services.payments.gateway import MIN_CHECKOUT_MINUTES
 from bot.services.policy import PaidWith
-from models import Booking, BookingState, Professional, Service, User
+from models import Booking, BookingState, Professional, Service, ServiceMode, User
 
 WINDOW_CHOICES = (30, 60, 90, 120)  # minutes the professional can offer
 START_WITHIN = timedelta(minutes=15)
@@ -85,7 +85,8 @@ async def next_start(
 ) -> datetime | None:
     """The first start within START_WITHIN at which `service` fits in the professional's instant
     window without touching another booking; None when off or nothing fits."""
-    if not is_on(professional, now) or not service.active:
+    if not is_on(professional, now) or not service.active or service.mode == ServiceMode.PHONE:
+        # A phone session needs the client's number, asked with their consent at a normal booking.
         return None
     assert professional.instant_until is not None
     busy = await _busy(session, professional, now)

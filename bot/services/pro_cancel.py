@@ -171,7 +171,13 @@ async def rebook(
     if revived is not None:
         return Rebooked(revived, carried_over=True)
     booked = await bookings.book(
-        session, client=client, service_id=found.service_id, starts_at=starts_at, now=now, notes=found.client_notes
+        session,
+        client=client,
+        service_id=found.service_id,
+        starts_at=starts_at,
+        now=now,
+        notes=found.client_notes,
+        phone=found.client_phone,
     )
     return Rebooked(booked.booking, carried_over=False)
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.services import phone
+from bot.services import instant, phone
 from handlers.client_callbacks import TimeCb, minute_code
-from models import Booking, Service, ServiceMode
+from models import Booking, Professional, Service, ServiceMode
 from tests.bot.harness import BotHarness
 from tests.bot.pro_world import add_client, add_professional
 from tests.worlds import service as new_service
@@ -99,3 +99,15 @@ async def test_a_phone_session_asks_for_the_number_with_consent_and_shares_it_wi
         video = (await session.scalars(select(Booking).where(Booking.service_id == video_id))).one()
         assert video.client_phone is None
         assert (await session.get(Service, call_id)) is not None
+
+
+async def test_a_phone_service_is_never_booked_instantly(harness: BotHarness) -> None:
+    professional_id, video_id = await add_professional(harness)
+    await _phone_service(harness, professional_id)
+    now = harness.clock.now()
+    async with harness.db() as session:
+        professional = await session.get_one(Professional, professional_id)
+        await instant.turn_on(session, professional, 60, now=now)
+        (offer,) = await instant.available_now(session, now)
+    # The 30-minute call would start as soon, and is shorter: it is left out all the same.
+    assert offer.service.id == video_id

@@ -523,3 +523,25 @@ async def test_an_instant_booking_goes_to_payment_with_a_short_hold_and_turns_it
     await harness.press_button(anna, "90 min")
     await harness.press_button(anna, "turn off")
     assert harness.last_text(anna).startswith("Instant sessions are off.")
+
+
+# --- on PostgreSQL (row locks and the exclusion constraint are real there) -----------------------------
+
+
+async def test_cancel_rebook_and_move_on_postgresql(pg_harness: BotHarness) -> None:
+    harness = pg_harness
+    anna, olena, service_id = await _world(harness)
+    booking_id = await _paid(harness, olena, service_id, TUE_0900)
+    await _cancel_for_illness(harness, anna, TUE_0900)
+    await harness.run_worker()
+    offered = _offered(harness, olena)
+    await harness.press(olena, offered[0])
+    rebooked = await _booking(harness, booking_id)
+    assert (rebooked.state, rebooked.starts_at) == ("confirmed", instant_from_code(offered[0].at))
+    assert (await _payment(harness, booking_id)).refund_status is None
+
+    other = await _paid(harness, olena, service_id, THU_0900)
+    proposed = await _propose(harness, anna, THU_0900)
+    await harness.run_worker()
+    await harness.press_button(olena, "Accept the new time")
+    assert (await _booking(harness, other)).starts_at == proposed
