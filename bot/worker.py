@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.rate_limit import RateLimiter
 from bot.render import Reader, Rendered, RendererRegistry, send_rendered
-from bot.services import booking, daily_agenda, outbox, reminders
+from bot.services import booking, daily_agenda, outbox, pro_move, reminders
 from bot.services.clock import Clock
 from bot.services.payments import refunds
 from bot.services.payments.gateway import PaymentGateway
@@ -61,6 +61,7 @@ MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (
     booking.expire_holds,
     booking.complete_past_sessions,
     daily_agenda.queue_daily_agendas,
+    pro_move.expire_unanswered,
 )
 
 

@@ -28,6 +28,7 @@ from bot.services.booking_view import booking_view
 from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
 from bot.services.payments.gateway import PaymentGateway
 from bot.services.policy import Actor, Policy, can_reschedule
+from handlers import phone_consent
 from handlers.booking_messages import calendar_for_client, confirmation_message, confirmed_for_client
 from handlers.booking_picker import (
     Book,
@@ -179,6 +180,7 @@ async def show_summary(ctx: Flow, service: Service, starts: datetime, notes: str
         _("Price: {price}").format(price=format_price(service.price_minor, service.currency, ctx.locale)),
         *place_lines(service, professional, confirmed=False),
         *notes_line(notes),
+        *phone_consent.phone_lines(service, await ctx.state.get_data()),
         "",
         *policy_lines(Policy.of(professional), service.price_minor),
     ]
@@ -226,10 +228,21 @@ async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: F
             await replace(query, ctx, await show_notes(ctx, service, starts, _("Please write your notes again.")))
             return
         notes = kept
+    # A phone session asks for the number first (handlers/phone_consent.py), then shows this summary again.
+    number, question = await phone_consent.number_for(ctx, callback_data.svc, callback_data.at)
+    if question is not None:
+        await replace(query, ctx, question)
+        return
     now, zone = ctx.clock.now(), viewer_zone(ctx)
     try:
         booked = await bookings.book(
-            ctx.session, client=ctx.user, service_id=callback_data.svc, starts_at=starts, now=now, notes=notes
+            ctx.session,
+            client=ctx.user,
+            service_id=callback_data.svc,
+            starts_at=starts,
+            now=now,
+            notes=notes,
+            phone=number,
         )
     except SlotUnavailable as gone:
         service = await directory.bookable_service(ctx.session, callback_data.svc)

@@ -35,6 +35,7 @@ def confirmation_message(view: BookingView, zone: str, locale: str, *, moved: bo
             address=view.address,
             access_notes=view.access_notes,
             confirmed=True,
+            phone=view.client_phone,
         ),
         *notes_line(view.notes),
         "",

@@ -38,6 +38,7 @@ from handlers.common import (
     inline_keyboard,
     replace,
 )
+from handlers.instant import InstantListCb
 from handlers.registry import Registry
 
 BIO_LIMIT = 2000
@@ -73,6 +74,7 @@ async def show_list(ctx: Flow, cat: str = "", lang: str = "", page: int = 0) -> 
     filter_row: list[Button] = [
         ("🗂 " + _("Category"), FilterCb(kind="c", cat=cat, lang=lang)),
         ("🌐 " + _("Language"), FilterCb(kind="l", cat=cat, lang=lang)),
+        ("⚡ " + _("Available now"), InstantListCb()),
     ]
     if found.total == 0 and not (category or language):
         text = _("No professionals are listed yet; please come back soon. /help lists what I can do.")

@@ -87,6 +87,8 @@ def rating_label(rating: Rating, locale: str) -> str:
 
 
 def mode_label(mode: ServiceMode) -> str:
+    if mode == ServiceMode.PHONE:
+        return _("phone call")
     return _("video call") if mode == ServiceMode.VIDEO else _("in person")
 
 
@@ -157,8 +159,13 @@ def place_lines_of(
     address: str | None,
     access_notes: str | None,
     confirmed: bool,
+    phone: str | None = None,
 ) -> list[str]:
     """`place_lines` from the fields themselves (what a BookingView carries)."""
+    if mode == ServiceMode.PHONE:
+        if phone:
+            return [_("Phone call: {name} will call you at {number}.").format(name=professional_name, number=phone)]
+        return [_("Where: phone call ({name} calls you at the number you give)").format(name=professional_name)]
     if mode == ServiceMode.VIDEO:
         if confirmed and video_link:
             return [_("Video call: {link}").format(link=video_link)]

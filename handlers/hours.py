@@ -32,6 +32,7 @@ from bot.services.schedule import DaysOff
 from bot.services.timezones import zone as zone_named
 from bot.services.windows import MAX_WINDOWS, ScheduleInputError, Window, format_windows, parse_windows
 from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
+from handlers.pro_sessions import offer_for_days_off
 from handlers.professional import linked_professional, not_linked_command, not_linked_step, professionals_only
 from handlers.registry import Registry
 from models import Booking, BookingState, Professional
@@ -298,6 +299,7 @@ async def days_off_typed(message: Message, ctx: Flow, professional: Professional
         *_outside_note(outside, professional, ctx.locale),
     ]
     await send(ctx, await hours_screen(ctx, professional, note))
+    await offer_for_days_off(ctx, professional, first, last)
 
 
 async def _ask_again(ctx: Flow, error: ScheduleInputError, question: Rendered) -> None:

@@ -47,7 +47,8 @@ from bot.services.invites import INVITE_PREFIX, AlreadyLinked, InviteUnusable
 from bot.services.policy import Actor
 from bot.services.timezones import zone as zone_named
 from handlers.client_wording import same_zone
-from handlers.common import Callback, Flow, answer, answer_stale, call_telegram, inline_keyboard, replace, send
+from handlers.common import Button, Callback, Flow, answer, answer_stale, call_telegram, inline_keyboard, replace, send
+from handlers.pro_session_buttons import agenda_rows, no_show_question
 from handlers.registry import CommandInfo, Registry
 from models import Booking, BookingState, Professional
 
@@ -178,6 +179,8 @@ def _instant(payload: Mapping[str, Any], key: str) -> datetime:
 
 
 def _mode(mode: str) -> str:
+    if mode == "phone":
+        return _("phone")
     return _("video") if mode == "video" else _("in person")
 
 
@@ -198,6 +201,13 @@ def _booking_lines(view: BookingView, reader: Reader, *, when_label: str | None 
             )
         )
     return lines
+
+
+def _phone_line(view: BookingView) -> list[str]:
+    """A phone session: the number the client gave for it (theirs to call at the session time)."""
+    if not view.client_phone:
+        return []
+    return [_("Call {name} at {number}").format(name=view.client_name or _("the client"), number=view.client_phone)]
 
 
 def _notes_line(payload: Mapping[str, Any]) -> list[str]:
@@ -224,6 +234,7 @@ def booking_new_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
         _("📅 New booking"),
         *_booking_lines(view, reader),
         _("Price: {price}").format(price=format_price(view.price_minor, view.currency, reader.locale)),
+        *_phone_line(view),
         *_notes_line(payload),
     ]
     return Rendered("\n".join(lines), _agenda_button())
@@ -282,6 +293,10 @@ async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow, p
     try:
         # Callback data is untrusted: only this professional's own booking goes any further.
         booking = await bookings.professional_booking(ctx.session, callback_data.id, professional)
+        if callback_data.outcome == "missed" and booking.state == BookingState.CONFIRMED and booking.starts_at <= now:
+            # A no-show is asked about first (handlers/pro_sessions.py confirms and can undo it).
+            await replace(query, ctx, no_show_question(booking, professional, ctx.locale))
+            return
         if callback_data.outcome == "done":
             booking = await bookings.complete(ctx.session, booking.id, by=Actor.PROFESSIONAL, now=now)
         else:
@@ -310,11 +325,9 @@ async def agenda_screen(ctx: Flow, professional: Professional) -> Rendered:
     today = now.astimezone(zone).date()
     day_start = start_of_local_day(today, zone)
     week_end = start_of_local_day(today + timedelta(days=AGENDA_DAYS), zone)
-    earlier = [
-        booking
-        for booking in await bookings.agenda(ctx.session, professional, day_start - UNMARKED_LOOKBACK, day_start)
-        if booking.state == BookingState.CONFIRMED
-    ]
+    recent = await bookings.agenda(ctx.session, professional, day_start - UNMARKED_LOOKBACK, day_start)
+    earlier = [booking for booking in recent if booking.state == BookingState.CONFIRMED]
+    missed = [booking for booking in recent if booking.state == BookingState.NO_SHOW]
     upcoming = [
         booking
         for booking in await bookings.agenda(ctx.session, professional, day_start, week_end)
@@ -340,7 +353,7 @@ async def agenda_screen(ctx: Flow, professional: Professional) -> Rendered:
     text = _fit([header], blocks)
 
     markable = [b for b in [*earlier, *upcoming] if b.state == BookingState.CONFIRMED and b.starts_at <= now]
-    rows: list[list[tuple[str, Callback]]] = []
+    rows: list[list[Button]] = []
     for booking in markable[-MAX_MARK_BUTTONS:]:
         label = f"{format_clock(booking.starts_at, professional.timezone, ctx.locale)} {booking.client.first_name}"
         rows.append(
@@ -349,6 +362,7 @@ async def agenda_screen(ctx: Flow, professional: Professional) -> Rendered:
                 (_("✗ No-show: {session}").format(session=label), MarkCb(id=booking.id, outcome="missed")),
             ]
         )
+    rows += agenda_rows([*earlier, *upcoming, *missed], professional, ctx.locale, now)
     rows.append([(_("↻ Refresh"), AgendaCb())])
     return Rendered(text, inline_keyboard(*rows))
 

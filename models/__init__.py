@@ -8,6 +8,7 @@ from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
 from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
 from models.crisis import CrisisEvent
 from models.invite import Invite
+from models.move_proposal import MoveProposal
 from models.outbox import OutboxMessage
 from models.payment import Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus
 from models.professional import DEFAULT_POLICY, DEFAULT_REMINDERS, NoShowRule, Policy, Professional
@@ -25,6 +26,7 @@ __all__ = [
     "CrisisEvent",
     "DateOverride",
     "Invite",
+    "MoveProposal",
     "NoShowRule",
     "OutboxMessage",
     "OverrideWindow",

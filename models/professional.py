@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text, false, text, true
@@ -113,6 +113,10 @@ class Professional(Base):
     # Today's sessions in one message at 08:00 in their zone (README "Reminders"); off unless the
     # catalog or the professional (/daily) turns it on.
     daily_agenda: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    # "Available now" (seeds: "How Instant Sessions work"): until this instant clients can book a session
+    # starting within minutes (bot/services/instant.py); None or past = off.
+    instant_until: Mapped[datetime | None]
 
     services: Mapped[list[Service]] = relationship(
         back_populates="professional", cascade="all, delete-orphan", order_by="Service.id"

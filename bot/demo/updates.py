@@ -74,6 +74,12 @@ class UpdateFactory:
     def _bot_json(self) -> dict[str, Any]:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Bookbot", "username": BOT_USERNAME}
 
+    def contact(self, person: Person, phone_number: str, user_id: int | None = None) -> dict[str, Any]:
+        """A shared contact: the person's own (Telegram's "share my number" button) unless `user_id` says
+        whose it is."""
+        contact = {"phone_number": phone_number, "first_name": person.first_name, "user_id": user_id or person.id}
+        return self._message(person, contact=contact)
+
     def location(self, person: Person, latitude: float, longitude: float) -> dict[str, Any]:
         return self._message(person, location={"latitude": latitude, "longitude": longitude})
 

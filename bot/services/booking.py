@@ -285,10 +285,13 @@ async def book(
     starts_at: datetime,
     now: datetime,
     notes: str | None = None,
+    phone: str | None = None,
 ) -> Booked:
     """The client's Confirm: `hold`, except that Confirm pressed twice finds the booking the first
-    press made (still held or confirmed) instead of calling the client's own slot taken."""
-    return await _take(session, client, service_id, starts_at, now, notes, find_own=True)
+    press made (still held or confirmed) instead of calling the client's own slot taken.
+
+    `phone`: a phone session's number, given with consent for this booking (bot/services/phone.py)."""
+    return await _take(session, client, service_id, starts_at, now, notes, find_own=True, phone=phone)
 
 
 async def _take(
@@ -300,6 +303,7 @@ async def _take(
     notes: str | None,
     *,
     find_own: bool,
+    phone: str | None = None,
 ) -> Booked:
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
@@ -316,7 +320,7 @@ async def _take(
             return Booked(own, again=True)
         if not await is_offered(session, professional, service, starts_at, now):
             raise await _unavailable(session, professional, service, starts_at, now)
-        booking = await _insert_hold(session, client, professional, service, starts_at, now, notes)
+        booking = await _insert_hold(session, client, professional, service, starts_at, now, notes, phone)
         if booking is None:
             # Another client's hold came between our check and our write: the database decided.
             raise await _unavailable(session, professional, service, starts_at, now, taken=True)
@@ -337,6 +341,7 @@ async def _insert_hold(
     starts_at: datetime,
     now: datetime,
     notes: str | None,
+    phone: str | None = None,
 ) -> Booking | None:
     """Write a new hold, or None when the database refuses it as overlapping another booking.
 
@@ -365,6 +370,7 @@ async def _insert_hold(
         "policy": policy.to_json(),
         "reschedule_count": 0,
         "client_notes": (notes or "").strip()[:MAX_NOTES] or None,
+        "client_phone": phone,
         "created_at": now,
         "updated_at": now,
     }
@@ -540,8 +546,11 @@ async def cancel(
     reason: str | None = None,
     expected_version: int | None = None,
     expected_refund_percent: int | None = None,
+    tell_client: bool = True,
 ) -> Booking:
     """held/confirmed -> cancelled, with the refund the copied policy gives (booking.refund_minor).
+
+    `tell_client=False`: the caller writes the client's one message itself (bot/services/pro_cancel.py).
 
     `expected_version` and `expected_refund_percent` are what the person saw when they said yes: the
     booking moved or paid since, or the refund no longer what it was (the free window closed), raises
@@ -582,7 +591,7 @@ async def cancel(
         # The professional never heard of a booking that was only held.
         if was_confirmed and by != Actor.PROFESSIONAL:
             await _notify_professional(session, booking, "booking_cancelled_pro", now, extra)
-        if by != Actor.CLIENT:
+        if by != Actor.CLIENT and tell_client:
             await _notify_client(session, booking, "booking_cancelled_client", now, extra)
         await _void_stale(session, booking, STALE_AFTER_CANCEL, now, "cancelled")
         if terms.refund_minor > 0 and booking.paid_with == PaidWith.STRIPE:

@@ -302,6 +302,8 @@ async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
         f"✗ No-show: {_clock(MON_0900)} Olena",
         f"✓ Completed: {_clock(MON_1000)} Petro",
         f"✗ No-show: {_clock(MON_1000)} Petro",
+        f"⚙ Cancel or move: {_day(TUE_0900)}, {_clock(TUE_0900)} Olena",
+        "⚡ Available now…",
         "↻ Refresh",
     ]
     agenda_message = harness.last_message(anna)
@@ -311,9 +313,17 @@ async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
     completed = f"• {_clock(MON_0900)}–{_clock(MON_0900 + SESSION)} Olena · Coaching session (completed)"
     assert completed in harness.last_text(anna)
     await harness.press_button(anna, f"✗ No-show: {_clock(MON_1000)} Petro")
+    # A no-show is asked about first (tests/bot/test_pro_sessions.py follows it further).
+    assert harness.last_text(anna).startswith(f"Mark Petro's session ({_when(MON_1000)}) as a no-show?")
+    await harness.press_button(anna, "Yes, mark as no-show")
     assert harness.last_text(anna).startswith(f"Marked as a no-show: Petro, {_clock(MON_1000)}.")
     assert (await state_of(harness, first), await state_of(harness, second)) == ("completed", "no_show")
-    assert [b["text"] for b in harness.buttons(anna)] == ["↻ Refresh"]
+    assert [b["text"] for b in harness.buttons(anna)] == [
+        f"↶ Undo no-show: {_clock(MON_1000)} Petro",
+        f"⚙ Cancel or move: {_day(TUE_0900)}, {_clock(TUE_0900)} Olena",
+        "⚡ Available now…",
+        "↻ Refresh",
+    ]
 
     # The same button once more, from the first agenda message: it says how things stand.
     await harness.press(anna, MarkCb(id=first, outcome="missed"), agenda_message)
@@ -499,13 +509,16 @@ async def test_days_off_added_merged_and_removed(harness: BotHarness) -> None:
     assert harness.last_text(anna) == f"Sorry, that's not what I asked.\n\n{DAYS_OFF_QUESTION}"
 
     await harness.send_text(anna, "2026-12-24..2026-12-26")
-    assert harness.last_text(anna).startswith(
+    saved = harness.texts(anna)[-2]
+    assert saved.startswith(
         f"Days off: {_day(DEC_24)} – {_day(DEC_24 + 2 * DAY)}. Clients can't book those days.\n\n"
         "These sessions are outside your hours now. They stay booked: nothing was moved or cancelled. "
         "Talk to the client if one should change:\n"
         f"• {_day(DEC_24)}, {_clock(DEC_24)} Olena · Coaching session\n\n"
     )
-    assert f"Days off ahead:\n• {_day(DEC_24)} – {_day(DEC_24 + 2 * DAY)}\n" in harness.last_text(anna)
+    assert f"Days off ahead:\n• {_day(DEC_24)} – {_day(DEC_24 + 2 * DAY)}\n" in saved
+    # Then each session on the new days off, to cancel or move (tests/bot/test_pro_sessions.py).
+    assert harness.last_text(anna).startswith("These sessions fall on your days off.")
     await harness.press_button(anna, "Add days off")
     await harness.send_text(anna, "2026-12-27")
     assert harness.last_text(anna).startswith(f"Days off: {_day(DEC_24)} – {_day(DEC_24 + 3 * DAY)}.")

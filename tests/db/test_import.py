@@ -599,7 +599,7 @@ BROKEN = {
     ),
     "unknown mode": Broken(
         [("mode: in_person", "mode: in-person")],
-        'mode: "in-person" is not one of video | in_person',
+        'mode: "in-person" is not one of video | in_person | phone',
         ["mode: in-person"],
     ),
     "package of another service": Broken(
