@@ -17,7 +17,20 @@ from handlers import fallback, settings, start
 
 # isort: split
 # After start: import order is the order of /help and the command menu, and start's commands lead.
-from handlers import admin, booking, catalog, hours, my_bookings, payments, professional, reminders, reviews, safety
+from handlers import (
+    admin,
+    booking,
+    catalog,
+    hours,
+    my_bookings,
+    payments,
+    pro_setup,
+    professional,
+    reminders,
+    reviews,
+    safety,
+    verification,
+)
 from handlers.common import FlowMiddleware
 from handlers.registry import Registry
 
@@ -33,6 +46,8 @@ FEATURES: list[RouterFactory] = [
     my_bookings.make_router,
     professional.make_router,
     hours.make_router,
+    pro_setup.make_router,
+    verification.make_router,
     admin.make_router,
     reviews.make_router,
     safety.make_router,
@@ -45,16 +60,20 @@ def setup_routers(registry: Registry) -> Router:
     """A fresh root router holding a fresh router of every feature, then the fallback; `registry`
     (the app's own) learns their prompts, deep links, commands and renderers.
 
-    Messages count only in private chats (the bot is a one-to-one assistant). Every message and
-    callback handler below receives `ctx` (handlers.common.Flow).
+    Messages count only in private chats (the bot is a one-to-one assistant), but for the one the
+    operators' support chat may send: the reason for rejecting a verification request. Every message
+    and callback handler below receives `ctx` (handlers.common.Flow).
     """
     root = Router(name="handlers")
-    root.message.filter(F.chat.type == ChatType.PRIVATE)
     flow = FlowMiddleware(registry)
     root.message.outer_middleware(flow)
     root.callback_query.outer_middleware(flow)
+    root.include_router(verification.make_operator_chat_router(registry))
+    private = Router(name="private")
+    private.message.filter(F.chat.type == ChatType.PRIVATE)
     for make_router in [*FEATURES, fallback.make_router]:
         router = make_router(registry)
         registry.claim_callbacks(router)
-        root.include_router(router)
+        private.include_router(router)
+    root.include_router(private)
     return root

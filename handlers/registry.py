@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 Prompt = Callable[["Flow"], Awaitable[Rendered]]
 DeepLinkOpener = Callable[["Flow", str], Awaitable[Rendered]]
 RoleCommands = Callable[["Flow"], Awaitable[list["CommandInfo"]]]
+# What /start shows a person in a role (a linked professional), or None when they are not in it.
+RoleHome = Callable[["Flow"], Awaitable[Rendered | None]]
 
 # The deep-link prefix of the screen /start shows an onboarded person (the catalog's "browse" screen).
 HOME = ""
@@ -54,6 +56,7 @@ class Registry:
     _deep_links: dict[str, DeepLinkOpener] = field(default_factory=dict)
     _commands: dict[str, CommandInfo] = field(default_factory=dict)
     _role_commands: list[RoleCommands] = field(default_factory=list)
+    _role_homes: list[RoleHome] = field(default_factory=list)
     _callback_owners: dict[str, str] = field(default_factory=dict)
     _read_only_prefixes: set[str] = field(default_factory=set)
 
@@ -94,6 +97,19 @@ class Registry:
 
     async def open_home(self, ctx: Flow) -> Rendered:
         return await self._deep_links[HOME](ctx, "")
+
+    def role_home(self, opener: RoleHome) -> None:
+        """Register what /start shows someone in a role instead of the client's home screen (and before
+        the client onboarding): the opener returns None for everyone not in its role."""
+        if opener not in self._role_homes:
+            self._role_homes.append(opener)
+
+    async def open_role_home(self, ctx: Flow) -> Rendered | None:
+        for opener in self._role_homes:
+            found = await opener(ctx)
+            if found is not None:
+                return found
+        return None
 
     # -- commands ----------------------------------------------------------------------------------
 
