@@ -56,6 +56,7 @@ JOIN_PREFIX = "join"
 ECHO_LIMIT = 60
 BIO_PREVIEW = 300
 SUMMARY_SESSIONS = 10
+TEXT_LIMIT = 4000
 
 
 class Setup(StatesGroup):
@@ -599,7 +600,11 @@ async def profile_screen(ctx: Flow, professional: Professional, note: Sequence[s
 
         extra.append([(_("Request verification"), VerifyCb(action="start"))])
     keyboard.inline_keyboard.extend(inline_keyboard(*extra).inline_keyboard)
-    return Rendered("\n".join(lines), keyboard)
+    text = "\n".join(lines)
+    if len(text) > TEXT_LIMIT:
+        # Long services lists and addresses: cut rather than go past Telegram's 4,096 characters.
+        text = text[: TEXT_LIMIT - 1] + "…"
+    return Rendered(text, keyboard)
 
 
 async def _standing_lines(ctx: Flow, professional: Professional, standing: pro_profile.Standing) -> list[str]:
@@ -770,6 +775,10 @@ def _session_line(booking: Booking, professional: Professional, locale: str) -> 
 
 
 async def join_command(message: Message, ctx: Flow) -> None:
+    if await invites.professional_of(ctx.session, ctx.user.telegram_id) is not None:
+        await ctx.state.clear()
+        await send(ctx, await open_join(ctx, "me"))
+        return
     if not ctx.settings.self_signup:
         await send(
             ctx,
@@ -786,14 +795,14 @@ async def join_command(message: Message, ctx: Flow) -> None:
 
 
 async def open_join(ctx: Flow, _argument: str) -> Rendered:
-    if not ctx.settings.self_signup:
-        return Rendered(_("Professionals join by invitation here: ask the operator for an invite link."))
     if await invites.professional_of(ctx.session, ctx.user.telegram_id) is not None:
         professional = await _pro(ctx)
         return _with_note(
             [_("This chat is already linked to your profile, {name}.").format(name=professional.name)],
             await profile_screen(ctx, professional),
         )
+    if not ctx.settings.self_signup:
+        return Rendered(_("Professionals join by invitation here: ask the operator for an invite link."))
     professional, _made = await pro_profile.join(ctx.session, ctx.user)
     await ctx.session.flush()
     await _set_chat_menu(ctx)
@@ -1146,7 +1155,7 @@ async def day_hours_typed(message: Message, ctx: Flow, professional: Professiona
     except ScheduleInputError as exc:
         from handlers.hours import input_problem as hours_problem
 
-        await send(ctx, _with_note([hours_problem(exc)], await ask_day_hours(ctx)))
+        await send(ctx, _with_note([hours_problem(exc, ctx.locale)], await ask_day_hours(ctx)))
         return
     await pro_profile.set_days_hours(ctx.session, professional, days, windows, now=ctx.clock.now())
     names = ", ".join(weekday_name(day, ctx.locale) for day in sorted(days))
