@@ -6,6 +6,7 @@ bookings made before linking, told once."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,9 +17,19 @@ from bot.demo.updates import Person
 from bot.render import format_clock, format_day
 from bot.services import directory, invites
 from bot.services.clock import FrozenClock
+from handlers.hours import SpecialCb
 from handlers.start import language_name
 from handlers.verification import DecideCb
-from models import AuditEntry, Booking, Professional, Service, User, VerificationRequest, VerificationState
+from models import (
+    AuditEntry,
+    Booking,
+    DateOverride,
+    Professional,
+    Service,
+    User,
+    VerificationRequest,
+    VerificationState,
+)
 from tests.bot.harness import BotHarness
 from tests.bot.pro_world import add_client, add_professional, book
 
@@ -350,3 +361,44 @@ def _days(count: int) -> Any:
     from datetime import timedelta
 
     return timedelta(days=count)
+
+
+async def test_hours_edit_other_hours_on_a_date(harness: BotHarness) -> None:
+    await add_professional(harness)
+    anna = harness.person("Anna")
+    await harness.link_professional("anna-koval", anna)
+    await harness.send_text(anna, "/hours")
+    await harness.press_button(anna, "Other hours on a date")
+    assert harness.last_text(anna).startswith("Other hours on these dates")
+    await harness.press_button(anna, "Add a date")
+    await harness.send_text(anna, "32.12")
+    assert harness.last_text(anna).startswith("“32.12” is not a date: type it as 24.12.2026, 24.12 or 2026-12-24.")
+    await harness.send_text(anna, "20.11.2026")
+    assert harness.last_text(anna).startswith("That date has passed.")
+    await harness.send_text(anna, "31.12")
+    assert "Your hours on " in harness.last_text(anna)
+    await harness.send_text(anna, "10-13")
+    assert harness.last_text(anna).startswith("Saved: ")
+    async with harness.db() as session:
+        override = (await session.scalars(select(DateOverride))).one()
+        windows = [(w.starts, w.ends) for w in override.windows]
+    assert (override.on_date, windows) == (date(2026, 12, 31), [(600, 780)])
+    await harness.press_button(anna, "✕ ")
+    assert "has your weekly hours again." in harness.last_text(anna)
+    async with harness.db() as session:
+        assert (await session.scalars(select(DateOverride))).all() == []
+    await harness.press(anna, SpecialCb(day="2026-12-31"))
+    assert harness.popup() == STALE
+
+
+async def test_settings_zone_change_moves_the_professionals_zone_too(harness: BotHarness) -> None:
+    await add_professional(harness)
+    anna = harness.person("Anna")
+    await harness.link_professional("anna-koval", anna)
+    await harness.send_text(anna, "/settings")
+    await harness.press_button(anna, "Change time zone")
+    await harness.send_text(anna, "Berlin")
+    assert harness.last_text(anna).endswith(
+        "Your professional profile uses it too: your hours are read in it from now on."
+    )
+    assert (await _pro(harness, anna)).timezone == "Europe/Berlin"
