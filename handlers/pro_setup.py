@@ -856,15 +856,18 @@ def _agenda_cb() -> Callback:
     return AgendaCb()
 
 
-async def greet_professional(ctx: Flow) -> Rendered | None:
-    """What /start shows a linked professional (None for everyone else): their practice, not the
-    client onboarding. Their zone is the profile's (one zone for /agenda, /hours and notifications)."""
+async def greet_professional(ctx: Flow) -> bool:
+    """/start for a linked professional: their practice and share link, not the client onboarding
+    (False for everyone else). Their zone is the profile's (one zone for /agenda, /hours, notifications)."""
     professional = await invites.professional_of(ctx.session, ctx.user.telegram_id)
     if professional is None:
-        return None
+        return False
     if ctx.user.timezone != professional.timezone:
         pro_profile.set_zone(professional, ctx.user, professional.timezone)
-    return await pro_home(ctx, professional)
+    home = await pro_home(ctx, professional)
+    text = "\n".join([home.text, "", _("Your share link: {link}")])
+    await send_with_link(ctx, text, slug=professional.slug, markup=home)
+    return True
 
 
 # --- handlers: steps -------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 Prompt = Callable[["Flow"], Awaitable[Rendered]]
 DeepLinkOpener = Callable[["Flow", str], Awaitable[Rendered]]
 RoleCommands = Callable[["Flow"], Awaitable[list["CommandInfo"]]]
-# What /start shows a person in a role (a linked professional), or None when they are not in it.
-RoleHome = Callable[["Flow"], Awaitable[Rendered | None]]
+# Greets a person in a role (a linked professional) on /start and returns True; False for everyone else.
+RoleHome = Callable[["Flow"], Awaitable[bool]]
 
 # The deep-link prefix of the screen /start shows an onboarded person (the catalog's "browse" screen).
 HOME = ""
@@ -98,18 +98,18 @@ class Registry:
     async def open_home(self, ctx: Flow) -> Rendered:
         return await self._deep_links[HOME](ctx, "")
 
-    def role_home(self, opener: RoleHome) -> None:
-        """Register what /start shows someone in a role instead of the client's home screen (and before
-        the client onboarding): the opener returns None for everyone not in its role."""
-        if opener not in self._role_homes:
-            self._role_homes.append(opener)
+    def role_home(self, greeter: RoleHome) -> None:
+        """Register how /start greets someone in a role instead of with the client's home screen (and
+        before the client onboarding): the greeter sends its screen and returns True, or returns False
+        for everyone not in its role."""
+        if greeter not in self._role_homes:
+            self._role_homes.append(greeter)
 
-    async def open_role_home(self, ctx: Flow) -> Rendered | None:
-        for opener in self._role_homes:
-            found = await opener(ctx)
-            if found is not None:
-                return found
-        return None
+    async def greet_by_role(self, ctx: Flow) -> bool:
+        for greeter in self._role_homes:
+            if await greeter(ctx):
+                return True
+        return False
 
     # -- commands ----------------------------------------------------------------------------------
 

@@ -100,12 +100,9 @@ async def start(message: Message, command: CommandObject, ctx: Flow) -> None:
     # /start always starts over: whatever flow was open is left (nothing saved is lost).
     await ctx.state.clear()
     link = command.args if command.args and ctx.registry.deep_link_opener(command.args) is not None else None
-    if not link:
-        # A linked professional is greeted as one (their practice), never with the client onboarding.
-        role_home = await ctx.registry.open_role_home(ctx)
-        if role_home is not None:
-            await send(ctx, role_home)
-            return
+    # A linked professional is greeted as one (their practice), never with the client onboarding.
+    if not link and await ctx.registry.greet_by_role(ctx):
+        return
     if ctx.user.timezone is None:
         if link:
             await ctx.state.update_data({PENDING_LINK: link})

@@ -315,6 +315,7 @@ async def test_invite_tells_bookings_made_before_linking_once_and_start_greets_t
     text = harness.last_text(anna)
     assert text.startswith("Hello again, Anna Koval! This is your practice:")
     assert f"Next session: {when}, Olena" in text
+    assert text.endswith(f"Your share link: https://t.me/{BOT_USERNAME}?start=pro_anna-koval")
     assert "Booked before" not in text
     assert "Which language" not in text
 
