@@ -54,7 +54,10 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     default_locale: str = "en"
     # A Telegram chat (support staff) told whenever a client's message shows signs of crisis; unset: nobody.
+    # Verification requests go there too (else to every ADMIN_IDS chat).
     support_chat_id: int | None = None
+    # true: anyone can make their own (unverified) professional profile with /join; false: invites only.
+    self_signup: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -14,11 +14,13 @@ from models.payment import Payment, PaymentStatus, ProcessedStripeEvent, RefundS
 from models.professional import DEFAULT_POLICY, DEFAULT_REMINDERS, NoShowRule, Policy, Professional
 from models.review import Review
 from models.user import User
+from models.verification import AuditEntry, VerificationRequest, VerificationState
 
 __all__ = [
     "ACTIVE_STATES",
     "DEFAULT_POLICY",
     "DEFAULT_REMINDERS",
+    "AuditEntry",
     "Base",
     "Booking",
     "BookingEvent",
@@ -42,5 +44,7 @@ __all__ = [
     "ServiceMode",
     "TimeOff",
     "User",
+    "VerificationRequest",
+    "VerificationState",
     "WeeklyWindow",
 ]

@@ -1,5 +1,5 @@
-"""The client's view of the catalog: verified professionals, filtered and paginated, their profiles with
-active services and rating, and the services that can be booked.
+"""The client's view of the catalog: listed professionals (verified and complete: bot/services/pro_profile.py),
+filtered and paginated, their profiles with active services and rating, and the services that can be booked.
 
 Only verified professionals are ever returned (seeds: "Getting verified"); an unverified or unknown
 one is NotFound, exactly like an id that never existed, so a forged button learns nothing.
@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.expression import cast
 
 from bot.services.errors import NotFound
+from bot.services.pro_profile import listable
 from models import Professional, Review, Service
 
 PER_PAGE = 5
@@ -82,8 +83,13 @@ def _json_list_contains(session: AsyncSession, column: Any, value: str) -> Colum
     return exists(select(literal(1)).select_from(elements).where(elements.c.value == value))
 
 
+def _listed() -> list[Any]:
+    """Verified AND complete (bot/services/pro_profile.py): a profile missing a part is never listed."""
+    return [Professional.verified.is_(True), *listable()]
+
+
 def _verified_filtered(session: AsyncSession, category: str | None, language: str | None) -> list[Any]:
-    conditions: list[Any] = [Professional.verified.is_(True)]
+    conditions: list[Any] = _listed()
     if category:
         conditions.append(_json_list_contains(session, Professional.categories, category))
     if language:
@@ -153,9 +159,7 @@ async def facets(session: AsyncSession) -> Facets:
     The two JSON lists are read and merged here rather than in SQL: a directory holds hundreds of
     professionals, not millions, and this stays the same on both databases.
     """
-    rows = await session.execute(
-        select(Professional.categories, Professional.languages).where(Professional.verified.is_(True))
-    )
+    rows = await session.execute(select(Professional.categories, Professional.languages).where(*_listed()))
     categories: set[str] = set()
     languages: set[str] = set()
     for row_categories, row_languages in rows:

@@ -529,9 +529,9 @@ BROKEN = {
         ["- slug: " + "a" * 61],
     ),
     "window format": Broken(
-        [('mon: ["09:00-12:00", "13:30-17:00"]', 'mon: ["9am-12", "13:30-17:00"]')],
-        'mon: window "9am-12" is not HH:MM-HH:MM',
-        ['mon: ["9am-12"'],
+        [('mon: ["09:00-12:00", "13:30-17:00"]', 'mon: ["9h-12h", "13:30-17:00"]')],
+        'mon: window "9h-12h" is not HH:MM-HH:MM',
+        ['mon: ["9h-12h"'],
     ),
     "overlapping windows": Broken(
         [('tue: ["09:00-12:00", "13:30-17:00"]', 'tue: ["09:00-14:00", "13:30-17:00"]')],
@@ -749,12 +749,12 @@ async def test_cli_rejects_a_broken_file_with_its_line_and_writes_nothing(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", db_url)
-    broken = edited(("    name: Anna Koval\n", "    name: Anna K.\n"), ('["09:00-12:00", "13:30-17:00"]', '["9am-12"]'))
+    broken = edited(("    name: Anna Koval\n", "    name: Anna K.\n"), ('["09:00-12:00", "13:30-17:00"]', '["9h-12h"]'))
     write(tmp_path, broken, "broken.yaml")
 
     assert await _bookbot("import", "broken.yaml") == 2
     out, err = capsys.readouterr()
-    assert (out, err) == ("", 'bookbot: broken.yaml, line 33: mon: window "9am-12" is not HH:MM-HH:MM\n')
+    assert (out, err) == ("", 'bookbot: broken.yaml, line 33: mon: window "9h-12h" is not HH:MM-HH:MM\n')
     assert all(rows == [] for rows in (await dump(sessions)).values())
 
 

@@ -93,7 +93,7 @@ async def test_deep_link_and_acting_as_the_professional() -> None:
         ("1", ["Which time zone are you in?"]),
         ("kyiv", [f"Your time zone: {KYIV_EN}", "Anna Koval"]),
         ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
-        ("/start", ["Hello, Anna!"]),
+        ("/start", ["Hello again, Anna Koval! This is your practice:"]),
         ("/as client", ["(you are now Olena (client))"]),
     ]
     output = await _play(steps)
@@ -295,3 +295,48 @@ async def test_reminders_and_a_reply_that_moves_the_session_in_the_demo() -> Non
     # Each reminder once, though the clock passed each of them and the worker ran after every step.
     for once in ("starts in 7 days", "starts in 24 hours", "starts in 1 hour.", "starting now", "How was your session"):
         assert output.count(once) == 1, once
+
+
+async def test_a_newcomer_sets_up_a_profile_in_the_demo() -> None:
+    steps: list[Step] = [
+        ("/as newpro", ["bookbot invite --new --pro newcomer-1", "Which language should I use?"]),
+        ("1", ["Which time zone are you in?"]),
+        (
+            "kyiv",
+            [
+                f"Your time zone: {KYIV_EN}",
+                "Welcome, Mykola! This chat is now linked to your profile.",
+                "/profile — Your profile, share link and verification",
+                "Let's set up your profile",
+                "What name should clients see?",
+                "[1] Use “Mykola”",
+            ],
+        ),
+        ("Mykola Bondar", ["Saved.", "Your headline"]),
+        ("Family therapist", ["About you"]),
+        ("1", ["Which languages do you hold sessions in?", f"[1] {ENGLISH}"]),
+        ("1", [f"[1] ✓ {ENGLISH}", "[10] Done, next step"]),
+        ("10", ["Which fields do clients find you under?", "[1] Therapy"]),
+        ("1", ["[1] ✓ Therapy", "[11] Done, next step"]),
+        ("11", [f"Your time zone: {KYIV_EN}", f"[1] Keep {KYIV_EN}"]),
+        ("1", ["The link to your video room"]),
+        ("https://meet.example.org/mykola", ["Saved.", "The address where you meet clients in person"]),
+        ("1", ["Your services:", "none yet", "[1] ➕ Add a service"]),
+        ("1", ["The service's name"]),
+        ("Therapy session", ["How long does it last?", "[2] 50 min"]),
+        ("2", ["Which currency", "[1] EUR"]),
+        ("1", ["The price in EUR"]),
+        ("80.00", ["How do you meet for it?", "[1] By video"]),
+        ("1", [f"Added: Therapy session, {format_price(8000, 'EUR', 'en')}.", "[3] Done, next step"]),
+        ("3", ["Your weekly hours", "Tap the days that share the same hours"]),
+        ("1", ["[8] Set their hours"]),
+        ("8", ["Your hours on Monday"]),
+        ("9-17", ["Saved: Monday:", "[8] Done, next step"]),
+        ("8", ["Your cancellation terms", "A change applies to new bookings only", "[4] Keep these"]),
+        ("2", ["Saved. New bookings get these terms", "A break before or after each session", "[1] No breaks"]),
+        ("1", ["That's the whole setup.", "Name: Mykola Bondar", "Not listed yet", "Request verification"]),
+        ("/start", ["Hello again, Mykola Bondar! This is your practice:", "No sessions booked ahead."]),
+    ]
+    output = await _play(steps)
+    _check(output, steps)
+    assert "Traceback" not in output
