@@ -117,33 +117,33 @@ class SetupCb(Callback, prefix="ps"):
     step: str = ""
 
 
-class ToggleCb(Callback, prefix="pst"):
+class ToggleCb(Callback, prefix="sut"):
     kind: str  # "l" language | "c" category | "d" weekday
     value: str
 
 
-class ZonePickCb(Callback, prefix="psz"):
+class ZonePickCb(Callback, prefix="suz"):
     zone: str
 
 
-class CurrencyCb(Callback, prefix="psc"):
+class CurrencyCb(Callback, prefix="suc"):
     code: str
 
 
-class ModeCb(Callback, prefix="psm"):
+class ModeCb(Callback, prefix="sum"):
     mode: str
 
 
-class PresetCb(Callback, prefix="psp"):
+class PresetCb(Callback, prefix="sup"):
     name: str  # a pro_profile.PRESETS key, or "keep"
 
 
-class BufferCb(Callback, prefix="psb"):
+class BufferCb(Callback, prefix="sub"):
     before: int
     after: int
 
 
-class RetireCb(Callback, prefix="psr"):
+class RetireCb(Callback, prefix="sur"):
     id: int
 
 

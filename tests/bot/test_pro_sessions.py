@@ -67,7 +67,12 @@ async def _booking(harness: BotHarness, booking_id: int) -> Booking:
 
 
 async def _world(harness: BotHarness) -> tuple[Person, Person, int]:
-    _, service_id = await add_professional(harness)
+    professional_id, service_id = await add_professional(harness)
+    async with harness.db() as session:
+        # A complete profile (a video service needs its link), so clients see Anna listed.
+        professional = await session.get(Professional, professional_id)
+        assert professional is not None
+        professional.video_link = "https://meet.example/anna"
     anna, olena = harness.person("Anna"), harness.person("Olena")
     await harness.link_professional("anna-koval", anna)
     await add_client(harness, olena)
