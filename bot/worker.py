@@ -34,9 +34,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render import Reader, RendererRegistry, send_rendered
-from bot.services import booking, outbox, reminders
+from bot.services import booking, credits, outbox, reminders
 from bot.services.clock import Clock
-from bot.services.payments import refunds
+from bot.services.payments import refunds, released
 from bot.services.payments.gateway import PaymentGateway
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,12 @@ MaintenanceTask = Callable[[AsyncSession, datetime], Awaitable[Any]]
 
 # Time-driven steps of other services, each run in its own transaction (committed by the worker) every
 # MAINTENANCE_INTERVAL_SECONDS and by `run_worker_once`; one failing does not stop the others.
-MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (booking.expire_holds, booking.complete_past_sessions)
+MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (
+    booking.expire_holds,
+    booking.complete_past_sessions,
+    credits.expire_due,
+    credits.warn_expiring,
+)
 
 
 # --- rate limiting ---------------------------------------------------------------------------------
@@ -287,6 +292,11 @@ async def run_maintenance(deps: WorkerDeps) -> None:
             await refunds.process_due(deps.sessions, deps.gateway, deps.clock)
         except Exception:
             log.exception("worker task refunds.process_due failed")
+        try:
+            # Checkout Sessions of released holds, expired at the gateway outside any transaction.
+            await released.process_due(deps.sessions, deps.gateway, deps.clock)
+        except Exception:
+            log.exception("worker task released.process_due failed")
 
 
 async def run_worker_once(deps: WorkerDeps) -> None:

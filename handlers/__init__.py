@@ -17,7 +17,19 @@ from handlers import fallback, settings, start
 
 # isort: split
 # After start: import order is the order of /help and the command menu, and start's commands lead.
-from handlers import admin, booking, catalog, hours, my_bookings, payments, professional, reminders, reviews, safety
+from handlers import (
+    admin,
+    booking,
+    catalog,
+    hours,
+    my_bookings,
+    packages,
+    payments,
+    professional,
+    reminders,
+    reviews,
+    safety,
+)
 from handlers.common import FlowMiddleware
 from handlers.registry import Registry
 
@@ -31,6 +43,7 @@ FEATURES: list[RouterFactory] = [
     booking.make_router,
     payments.make_router,
     my_bookings.make_router,
+    packages.make_router,
     professional.make_router,
     hours.make_router,
     admin.make_router,

@@ -66,6 +66,8 @@ class ProfessionalSpec:
     crisis_alerts: bool = True
     # Minutes before a session the client is reminded, largest first.
     reminders: tuple[int, ...] = DEFAULT_REMINDERS
+    # Stripe Connect: payments for this professional become destination charges to this account.
+    stripe_account: str | None = None
 
 
 @dataclass(frozen=True)
