@@ -4,6 +4,7 @@ checkout and the real `stripe` library against the fake API), the ledger through
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -401,3 +402,43 @@ async def _grant(harness: BotHarness, person: Person, package_id: int, *, sessio
         session.add(purchase)
         await session.flush()
         await credits.grant(session, purchase, now)
+
+
+# --- on PostgreSQL (row locks, partial unique indexes) -----------------------------------------------------
+
+
+async def test_on_postgresql_the_last_credit_goes_to_one_booking_of_two_racing(pg_harness: BotHarness) -> None:
+    catalog = await with_catalog(pg_harness)
+    package_id = await add_package(pg_harness, catalog)
+    olena = await client(pg_harness)
+    await _grant(pg_harness, olena, package_id, sessions=1)
+    owner = await user_of(pg_harness, olena)
+    now = pg_harness.clock.now()
+
+    async def book(starts: datetime) -> str:
+        try:
+            async with pg_harness.db() as session:
+                client_row = await session.get_one(User, owner.id)
+                await bookings.book(
+                    session, client=client_row, service_id=catalog.coaching, starts_at=starts, now=now, use_credit=True
+                )
+        except credits.NoCreditLeft:
+            return "no credit"
+        return "booked"
+
+    outcomes = await asyncio.gather(book(kyiv_time("2026-12-01 09:00")), book(kyiv_time("2026-12-02 12:00")))
+    assert sorted(outcomes) == ["booked", "no credit"]
+    assert await ledger(pg_harness) == [(CreditKind.GRANT, 1), (CreditKind.SPEND, -1)]
+
+    booked = await newest_booking(pg_harness)
+    async with pg_harness.db() as session:
+        await bookings.cancel(session, booked.id, by="system", now=now)
+    assert await credits_left(pg_harness, olena) == 1
+    pg_harness.clock.set(now + timedelta(days=VALID_DAYS))
+    await pg_harness.run_worker()
+    assert await ledger(pg_harness) == [
+        (CreditKind.GRANT, 1),
+        (CreditKind.SPEND, -1),
+        (CreditKind.RETURN, 1),
+        (CreditKind.EXPIRE, -1),
+    ]
