@@ -70,7 +70,7 @@ from handlers.client_wording import (
     when_lines,
 )
 from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
-from handlers.packages import credit_button_label
+from handlers.packages import credit_button_label, credit_policy_line
 from handlers.payments import offer_payment
 from handlers.registry import Registry
 from models import Booking, BookingState, Service
@@ -189,6 +189,7 @@ async def show_summary(ctx: Flow, service: Service, starts: datetime, notes: str
         offer = await credits.usable_credit(ctx.session, ctx.user.id, service.id, starts, ctx.clock.now())
     credit_row: list[Button] = []
     if offer is not None:
+        lines.append(credit_policy_line(Policy.of(professional)))
         credit_row.append(
             (credit_button_label(offer, zone, ctx.locale), ConfirmCb(svc=service.id, at=at, n=1 if notes else 0, c=1))
         )

@@ -29,7 +29,7 @@ from handlers.client_callbacks import BrowseCb, ProfileCb, WeekCb
 from handlers.client_wording import short_day, viewer_zone
 from handlers.common import Button, Callback, Flow, answer, inline_keyboard, send
 from handlers.registry import Registry
-from models import Package
+from models import Package, Policy
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,17 @@ def credit_button_label(offer: credits.CreditOffer, zone: str, locale: str) -> s
     return "🎟 " + ngettext(
         "Use 1 credit ({left} left, until {date})", "Use 1 credit ({left} left, until {date})", offer.left
     ).format(left=offer.left, date=until)
+
+
+def credit_policy_line(policy: Policy) -> str:
+    """What cancelling does to a credit, under the professional's policy (bot.services.policy)."""
+    if policy.late_cancellation_refund_percent == 100:
+        return _("With a credit: cancel any time before the start and it comes back.")
+    return ngettext(
+        "With a credit: cancel up to {hours} hour before the start and it comes back; later it stays used.",
+        "With a credit: cancel up to {hours} hours before the start and it comes back; later it stays used.",
+        policy.free_cancellation_hours,
+    ).format(hours=policy.free_cancellation_hours)
 
 
 def purchase_screen(package: Package, locale: str, link: packages.PackageLink | None) -> Rendered:
