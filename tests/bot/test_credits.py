@@ -206,6 +206,25 @@ async def test_credits_are_bought_spent_returned_kept_and_expired(
     assert (await newest_booking(harness)).id == bookings_before  # nothing booked, nothing held
 
 
+async def test_cancelling_a_package_on_the_demo_page_grants_nothing(
+    harness: BotHarness, catalog: Catalog, pages: TestClient[Any, Any]
+) -> None:
+    package_id = await add_package(harness, catalog)
+    olena = await client(harness)
+    await harness.press(olena, BuyCb(id=package_id))
+    path = urlsplit(harness.buttons(olena)[0]["url"]).path
+    page = await (await pages.get(path)).text()
+    assert (
+        "Three coaching sessions with Anna Koval" in page and f"Pay {format_price(PACKAGE_PRICE, 'EUR', 'en')}" in page
+    )
+    assert (await pages.post(path + "/cancel")).status == 200
+    assert "buy the package again" in await (await pages.get(path)).text()
+    await harness.run_worker()
+    assert await ledger(harness) == []
+    async with harness.db() as session:
+        assert (await session.scalars(select(PackagePurchase.status))).one() == PurchaseStatus.EXPIRED
+
+
 async def test_a_credit_is_spent_once_however_often_confirm_is_pressed(harness: BotHarness, catalog: Catalog) -> None:
     await add_package(harness, catalog)
     olena = await client(harness)
