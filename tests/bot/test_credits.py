@@ -164,7 +164,10 @@ async def test_credits_are_bought_spent_returned_kept_and_expired(
 
     # Cancelled late (inside Anna's 72 hours, 50 % back): the credit stays spent.
     late = await book_with_credit(harness, olena, catalog.coaching, kyiv_time("2026-11-24 09:00"))
+    await harness.press(olena, CancelCb(id=late.id, v=late.version))
+    assert "so the package credit stays used." in harness.last_text(olena)
     await harness.press(olena, CancelYesCb(id=late.id, v=late.version, p=50))
+    assert "so the package credit stays used." in harness.last_text(olena)
     assert (await newest_booking(harness)).state == BookingState.CANCELLED
     assert await credits_left(harness, olena) == 2
 
