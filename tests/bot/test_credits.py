@@ -152,7 +152,8 @@ async def test_credits_are_bought_spent_returned_kept_and_expired(
     first = await book_with_credit(harness, olena, catalog.coaching, kyiv_time("2026-12-01 09:00"))
     assert (first.state, first.paid_with) == (BookingState.CONFIRMED, "credit")
     assert harness.messages_since(before, olena)[-1].document is not None  # the calendar file: confirmed
-    assert any(m.text.startswith("✅") for m in harness.messages_since(before, olena))
+    confirmation = [m for m in harness.messages_since(before, olena) if m.text.startswith("✅ Booked!")][-1]
+    assert "Paid with 1 package credit." in confirmation.text
     assert await credits_left(harness, olena) == 2
 
     # Cancelled by the client within the free window: the credit comes back.
