@@ -451,7 +451,7 @@ async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_
         raise IllegalTransition(booking.id, booking.state, "confirm")
     booking.paid_with = paid_with
     booking.hold_expires_at = None
-    by = Actor.CLIENT if paid_with in (PaidWith.FREE, PaidWith.CREDIT) else Actor.SYSTEM
+    by = Actor.CLIENT if paid_with == PaidWith.FREE else Actor.SYSTEM
     _record(booking, BookingState.CONFIRMED, "confirm", by, now)
     await _announce_confirmed(session, booking, now, paid_with)
     return booking
