@@ -16,6 +16,7 @@ from bot.render import Rendered, format_price
 from bot.services import directory
 from bot.services.directory import Facets, ProfileView
 from bot.services.errors import NotFound
+from bot.services.payments import packages
 from handlers.client_callbacks import (
     CAT,
     LANG,
@@ -39,6 +40,7 @@ from handlers.common import (
     replace,
 )
 from handlers.instant import InstantListCb
+from handlers.packages import package_buttons, package_line
 from handlers.registry import Registry
 
 BIO_LIMIT = 2000
@@ -184,6 +186,11 @@ async def show_profile(ctx: Flow, view: ProfileView, cat: str = "", lang: str = 
         lines.append(_("Pick a service to see its free times."))
     else:
         lines.append(_("{name} has no services to book right now.").format(name=professional.name))
+    offered = await packages.buyable_packages(ctx.session, professional)
+    if offered:
+        lines += ["", _("Packages (1 credit = 1 session):")]
+        lines += [f"• {package_line(package, ctx.locale)}" for package in offered]
+        rows += package_buttons(offered, ctx.locale)
     rows.append([("◀ " + _("All professionals"), BrowseCb(cat=cat, lang=lang, page=page))])
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 

@@ -23,7 +23,7 @@ from bot.render import (
 )
 from bot.render.dates import tidy_spaces
 from bot.services.directory import Rating
-from bot.services.policy import CancelTerms, Policy
+from bot.services.policy import CancelTerms, PaidWith, Policy
 from bot.services.timezones import canonical_zone
 from handlers.common import Flow
 from models import Booking, BookingState, NoShowRule, Professional, Service, ServiceMode
@@ -214,6 +214,9 @@ def refund_words(booking: Booking, terms: CancelTerms, locale: str) -> str:
     """What cancelling gives back: "You'll get €30.00 back (50%)." / "This is free."."""
     if terms.credit_returned:
         return _("Your package credit comes back to you.")
+    if booking.paid_with == PaidWith.CREDIT:
+        hours = hours_label(Policy.from_json(booking.policy).free_cancellation_hours)
+        return _("It's less than {hours} before the start, so the package credit stays used.").format(hours=hours)
     if booking.price_minor == 0:
         return _("This is free.")
     if terms.paid_minor == 0:

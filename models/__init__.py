@@ -6,6 +6,7 @@ This package imports SQLAlchemy only: no aiogram, no services.
 from models.base import Base
 from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
 from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
+from models.credits import CreditEntry, CreditKind, PackagePurchase, PurchaseStatus
 from models.crisis import CrisisEvent
 from models.invite import Invite
 from models.move_proposal import MoveProposal
@@ -25,6 +26,8 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingState",
+    "CreditEntry",
+    "CreditKind",
     "CrisisEvent",
     "DateOverride",
     "Invite",
@@ -33,11 +36,13 @@ __all__ = [
     "OutboxMessage",
     "OverrideWindow",
     "Package",
+    "PackagePurchase",
     "Payment",
     "PaymentStatus",
     "Policy",
     "ProcessedStripeEvent",
     "Professional",
+    "PurchaseStatus",
     "RefundStatus",
     "Review",
     "Service",

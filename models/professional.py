@@ -84,6 +84,8 @@ class Professional(Base):
     address: Mapped[str | None] = mapped_column(Text)
     access_notes: Mapped[str | None] = mapped_column(Text)
     video_link: Mapped[str | None] = mapped_column(String(500))
+    # Stripe Connect (optional): payments become destination charges to this account (acct_...).
+    stripe_account: Mapped[str | None] = mapped_column(String(255))
 
     # Policy (seeds: "cancelling more than 72 hours before often allows rescheduling or a refund").
     free_cancellation_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_POLICY.free_cancellation_hours)

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from bot.services import outbox, reminders
+from bot.services import credits, outbox, reminders
 from bot.services.availability import is_offered, nearest_free_slots
 from bot.services.booking_view import booking_view
 from bot.services.errors import (
@@ -221,6 +221,7 @@ async def _expire_overdue(session: AsyncSession, now: datetime, professional_id:
         _record(booking, BookingState.EXPIRED, "expire", Actor.SYSTEM, now)
         await _notify_client(session, booking, "hold_expired_client", now)
         await reminders.void(session, booking, [reminders.HOLD_EXPIRING], now, "expired")
+        await payment_records.release_checkout(session, booking.id, now)
     await session.flush()
     return len(expired)
 
@@ -286,12 +287,17 @@ async def book(
     now: datetime,
     notes: str | None = None,
     phone: str | None = None,
+    use_credit: bool = False,
 ) -> Booked:
     """The client's Confirm: `hold`, except that Confirm pressed twice finds the booking the first
     press made (still held or confirmed) instead of calling the client's own slot taken.
 
-    `phone`: a phone session's number, given with consent for this booking (bot/services/phone.py)."""
-    return await _take(session, client, service_id, starts_at, now, notes, find_own=True, phone=phone)
+    `phone`: a phone session's number, given with consent for this booking (bot/services/phone.py).
+    `use_credit`: pay with one of the client's package credits (bot.services.credits) and confirm at
+    once; `credits.NoCreditLeft` (nothing booked) when none covers this session any more."""
+    return await _take(
+        session, client, service_id, starts_at, now, notes, find_own=True, phone=phone, use_credit=use_credit
+    )
 
 
 async def _take(
@@ -304,6 +310,7 @@ async def _take(
     *,
     find_own: bool,
     phone: str | None = None,
+    use_credit: bool = False,
 ) -> Booked:
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
@@ -320,10 +327,16 @@ async def _take(
             return Booked(own, again=True)
         if not await is_offered(session, professional, service, starts_at, now):
             raise await _unavailable(session, professional, service, starts_at, now)
+        if use_credit and await credits.usable_credit(session, client.id, service.id, starts_at, now) is None:
+            raise credits.NoCreditLeft(service.id)
         booking = await _insert_hold(session, client, professional, service, starts_at, now, notes, phone)
         if booking is None:
             # Another client's hold came between our check and our write: the database decided.
             raise await _unavailable(session, professional, service, starts_at, now, taken=True)
+        if use_credit and booking.price_minor > 0:
+            # Checked above under the calendar lock (every credit of this service is the professional's).
+            await credits.spend(session, client.id, booking, now)
+            return Booked(await _confirm(session, booking, now, PaidWith.CREDIT), again=False)
         if booking.price_minor == 0:
             # Just written in this transaction, with everything confirming needs: no reload.
             return Booked(await _confirm(session, booking, now, PaidWith.FREE), again=False)
@@ -597,6 +610,11 @@ async def cancel(
         if terms.refund_minor > 0 and booking.paid_with == PaidWith.STRIPE:
             # Owed in this transaction; the worker asks the gateway once it has committed.
             await payment_records.request_refund(session, booking.id, terms.refund_minor, now)
+        if not was_confirmed:
+            # A released hold: its open Checkout Session is expired by the worker after the commit.
+            await payment_records.release_checkout(session, booking.id, now)
+        if terms.credit_returned:
+            await credits.return_credit(session, booking.id, now)
         await reminders.void(session, booking, reminders.ALL_KINDS, now, "cancelled")
         await session.flush()
         return booking

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import booking as bookings
-from bot.services import reminders
+from bot.services import credits, reminders
 from bot.services.availability import is_offered, nearest_free_slots
 from bot.services.errors import IllegalTransition
 from bot.services.guard import guarded
@@ -163,7 +163,7 @@ async def rebook(
         if booking.state != BookingState.CANCELLED or booking.cancelled_by != Actor.PROFESSIONAL:
             raise IllegalTransition(booking.id, booking.state, "rebook")
         payment = await _untouched_refund(session, booking)
-        if payment is None and not await _payment_free(session, booking, now):
+        if payment is None and not await _payment_free(session, booking, starts_at, now):
             return None
         return await _revive(session, booking, starts_at, payment, now)
 
@@ -211,22 +211,19 @@ async def _untouched_refund(session: AsyncSession, booking: Booking) -> Payment 
     return payment
 
 
-async def _payment_free(session: AsyncSession, booking: Booking, now: datetime) -> bool:
+async def _payment_free(session: AsyncSession, booking: Booking, starts_at: datetime, now: datetime) -> bool:
     """Whether the booking carries over with no payment to keep: a free one, or a credit taken again."""
     if booking.paid_with == PaidWith.FREE or booking.price_minor == 0:
         return True
     if booking.paid_with == PaidWith.CREDIT:
-        return await _spend_credit_again(session, booking, now)
+        return await _spend_credit_again(session, booking, starts_at, now)
     return False
 
 
-async def _spend_credit_again(session: AsyncSession, booking: Booking, now: datetime) -> bool:
-    """The credit a cancelled credit booking gave back, spent on its rebooking.
-
-    Package credits are not on main yet: no booking is paid with one (`PaidWith.CREDIT` is never
-    written), so this is never reached there. The credits branch makes it `credits.spend(...)`; until
-    then a credit booking's rebooking is an ordinary one (the credit stays with the client)."""
-    return False
+async def _spend_credit_again(session: AsyncSession, booking: Booking, starts_at: datetime, now: datetime) -> bool:
+    """The credit a cancelled credit booking gave back, spent on its rebooking at `starts_at` (the
+    return is called off, as a refund is); False when it can't be (the rebooking is then ordinary)."""
+    return await credits.call_off_return(session, booking.id, starts_at, now)
 
 
 async def _revive(

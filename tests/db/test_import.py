@@ -617,6 +617,16 @@ BROKEN = {
         'mode: service "therapy-50" is by video but the professional has no video_link',
         ["- slug: therapy-50", "mode: video"],
     ),
+    "stripe account malformed": Broken(
+        [
+            (
+                '    video_link: "https://meet.example.org/david-moreno"\n',
+                '    video_link: "https://meet.example.org/david-moreno"\n    stripe_account: "sk_live_oops"\n',
+            )
+        ],
+        'stripe_account: "sk_live_oops" is not a Stripe account id (acct_ followed by letters and digits)',
+        ['stripe_account: "sk_live_oops"'],
+    ),
     "refund percent": Broken(
         [("late_cancellation_refund_percent: 50", "late_cancellation_refund_percent: 150")],
         "late_cancellation_refund_percent: 150 is not between 0 and 100",
@@ -678,6 +688,22 @@ BROKEN = {
         ["mon: [", "tue: ["],
     ),
 }
+
+
+async def test_a_stripe_account_lands_on_the_professional_and_can_be_dropped(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    with_account = edited(
+        (
+            '    video_link: "https://meet.example.org/david-moreno"\n',
+            '    video_link: "https://meet.example.org/david-moreno"\n    stripe_account: acct_1DavidMoreno\n',
+        )
+    )
+    await import_file(sessions, write(tmp_path, with_account))
+    assert (await professional(sessions, "david-moreno")).stripe_account == "acct_1DavidMoreno"
+    assert (await professional(sessions, "anna-koval")).stripe_account is None
+    await import_file(sessions, EXAMPLE_CATALOG)
+    assert (await professional(sessions, "david-moreno")).stripe_account is None
 
 
 async def test_broken_files_are_rejected_whole_with_their_lines(

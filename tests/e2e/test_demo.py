@@ -155,6 +155,49 @@ PAYING: list[Step] = [
 ]
 
 
+CREDITS_UNTIL = NOW + timedelta(days=120)  # the example catalog's five sessions, valid 120 days
+PACKAGE: list[Step] = [
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["You're all set."]),
+    (
+        "1",
+        ["Packages (1 credit = 1 session):", f"[4] 🎟 Buy: Five coaching sessions · {format_price(27000, 'EUR', 'en')}"],
+    ),
+    ("4", ["Five coaching sessions with Anna Koval", f"[1] 💳 Pay {format_price(27000, 'EUR', 'en')}"]),
+    ("1", ["/demo/checkout/cs_demo_p1 in a browser)"]),
+    (
+        "/pay",
+        [
+            "a signed checkout.session.completed)",
+            "✅ Payment received: Five coaching sessions (Anna Koval).",
+            f"You have 5 credits for Coaching session, valid until {format_instant(CREDITS_UNTIL, KYIV, 'en')}.",
+            "[1] 🗓 Book: Coaching session",
+        ],
+    ),
+    ("1", [f"[2] {TUE_NOV_24}"]),
+    ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
+    ("1", ["[1] Skip"]),
+    (
+        "1",
+        [
+            "With a credit: cancel up to 72 hours before the start and it comes back; later it stays used.",
+            f"[1] 🎟 Use 1 credit (5 left, until {short_day(CREDITS_UNTIL.date(), 'en')})",
+            "[2] ✅ Confirm",
+        ],
+    ),
+    ("1", ["✅ Booked!", "Video call: https://meet.example.org/anna-koval", "[file: session-20261124-0900.ics"]),
+    ("/credits", ["Five coaching sessions (Anna Koval)", "4 credits left"]),
+    ("/pay", ["(nothing to pay"]),
+]
+
+
+async def test_buying_a_package_and_booking_with_a_credit_in_the_demo() -> None:
+    output = await _play(PACKAGE)
+    _check(output, PACKAGE)
+    assert "Traceback" not in output
+
+
 async def test_paying_for_a_session_in_the_demo() -> None:
     output = await _play(PAYING)
     _check(output, PAYING)
