@@ -286,6 +286,11 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
     parser.add_argument("--events", type=int, default=300, help="webhook events posted (default 300)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="updates: instead of timing, list each step's SQL and cProfile's top functions",
+    )
     arguments = parser.parse_args()
     if arguments.suite in ("all", "core"):
         asyncio.run(main(arguments.runs, arguments.per_client))
@@ -305,7 +310,7 @@ if __name__ == "__main__":
         from benchmarks import updates
 
         print()
-        asyncio.run(updates.main())
+        asyncio.run(updates.main(arguments.profile))
     if arguments.suite in ("all", "memory"):
         from benchmarks import idle_memory
 

@@ -111,6 +111,10 @@ class Professional(Base):
         JSON, default=lambda: list(DEFAULT_REMINDERS), server_default=text("'[1440, 60]'")
     )
 
+    # Bumped by the database (triggers, migration 0008) whenever the row, its weekly windows, date
+    # overrides, time off or services change: the key of each process's schedule cache.
+    schedule_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
     services: Mapped[list[Service]] = relationship(
         back_populates="professional", cascade="all, delete-orphan", order_by="Service.id"
     )
