@@ -36,7 +36,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-import tzfpy
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
@@ -930,6 +929,8 @@ def _answer(
 
 def zone_at(latitude: float, longitude: float) -> str | None:
     """The zone of a shared location: tzfpy's polygons, else (open sea) the nearest zone.tab city."""
+    import tzfpy  # its polygons load on import: only for someone who shares a location
+
     found = tzfpy.get_tz(longitude, latitude)
     return _canonical(found) if found else _nearest_zone(latitude, longitude)
 
