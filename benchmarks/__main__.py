@@ -14,6 +14,8 @@
    (benchmarks/updates.py).
 7. `bench memory`: the idle resident memory of `bookbot run` beside a bare aiogram bot
    (benchmarks/idle_memory.py).
+8. `bench reminders`: N reminders due at once sent by the real worker to a Bot API that enforces
+   Telegram's limits: the rate as a fraction of 30/s, 429s, duplicates, misses (benchmarks/reminders.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -272,16 +274,29 @@ async def webhooks_main(events: int) -> None:
             await databases.drop()
 
 
+async def reminders_main(count: int, api_base: str | None, workers: int, redis_url: str | None) -> None:
+    from benchmarks.reminders import bench_reminders
+
+    with tempfile.TemporaryDirectory(prefix="bookbot-bench-") as scratch:
+        databases = Databases(Path(scratch))
+        try:
+            url = await databases.postgres("reminders") or await databases.sqlite("reminders")
+            print(f"  on {make_url(url).get_backend_name()}; Bot API: {api_base or 'the local fake'}")
+            await bench_reminders(url, count, api_base, workers, redis_url)
+        finally:
+            await databases.drop()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python3 dev.py bench", description=__doc__.splitlines()[0])
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("all", "core", "when", "crisis", "webhooks", "updates", "memory"),
+        choices=("all", "core", "when", "crisis", "webhooks", "updates", "memory", "reminders"),
         default="all",
         help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check; "
         "webhooks: Stripe events; updates: booking conversations through the dispatcher; "
-        "memory: idle RSS of bookbot run (default: all)",
+        "memory: idle RSS of bookbot run; reminders: reminders sent within Telegram's limits (default: all)",
     )
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
@@ -290,6 +305,18 @@ if __name__ == "__main__":
         "--profile",
         action="store_true",
         help="updates: instead of timing, list each step's SQL and cProfile's top functions",
+    )
+    parser.add_argument("--count", type=int, default=10_000, help="reminders due at once (default 10,000)")
+    parser.add_argument(
+        "--api-base", default=None, help="the Bot API the reminders go to (default: a local fake enforcing the limits)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes sending the reminders (default 1)")
+    parser.add_argument(
+        "--redis",
+        nargs="?",
+        const="redis://127.0.0.1:6379/15",
+        default=None,
+        help="share the rate limiter through Redis (default URL redis://127.0.0.1:6379/15); needed with --workers > 1",
     )
     arguments = parser.parse_args()
     if arguments.suite in ("all", "core"):
@@ -311,6 +338,11 @@ if __name__ == "__main__":
 
         print()
         asyncio.run(updates.main(arguments.profile))
+    if arguments.suite in ("all", "reminders"):
+        print(f"\nReminders: {arguments.count} due at once, sent within Telegram's limits")
+        if arguments.workers > 1 and arguments.redis is None:
+            parser.error("--workers above 1 needs --redis: without it each process keeps its own limits")
+        asyncio.run(reminders_main(arguments.count, arguments.api_base, arguments.workers, arguments.redis))
     if arguments.suite in ("all", "memory"):
         from benchmarks import idle_memory
 

@@ -40,14 +40,15 @@ from bot.middlewares import (
     refuse_calls_in_transaction,
     update_middlewares,
 )
+from bot.rate_limit import RateLimiter, make_rate_limiter
 from bot.render import RendererRegistry
-from bot.services.clock import Clock
+from bot.services.clock import Clock, FrozenClock
 from bot.services.payments.demo import DemoGateway
 from bot.services.payments.gateway import PaymentGateway
 from bot.services.payments.stripe_gateway import StripeGateway
 from bot.services.payments.webhooks import WebhookReceiver
 from bot.settings import Settings
-from bot.worker import RateLimiter, WorkerDeps, make_rate_limiter
+from bot.worker import WorkerDeps
 from handlers import setup_routers
 from handlers.registry import Registry
 from models.db import make_engine, make_read_only_sessionmaker, make_sessionmaker
@@ -169,7 +170,7 @@ def build_app(
         sessions=session_factory,
         clock=clock,
         i18n=i18n,
-        rate_limiter=make_rate_limiter(redis, key_prefix, bot.id),
+        rate_limiter=make_rate_limiter(redis, key_prefix, bot.id, simulated=isinstance(clock, FrozenClock)),
         renderers=registry.renderers,
         registry=registry,
         gateway=gateway,

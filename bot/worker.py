@@ -1,16 +1,19 @@
 """Worker ticks (DESIGN.md, data flow step 4): send the outbox, run the booking life cycle's clock.
 
 Every process runs them (APScheduler 3, in memory: the scheduler is only the clock, the database is the
-source of truth). `SKIP LOCKED` claims make each outbox row go out once across replicas; one token
-bucket (in Redis when configured, shared by every replica) keeps the bot under Telegram's ~30 msg/s.
+source of truth). `SKIP LOCKED` claims make each outbox row go out once across replicas; one rate
+limiter (bot/rate_limit.py; in Redis when configured, shared by every replica) keeps the bot within
+Telegram's limits: ~30 messages a second evenly paced, one a second to a chat, 20 a minute to a group.
 
 Each function takes a `WorkerDeps` (sessions, bot, clock, renderers, rate limiter, i18n), not the app:
 the composition root (bot/app.py, `App.worker`) builds it, and nothing here imports the app.
 
-- `send_due(deps)`: claim due rows; for each, read its recipient's chat, language and zone as they
-  are now (a row voided since the claim is dropped), render (bot.render.outbox), send, and mark it
-  sent with Telegram's message id right after Telegram accepts it (the only window for a duplicate
-  is between the two). A recipient who blocked the bot (403) is marked and not written to again.
+- `send_due(deps)`: claim due rows, batch after batch; for each, read its recipient's chat, language
+  and zone as they are now (a row voided since the claim is dropped), render (bot.render.outbox), wait
+  for the limiter, send, and mark it sent with Telegram's message id right after Telegram accepts it
+  (the only window for a duplicate is between the two). A 429 pauses that chat and the bot for its
+  `retry_after` and the row waits as long; a 5xx or network error is retried with a backoff; a
+  recipient who blocked the bot (403) is marked and not written to again.
 - `run_maintenance(deps)`: the time-driven steps of other services, listed in MAINTENANCE_TASKS.
 - `run_worker_once(deps)`: both, until nothing is due: what the demo and tests call after each step.
 - `start_scheduler(deps)`: the same on a timer, for `bookbot run`.
@@ -20,21 +23,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.render import Reader, RendererRegistry, send_rendered
-from bot.services import booking, outbox, reminders
+from bot.rate_limit import RateLimiter
+from bot.render import Reader, Rendered, RendererRegistry, send_rendered
+from bot.services import booking, daily_agenda, outbox, reminders
 from bot.services.clock import Clock
 from bot.services.payments import refunds
 from bot.services.payments.gateway import PaymentGateway
@@ -44,153 +47,21 @@ log = logging.getLogger(__name__)
 SEND_INTERVAL_SECONDS = 2
 MAINTENANCE_INTERVAL_SECONDS = 30
 BATCH = 50
-# Telegram allows about 30 messages a second per bot; stay below it.
-RATE_PER_SECOND = 25.0
+# Rows rendered and waiting for their moment at once: enough that the next message is ready when its
+# moment comes although a send or a commit is slow, few enough that each is checked just before it goes.
+AHEAD = 16
+# Of those, how many are checked and rendered at once (each a short transaction).
+PREPARING = 4
 
 MaintenanceTask = Callable[[AsyncSession, datetime], Awaitable[Any]]
 
 # Time-driven steps of other services, each run in its own transaction (committed by the worker) every
 # MAINTENANCE_INTERVAL_SECONDS and by `run_worker_once`; one failing does not stop the others.
-MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (booking.expire_holds, booking.complete_past_sessions)
-
-
-# --- rate limiting ---------------------------------------------------------------------------------
-
-
-class RateLimiter(Protocol):
-    async def acquire(self) -> None:
-        """Wait until one more message may go out."""
-        ...
-
-    async def pause(self, seconds: float) -> None:
-        """Telegram said "retry after": nobody sends for that long."""
-        ...
-
-
-MonotonicClock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class TokenBucket:
-    """In-process token bucket on a monotonic clock (the app's clock may be frozen in tests); `clock` and
-    `sleep` are injectable so tests can run it on virtual time."""
-
-    def __init__(
-        self,
-        rate: float = RATE_PER_SECOND,
-        capacity: float | None = None,
-        *,
-        clock: MonotonicClock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self.rate = rate
-        self.capacity = capacity if capacity is not None else rate
-        self._clock = clock
-        self._sleep = sleep
-        self._tokens = self.capacity
-        self._at = clock()
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = self._clock()
-                if now < self._paused_until:
-                    await self._sleep(self._paused_until - now)
-                    continue
-                self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
-                self._at = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await self._sleep((1 - self._tokens) / self.rate)
-
-    async def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
-
-
-# Both return milliseconds. The bucket answers 0 when a token was taken, else how long to wait. Time is
-# Redis's own clock, so replicas with skewed clocks still share one bucket, unless the caller passes
-# "now" in milliseconds (ARGV[3]; tests on virtual time).
-_NOW = """
-local now = tonumber(ARGV[3])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-"""
-_BUCKET_SCRIPT = (
-    _NOW
-    + """
-local paused_until = tonumber(redis.call('GET', KEYS[2]))
-if paused_until and paused_until > now then return paused_until - now end
-local rate = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or capacity
-local at = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + (now - at) * rate / 1000)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 1000 / rate) end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], 60000)
-return wait
-"""
+MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (
+    booking.expire_holds,
+    booking.complete_past_sessions,
+    daily_agenda.queue_daily_agendas,
 )
-# ARGV[1]: the pause in milliseconds; ARGV[2] unused, ARGV[3]: "now" as above. A later "until" wins.
-_PAUSE_SCRIPT = (
-    _NOW
-    + """
-local ms = tonumber(ARGV[1])
-local until_ms = now + ms
-local current = tonumber(redis.call('GET', KEYS[2]))
-if current and current > until_ms then return current end
-redis.call('SET', KEYS[2], tostring(until_ms), 'PX', ms + 60000)
-return until_ms
-"""
-)
-
-
-class RedisTokenBucket:
-    """One bucket for every replica of the bot. `clock` (seconds, monotonic) replaces Redis's own clock
-    and `sleep` the event loop's, for tests on virtual time; every replica must then share that clock."""
-
-    def __init__(
-        self,
-        redis: Redis,
-        key: str,
-        rate: float = RATE_PER_SECOND,
-        *,
-        clock: MonotonicClock | None = None,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self._redis = redis
-        self._keys = [f"{key}:bucket", f"{key}:paused"]
-        self.rate = rate
-        self._clock = clock
-        self._sleep = sleep
-        self._script = redis.register_script(_BUCKET_SCRIPT)
-        self._pause_script = redis.register_script(_PAUSE_SCRIPT)
-
-    def _now_ms(self) -> list[int]:
-        return [] if self._clock is None else [round(self._clock() * 1000)]
-
-    async def acquire(self) -> None:
-        while True:
-            wait_ms = int(await self._script(keys=self._keys, args=[self.rate, self.rate, *self._now_ms()]))
-            if wait_ms <= 0:
-                return
-            await self._sleep(wait_ms / 1000)
-
-    async def pause(self, seconds: float) -> None:
-        await self._pause_script(keys=self._keys, args=[max(1, int(seconds * 1000)), 0, *self._now_ms()])
-
-
-def make_rate_limiter(redis: Redis | None, key_prefix: str, bot_id: int) -> RateLimiter:
-    if redis is None:
-        return TokenBucket()
-    return RedisTokenBucket(redis, f"{key_prefix}:rate:{bot_id}")
 
 
 # --- ticks -----------------------------------------------------------------------------------------
@@ -211,60 +82,166 @@ class WorkerDeps:
 
 
 async def send_due(deps: WorkerDeps, limit: int = BATCH) -> int:
-    """One batch of due outbox rows; returns how many rows were claimed."""
+    """Send what is due: batches of `limit` rows claimed one after another until one comes back short
+    (or Telegram asked us to slow down); returns how many rows were claimed.
+
+    Rows are checked and rendered a few at once (PREPARING), then handed on in claim order, each to a
+    task of its own that sends it once the rate limiter gives it a moment: the next rows are ready
+    while one waits for its moment or for Telegram. A recipient's rows go out in order, one after
+    another. At most AHEAD rows are in hand at once."""
+    claimed = 0
+    ahead = asyncio.Semaphore(AHEAD)
+    throttled = asyncio.Event()
+    marks = _Marks(deps)
+    last_to: dict[int, asyncio.Task[None]] = {}
+    readying: deque[tuple[outbox.ClaimedMessage, asyncio.Task[tuple[outbox.Delivery, Rendered] | None]]] = deque()
+
+    def hand_on(message: outbox.ClaimedMessage, prepared: tuple[outbox.Delivery, Rendered] | None) -> None:
+        # In claim order: the limiter gives moments in the order they are asked for.
+        if prepared is None:
+            ahead.release()
+            return
+        delivery, rendered = prepared
+        before = last_to.get(message.recipient_id)
+        task = asyncio.create_task(_send(deps, message, delivery, rendered, before, throttled, marks))
+        task.add_done_callback(lambda _task: ahead.release())
+        last_to[message.recipient_id] = task
+
+    try:
+        while not throttled.is_set():
+            async with deps.sessions.begin() as session:
+                batch = await outbox.claim_due(session, deps.clock.now(), limit)
+            claimed += len(batch)
+            for message in batch:
+                while readying and (readying[0][1].done() or len(readying) >= PREPARING):
+                    done, task = readying[0]
+                    prepared = await task
+                    readying.popleft()
+                    hand_on(done, prepared)
+                # Never blocked by rows still being readied (fewer than AHEAD): only by rows waiting to go.
+                await ahead.acquire()
+                readying.append((message, asyncio.create_task(_ready(deps, message))))
+            while readying:
+                done, task = readying[0]
+                prepared = await task
+                readying.popleft()
+                hand_on(done, prepared)
+            if len(batch) < limit:
+                break
+    finally:
+        # Messages on their way are finished and recorded, whatever stopped the claiming.
+        for _message, task in readying:
+            task.cancel()
+        await asyncio.gather(*(task for _message, task in readying), *last_to.values(), return_exceptions=True)
+    return claimed
+
+
+async def _ready(deps: WorkerDeps, message: outbox.ClaimedMessage) -> tuple[outbox.Delivery, Rendered] | None:
+    """The last look before sending, and the message rendered; None when it is not to go out."""
     async with deps.sessions.begin() as session:
-        batch = await outbox.claim_due(session, deps.clock.now(), limit)
-    for index, message in enumerate(batch):
+        # A reminder whose booking moved, was cancelled or whose moment passed is dropped.
+        stale = await reminders.stale_reason(session, message, deps.clock.now())
+        if stale is not None:
+            await outbox.void(session, message.id, deps.clock.now(), stale)
+            return None
+        delivery = await outbox.prepare(session, message.id, deps.clock.now())
+    if delivery is None:
+        return None  # voided or settled since the claim, or the recipient blocked the bot
+    reader = Reader(locale=delivery.locale or deps.i18n.default_locale, zone=delivery.zone)
+    try:
+        rendered = deps.renderers.render(message.kind, message.payload, reader, deps.i18n)
+    except Exception as exc:
+        # A renderer bug or a kind this replica does not know yet: retry later, a deploy may fix it.
+        log.exception("outbox %s: cannot render kind %r", message.id, message.kind)
+        await _failed(deps, message.id, exc, permanent=False)
+        return None
+    return delivery, rendered
+
+
+class _Marks:
+    """Rows Telegram accepted, marked sent in as few transactions as keep up (a group commit): each
+    waits only for the transaction in progress, never for a timer, so the window in which a crash
+    could send a message twice stays one commit long."""
+
+    def __init__(self, deps: WorkerDeps) -> None:
+        self._deps = deps
+        self._pending: list[outbox.Accepted] = []
+        self._writing = asyncio.Lock()
+
+    async def add(self, accepted: outbox.Accepted) -> None:
+        self._pending.append(accepted)
+        async with self._writing:
+            if not self._pending:
+                return  # written with the previous transaction
+            batch, self._pending = self._pending, []
+            try:
+                async with self._deps.sessions.begin() as session:
+                    await outbox.mark_sent_many(session, batch, self._deps.clock.now())
+            except Exception:
+                # The rows stay claimed and come back when their lease runs out (sent again, alas).
+                log.exception("outbox: could not mark %s sent rows", len(batch))
+
+
+async def _send(
+    deps: WorkerDeps,
+    message: outbox.ClaimedMessage,
+    delivery: outbox.Delivery,
+    rendered: Rendered,
+    before: asyncio.Task[None] | None,
+    throttled: asyncio.Event,
+    marks: _Marks,
+) -> None:
+    """One row: wait for the recipient's previous row, then for a moment the limits allow, send, record."""
+    if before is not None:
+        await asyncio.wait([before])
+    try:
+        wait = await deps.rate_limiter.acquire(delivery.chat_id)
+        if wait > 0:
+            # The chat or the bot is held back (a long retry_after) for longer than a claim should be
+            # kept: give the row back for then, without counting an attempt.
+            async with deps.sessions.begin() as session:
+                retry_at = deps.clock.now() + timedelta(seconds=wait)
+                await outbox.reschedule(session, message.id, retry_at, f"rate limit: {wait:.0f} s to wait")
+            return
+        await _deliver(deps, message, delivery, rendered, throttled, marks)
+    except Exception:
+        # Our own bug or the database: the row stays claimed and comes back when its lease runs out.
+        log.exception("outbox %s (%s): sending failed", message.id, message.kind)
+
+
+async def _deliver(
+    deps: WorkerDeps,
+    message: outbox.ClaimedMessage,
+    delivery: outbox.Delivery,
+    rendered: Rendered,
+    throttled: asyncio.Event,
+    marks: _Marks,
+) -> None:
+    try:
+        sent = await send_rendered(deps.bot, delivery.chat_id, rendered)
+    except TelegramRetryAfter as exc:
+        # For that chat and for the whole bot: every process sharing the limiter waits it out.
+        throttled.set()
+        await deps.rate_limiter.pause(exc.retry_after, delivery.chat_id)
         async with deps.sessions.begin() as session:
-            # The last look: a reminder whose booking moved, was cancelled or whose moment passed is dropped.
-            stale = await reminders.stale_reason(session, message, deps.clock.now())
-            if stale is not None:
-                await outbox.void(session, message.id, deps.clock.now(), stale)
-                continue
-            delivery = await outbox.prepare(session, message.id, deps.clock.now())
-        if delivery is None:
-            continue  # voided or settled since the claim, or the recipient blocked the bot
-        reader = Reader(locale=delivery.locale or deps.i18n.default_locale, zone=delivery.zone)
-        try:
-            rendered = deps.renderers.render(message.kind, message.payload, reader, deps.i18n)
-        except Exception as exc:
-            # A renderer bug or a kind this replica does not know yet: retry later, a deploy may fix it.
-            log.exception("outbox %s: cannot render kind %r", message.id, message.kind)
-            await _failed(deps, message.id, exc, permanent=False)
-            continue
-        await deps.rate_limiter.acquire()
-        try:
-            sent = await send_rendered(deps.bot, delivery.chat_id, rendered)
-        except TelegramRetryAfter as exc:
-            await deps.rate_limiter.pause(exc.retry_after)
-            async with deps.sessions.begin() as session:
-                retry_at = deps.clock.now() + timedelta(seconds=exc.retry_after)
-                await outbox.reschedule(session, message.id, retry_at, f"retry after {exc.retry_after} s")
-                await outbox.release(session, [rest.id for rest in batch[index + 1 :]])
-            log.warning("Telegram asked to slow down for %s s; outbox paused", exc.retry_after)
-            break
-        except TelegramForbiddenError as exc:
-            # The person blocked the bot (or the chat is gone): no retry, and no more tries to them.
-            log.warning("outbox %s (%s) given up, recipient blocked the bot: %s", message.id, message.kind, exc)
-            async with deps.sessions.begin() as session:
-                await outbox.mark_blocked(session, message.id, deps.clock.now(), f"{type(exc).__name__}: {exc}")
-        except TelegramBadRequest as exc:
-            # A message Telegram will never accept: retrying won't help.
-            log.warning("outbox %s (%s) given up: %s", message.id, message.kind, exc)
-            await _failed(deps, message.id, exc, permanent=True)
-        except Exception as exc:
-            log.warning("outbox %s (%s) failed, will retry: %r", message.id, message.kind, exc)
-            await _failed(deps, message.id, exc, permanent=False)
-        else:
-            async with deps.sessions.begin() as session:
-                await outbox.mark_sent(
-                    session,
-                    message.id,
-                    deps.clock.now(),
-                    chat_id=sent.chat.id,
-                    telegram_message_id=sent.message_id,
-                )
-    return len(batch)
+            retry_at = deps.clock.now() + timedelta(seconds=exc.retry_after)
+            await outbox.reschedule(session, message.id, retry_at, f"retry after {exc.retry_after} s")
+        log.warning("Telegram asked to slow down for %s s; chat and bot paused", exc.retry_after)
+    except TelegramForbiddenError as exc:
+        # The person blocked the bot (or the chat is gone): no retry, and no more tries to them.
+        log.warning("outbox %s (%s) given up, recipient blocked the bot: %s", message.id, message.kind, exc)
+        async with deps.sessions.begin() as session:
+            await outbox.mark_blocked(session, message.id, deps.clock.now(), f"{type(exc).__name__}: {exc}")
+    except TelegramBadRequest as exc:
+        # A message Telegram will never accept: retrying won't help.
+        log.warning("outbox %s (%s) given up: %s", message.id, message.kind, exc)
+        await _failed(deps, message.id, exc, permanent=True)
+    except Exception as exc:
+        # 5xx, network errors: again after a backoff (outbox.backoff).
+        log.warning("outbox %s (%s) failed, will retry: %r", message.id, message.kind, exc)
+        await _failed(deps, message.id, exc, permanent=False)
+    else:
+        await marks.add(outbox.Accepted(message.id, sent.chat.id, sent.message_id))
 
 
 async def _failed(deps: WorkerDeps, message_id: int, exc: BaseException, *, permanent: bool) -> None:
@@ -292,14 +269,25 @@ async def run_maintenance(deps: WorkerDeps) -> None:
 async def run_worker_once(deps: WorkerDeps) -> None:
     """Every tick once, then the outbox until nothing more is due now."""
     await run_maintenance(deps)
-    while await send_due(deps) == BATCH:
-        pass
+    await send_due(deps)
 
 
 def start_scheduler(deps: WorkerDeps) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": datetime.now(UTC)}
-    scheduler.add_job(send_due, "interval", seconds=SEND_INTERVAL_SECONDS, args=[deps], id="outbox", **options)
+    draining = asyncio.Lock()
+
+    async def outbox_tick() -> None:
+        # One tick drains everything due (minutes for a large backlog, at Telegram's pace); the ticks
+        # that come meanwhile return at once instead of being skipped with a warning each.
+        if draining.locked():
+            return
+        async with draining:
+            await send_due(deps)
+
+    scheduler.add_job(
+        outbox_tick, "interval", seconds=SEND_INTERVAL_SECONDS, id="outbox", **(options | {"max_instances": 2})
+    )
     scheduler.add_job(
         run_maintenance, "interval", seconds=MAINTENANCE_INTERVAL_SECONDS, args=[deps], id="maintenance", **options
     )

@@ -17,7 +17,19 @@ from handlers import fallback, settings, start
 
 # isort: split
 # After start: import order is the order of /help and the command menu, and start's commands lead.
-from handlers import admin, booking, catalog, hours, my_bookings, payments, professional, reminders, reviews, safety
+from handlers import (
+    admin,
+    booking,
+    catalog,
+    daily_agenda,
+    hours,
+    my_bookings,
+    payments,
+    professional,
+    reminders,
+    reviews,
+    safety,
+)
 from handlers.common import FlowMiddleware
 from handlers.registry import Registry
 
@@ -33,6 +45,7 @@ FEATURES: list[RouterFactory] = [
     my_bookings.make_router,
     professional.make_router,
     hours.make_router,
+    daily_agenda.make_router,
     admin.make_router,
     reviews.make_router,
     safety.make_router,

@@ -69,6 +69,7 @@ def professional_commands() -> list[CommandInfo]:
     return [
         CommandInfo("agenda", lambda: _("Your sessions today and this week")),
         CommandInfo("hours", lambda: _("Your weekly hours and days off")),
+        CommandInfo("daily", lambda: _("Today's sessions every morning at 08:00: on or off")),
     ]
 
 

@@ -7,9 +7,13 @@ refund shown first) and "Running late" (5 / 10 / 15 minutes or a typed number; t
 through the outbox, the client gets the link or address again).
 
 A text that answers a reminder (a Telegram reply to it, or any text within the hour after one while no
-other step waits for an answer) is read as a time request (bot.services.time_request) and answered with
-the free slots nearest to it, one tap away from the same reschedule as /bookings; text that is not about
-a time gets a short menu of what the client can do.
+other step waits for an answer) is read as a time request (bot.services.time_request, in whichever of
+its six languages reads most of the text, the client's own first) and answered with the free slots
+nearest to it, one tap away from the same reschedule as /bookings; text that is not about a time gets a
+short menu of what the client can do.
+
+The warning before an unpaid hold runs out may offer to hold the time once more
+(bot/services/hold_extension.py); a press that can no longer do it gets the reason in a pop-up.
 """
 
 from __future__ import annotations
@@ -26,17 +30,18 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.render import Reader, Rendered, format_duration, format_instant
+from bot.render import Reader, Rendered, format_duration, format_instant, format_price
 from bot.services import booking as bookings
-from bot.services import reminders
+from bot.services import hold_extension, reminders
 from bot.services.booking_view import BookingView, booking_view
 from bot.services.errors import IllegalTransition, TooLateToChange
 from bot.services.policy import Actor, can_reschedule
-from bot.services.reply_times import TimeOffer, offer_for_text
+from bot.services.reply_times import TimeOffer, offer_for_text, reply_languages
 from handlers.booking_picker import refusal_screen
 from handlers.client_callbacks import BookingCb, BookingsCb, CancelCb, MoveCb, MoveYesCb, minute_code
 from handlers.client_wording import notes_line, place_lines_of, viewer_zone, when_lines_of
 from handlers.common import Button, Callback, Flow, answer, button_grid, inline_keyboard, replace, send
+from handlers.payments import PayCb
 from handlers.registry import Registry
 from models import Booking
 
@@ -60,6 +65,13 @@ class LateCb(Callback, prefix="rl"):
 
     id: int
     m: int = 0
+
+
+class ExtendCb(Callback, prefix="rx"):
+    """Hold the time once more (the hold-expiry warning); v = the booking's version the warning showed."""
+
+    id: int
+    v: int
 
 
 class Late(StatesGroup):
@@ -149,6 +161,8 @@ def heads_up_for_professional(payload: Mapping[str, Any], reader: Reader) -> Ren
 
 
 def hold_expiring_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
+    """Ten minutes before a hold runs out; with the offer to hold it longer once, where the worker's last
+    look found that possible (bot.services.reminders.stale_reason sets `can_extend`)."""
     view = BookingView.from_json(payload)
     expires = view.hold_expires_at or view.starts_at
     lines = [
@@ -158,7 +172,54 @@ def hold_expiring_for_client(payload: Mapping[str, Any], reader: Reader) -> Rend
         format_instant(view.starts_at, reader.zone, reader.locale),
         _("Finish paying to keep it, or release it for others."),
     ]
-    return Rendered("\n".join(lines), inline_keyboard([(_("Open the booking"), BookingCb(id=view.booking_id))]))
+    rows: list[list[Button]] = []
+    minutes = int(payload.get("extend_minutes") or 0)
+    if payload.get("can_extend") and minutes > 0:
+        duration = format_duration(minutes)
+        lines.append(_("Need more time? I can hold it {duration} longer, once.").format(duration=duration))
+        label = "⏳ " + _("Hold it {duration} longer").format(duration=duration)
+        rows.append([(label, ExtendCb(id=view.booking_id, v=view.version))])
+    rows.append([(_("Open the booking"), BookingCb(id=view.booking_id))])
+    return Rendered("\n".join(lines), inline_keyboard(*rows))
+
+
+def _extension_refused(reason: hold_extension.Refusal) -> str:
+    if reason == hold_extension.Refusal.ALREADY:
+        return _("This hold was already extended once; it can't be extended again.")
+    if reason == hold_extension.Refusal.PAYING:
+        return _("You've started paying for this session: please finish the payment to keep it.")
+    if reason == hold_extension.Refusal.RAN_OUT:
+        return _("The time held for you has already run out.")
+    if reason == hold_extension.Refusal.NOT_HELD:
+        return _("This booking is no longer waiting for payment.")
+    if reason == hold_extension.Refusal.NOT_FREE:
+        return _("This time can't be held any longer.")
+    return _("This booking has changed since; open it to see how it stands.")
+
+
+async def extend_pressed(query: CallbackQuery, callback_data: ExtendCb, ctx: Flow) -> None:
+    try:
+        booking = await hold_extension.extend_hold(
+            ctx.session, callback_data.id, client=ctx.user, now=ctx.clock.now(), expected_version=callback_data.v
+        )
+    except hold_extension.HoldNotExtended as refused:
+        await answer(query, _extension_refused(refused.reason), show_alert=True)
+        return
+    zone = viewer_zone(ctx)
+    expires = booking.hold_expires_at or booking.starts_at
+    lines = [
+        "⏳ "
+        + _("Done: the time is held for you until {when}.").format(when=format_instant(expires, zone, ctx.locale)),
+        _("{service} with {name}").format(service=booking.service.name, name=booking.professional.name),
+        format_instant(booking.starts_at, zone, ctx.locale),
+        _("Pay by then to confirm it; otherwise the time is released for others."),
+    ]
+    price = format_price(booking.price_minor, booking.currency, ctx.locale)
+    keyboard = inline_keyboard(
+        [("💳 " + _("Pay {price}").format(price=price), PayCb(id=booking.id))],
+        [(_("Open the booking"), BookingCb(id=booking.id))],
+    )
+    await replace(query, ctx, Rendered("\n".join(lines), keyboard))
 
 
 def attendance_for_professional(payload: Mapping[str, Any], reader: Reader) -> Rendered:
@@ -271,11 +332,13 @@ async def reply_typed(message: Message, ctx: Flow) -> None:
     booking = await bookings.client_booking(ctx.session, sent.subject.id, ctx.user)
     zone = viewer_zone(ctx)
     asked_from = sent.sent_at if now - sent.sent_at <= REPLY_WINDOW else now
+    sender = message.from_user
     offer = await offer_for_text(
         ctx.session,
         booking,
         message.text or "",
-        lang=ctx.locale,
+        # Telegram's language first: the chat speaks only some, and it decides a tie ("05.01" day first).
+        languages=reply_languages(sender.language_code if sender else None, ctx.locale),
         zone=ZoneInfo(zone),
         now=now,
         asked_at=asked_from,
@@ -328,6 +391,7 @@ def make_router(registry: Registry) -> Router:
     registry.state_prompt(Late.minutes, ask_late)
     router.callback_query.register(attend_pressed, AttendCb.filter())
     router.callback_query.register(late_pressed, LateCb.filter())
+    router.callback_query.register(extend_pressed, ExtendCb.filter())
     router.message.register(late_typed, Late.minutes, F.text, ~F.text.startswith("/"))
     router.message.register(reply_typed, F.text, ~F.text.startswith("/"))
     return router

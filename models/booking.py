@@ -42,6 +42,8 @@ class Booking(Base):
         CheckConstraint("starts_at < ends_at", name="time_order"),
         CheckConstraint("block_starts_at <= starts_at AND ends_at <= block_ends_at", name="block_covers"),
         CheckConstraint("version >= 1", name="version_positive"),
+        # A hold is extended once at most (README "Reminders": the hold-expiry warning's offer).
+        CheckConstraint("hold_extensions BETWEEN 0 AND 1", name="hold_extended_once"),
         Index("ix_bookings_professional_block", "professional_id", "block_starts_at"),
         # The last word against double booking on PostgreSQL; SQLite gets triggers (see the migration).
         ExcludeConstraint(
@@ -69,6 +71,8 @@ class Booking(Base):
     # Bumped on every change a party must hear about (reschedule, state change): keys the outbox.
     version: Mapped[int] = mapped_column(Integer, default=1)
     hold_expires_at: Mapped[datetime | None]
+    # How many times the client extended the hold (at most once, by the hold's own length).
+    hold_extensions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     price_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text, text, true
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -110,8 +110,11 @@ class Professional(Base):
     reminders: Mapped[list[int]] = mapped_column(
         JSON, default=lambda: list(DEFAULT_REMINDERS), server_default=text("'[1440, 60]'")
     )
+    # Today's sessions in one message at 08:00 in their zone (README "Reminders"); off unless the
+    # catalog or the professional (/daily) turns it on.
+    daily_agenda: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    # Bumped by the database (triggers, migration 0008) whenever the row, its weekly windows, date
+    # Bumped by the database (triggers, migration 0009) whenever the row, its weekly windows, date
     # overrides, time off or services change: the key of each process's schedule cache.
     schedule_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 

@@ -45,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--lang", default="en", metavar="LL", help=f"the client's language: {LANGUAGES_HELP} (default: en)"
     )
     parser.add_argument(
+        "--any-language",
+        action="store_true",
+        help="read each line as the chat reads a reply: in whichever language reads most of it, --lang on a tie",
+    )
+    parser.add_argument(
         "--session",
         metavar="ISO-8601",
         help='the booked session\'s start, for phrases about it ("an hour later", "same time next week"); '
@@ -56,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _when(args: argparse.Namespace) -> int:
     try:
         zone, now, lang, session = _arguments(args)
+        langs = _languages(lang, any_language=bool(args.any_language))
     except _BadArgument as exc:
         print(f"bookbot: {exc}", file=sys.stderr)
         return 2
@@ -63,8 +69,15 @@ def _when(args: argparse.Namespace) -> int:
         # Messages are UTF-8 whatever the operator's locale; a byte that is not becomes U+FFFD, not a traceback.
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(encoding="utf-8", errors="replace")
-    _answer_each_line(sys.stdin, sys.stdout, zone=zone, now=now, lang=lang, session=session)
+    _answer_each_line(sys.stdin, sys.stdout, zone=zone, now=now, langs=langs, session=session)
     return 0
+
+
+def _languages(lang: str, *, any_language: bool) -> list[str]:
+    """`--lang` alone, or (as the chat reads a reply to a reminder) it first, then every other language."""
+    from bot.services.time_request import LANGUAGES
+
+    return list(dict.fromkeys([lang, *LANGUAGES])) if any_language else [lang]
 
 
 def _arguments(args: argparse.Namespace) -> tuple[ZoneInfo, datetime, str, datetime | None]:
@@ -95,14 +108,15 @@ def _instant(option: str, text: str, zone: ZoneInfo) -> datetime:
 
 
 def _answer_each_line(
-    lines: TextIO, out: TextIO, *, zone: ZoneInfo, now: datetime, lang: str, session: datetime | None
+    lines: TextIO, out: TextIO, *, zone: ZoneInfo, now: datetime, langs: list[str], session: datetime | None
 ) -> None:
     import json
 
-    from bot.services.time_request import parse_time_request
+    from bot.services.time_request import read_in_languages
 
     for line in lines:
-        asked = parse_time_request(line.rstrip("\r\n"), lang=lang, zone=zone, now=now, session=session)
+        reading = read_in_languages(line.rstrip("\r\n"), langs, zone=zone, now=now, session=session)
+        asked = reading.request if reading is not None else None
         answer: dict[str, object] = (
             {"understood": False}
             if asked is None

@@ -7,7 +7,8 @@ Kinds, each about one booking ("booking", id) and keyed by (kind, booking, versi
   (catalog, default 24 h and 1 h); a booking made later than an offset skips that one.
 - `REMINDER_START`: at the start, with the video link, or the address and access notes.
 - `REMINDER_PRO`: the professional's heads-up an hour before, with the client's notes.
-- `HOLD_EXPIRING`: ten minutes before an unpaid hold runs out.
+- `HOLD_EXPIRING`: ten minutes before an unpaid hold runs out; its last look decides whether it offers
+  to extend the hold once (bot.services.hold_extension).
 - `REVIEW_PROMPT`: once a session is completed.
 
 Every payload carries the booking's view (its version among it) and `send_before`, the moment the
@@ -26,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import outbox
+from bot.services import daily_agenda, outbox
 from bot.services.booking_view import booking_view
 from bot.services.errors import IllegalTransition, TooLateToChange
 from bot.services.policy import Actor
@@ -167,7 +168,10 @@ async def _write(session: AsyncSession, booking: Booking, item: Planned, now: da
 
 
 async def stale_reason(session: AsyncSession, message: outbox.ClaimedMessage, now: datetime) -> str | None:
-    """Why a claimed reminder must not go out now (None: send it). Other kinds are not judged here."""
+    """Why a claimed reminder (or daily agenda) must not go out now (None: send it). Other kinds are
+    not judged here."""
+    if message.kind == daily_agenda.DAILY_AGENDA:
+        return await daily_agenda.stale_reason(session, message, now)
     expected = _EXPECTED_STATE.get(message.kind)
     if expected is None or message.subject is None or message.subject.type != SUBJECT:
         return None
@@ -185,6 +189,14 @@ async def stale_reason(session: AsyncSession, message: outbox.ClaimedMessage, no
         reviewed = await session.scalar(select(Review.id).where(Review.booking_id == booking.id))
         if reviewed is not None:
             return "already reviewed"
+    if message.kind == HOLD_EXPIRING:
+        # What only the moment of sending knows goes into the payload the worker renders: whether the
+        # warning may offer to extend the hold (time still free, no checkout opened, not extended yet).
+        # Imported here: the extension writes its new warning through this module.
+        from bot.services import hold_extension
+
+        message.payload["can_extend"] = await hold_extension.refusal(session, booking, now) is None
+        message.payload["extend_minutes"] = int(hold_extension.extension_of(booking).total_seconds() // 60)
     return None
 
 

@@ -1,14 +1,15 @@
 """A client's free-text answer to a reminder, read as a time request and turned into free slots to offer.
 
-`offer_for_text` reads the text with the time parser (bot.services.time_request, in the client's
-language, relative to their zone, when they were asked and the booked session) and looks up the free
-slots of the booking's service: the free starts inside what was asked first, then the nearest others,
-up to `MAX_OFFERED`, in time order. Moving is then the ordinary reschedule (booking.reschedule), with
-its policy checks.
+`offer_for_text` reads the text with the time parser (bot.services.time_request) in whichever of the
+six languages reads most of it, the client's own first, relative to their zone, when they were asked
+and the booked session; then it looks up the free slots of the booking's service: the free starts
+inside what was asked first, then the nearest others, up to `MAX_OFFERED`, in time order. Moving is
+then the ordinary reschedule (booking.reschedule), with its policy checks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.availability import free_slots, nearest_free_slots
-from bot.services.time_request import LANGUAGES, TimeRequest, parse_time_request
+from bot.services.time_request import LANGUAGES, TimeRequest, read_in_languages
 from models import Booking
 
 MAX_OFFERED = 6
@@ -31,10 +32,12 @@ class TimeOffer:
     slots: tuple[datetime, ...]
 
 
-def parser_language(locale: str) -> str:
-    """The parser's language for a chat locale ("pt-BR" -> "pt"); English when it has none of its own."""
-    base = locale.split("-")[0].split("_")[0].lower()
-    return base if base in LANGUAGES else "en"
+def reply_languages(*preferred: str | None) -> list[str]:
+    """The languages a client's reply is read in: theirs first (in the order given: the one their
+    Telegram app is set to, then the chat's), then every other the parser knows. The chat speaks only some languages,
+    so a Spanish speaker may read it in English and still answer "mañana por la tarde"."""
+    own = [base for base in (tag.split("-")[0].split("_")[0].lower() for tag in preferred if tag) if base in LANGUAGES]
+    return list(dict.fromkeys([*own, *LANGUAGES]))
 
 
 async def offer_for_text(
@@ -42,19 +45,21 @@ async def offer_for_text(
     booking: Booking,
     text: str,
     *,
-    lang: str,
+    languages: Sequence[str],
     zone: ZoneInfo,
     now: datetime,
     asked_at: datetime,
 ) -> TimeOffer | None:
     """The slots to offer for `text`, or None when it is not about a time.
 
-    Day words count from `asked_at` (when the reminder went out, for an answer within its hour),
-    phrases about the session ("an hour later") from the booked start; free slots are as of `now`."""
-    request = parse_time_request(text, lang=parser_language(lang), zone=zone, now=asked_at, session=booking.starts_at)
-    if request is None:
+    The text is read in each of `languages` (`reply_languages`); the reading that makes most of it
+    wins, the client's own language on a tie. Day words count from `asked_at` (when the reminder went
+    out, for an answer within its hour), phrases about the session ("an hour later") from the booked
+    start; free slots are as of `now`."""
+    reading = read_in_languages(text, languages, zone=zone, now=asked_at, session=booking.starts_at)
+    if reading is None:
         return None
-    return await offer_for_request(session, booking, request, now)
+    return await offer_for_request(session, booking, reading.request, now)
 
 
 async def offer_for_request(session: AsyncSession, booking: Booking, request: TimeRequest, now: datetime) -> TimeOffer:

@@ -1,7 +1,7 @@
 """Each process keeps the schedules it loaded, keyed by the professional's `schedule_version`.
 
 The database bumps that version in the same transaction as every change of what a schedule is made of
-(triggers, migration 0008: the professional's row, weekly windows, date overrides, time off, services),
+(triggers, migration 0009: the professional's row, weekly windows, date overrides, time off, services),
 whoever writes it. A cached schedule is used only when the `Professional` at hand was read in the
 current transaction (so its version is what the database says now, on this replica or any other) and
 carries the very version the cache entry was read with, and only while that transaction has written

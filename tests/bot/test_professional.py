@@ -26,7 +26,8 @@ FOR_PROS = (
 GREETING_TAIL = (
     "Here I tell you about every new, cancelled or moved booking, and you can use:\n"
     "/agenda — Your sessions today and this week\n"
-    "/hours — Your weekly hours and days off"
+    "/hours — Your weekly hours and days off\n"
+    "/daily — Today's sessions every morning at 08:00: on or off"
 )
 # Monday 2026-11-23 in Kyiv (UTC+02:00).
 MON_0900 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -98,7 +99,7 @@ async def test_invite_link_links_the_chat_after_onboarding(harness: BotHarness) 
     # Their own chat's command menu gets the professional's commands.
     menu = harness.calls_to("setMyCommands")[-1].params
     assert menu["scope"] == {"type": "chat", "chat_id": anna.id}
-    assert [c["command"] for c in menu["commands"]][-2:] == ["agenda", "hours"]
+    assert [c["command"] for c in menu["commands"]][-3:] == ["agenda", "hours", "daily"]
 
     # Tapping the link again is answered kindly.
     await harness.send_text(anna, f"/start inv_{token}")
@@ -268,7 +269,8 @@ async def test_help_lists_the_professional_commands_to_professionals_only(harnes
     assert "/agenda" not in harness.last_text(olena)
     await harness.send_text(anna, "/help")
     assert harness.last_text(anna).endswith(
-        "/agenda — Your sessions today and this week\n/hours — Your weekly hours and days off"
+        "/agenda — Your sessions today and this week\n/hours — Your weekly hours and days off\n"
+        "/daily — Today's sessions every morning at 08:00: on or off"
     )
 
 

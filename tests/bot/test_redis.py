@@ -20,12 +20,11 @@ from redis.asyncio.lock import Lock
 from redis.typing import KeyT
 
 from bot.demo.fake_session import ChatMessage
+from bot.rate_limit import Limits, RedisLimiter, SimulatedTime
 from bot.render import zone_label
 from bot.services.clock import FrozenClock
-from bot.worker import RedisTokenBucket
 from handlers.start import LanguageCb
 from tests.bot.harness import BotHarness
-from tests.bot.virtual_time import VirtualTime
 from tests.conftest import REDIS_TEST_URL, service_unavailable
 
 pytestmark = pytest.mark.redis
@@ -168,25 +167,37 @@ async def test_replicas_at_once_take_one_persons_updates_in_turn(
         )
 
 
-async def test_the_shared_bucket_limits_every_replica_together(redis_prefix: str) -> None:
-    time = VirtualTime()
+async def test_the_shared_limiter_paces_every_replica_together(redis_prefix: str) -> None:
+    time = SimulatedTime()
     redis = Redis.from_url(REDIS_TEST_URL)
+    limits = Limits()
     try:
         replicas = [
-            RedisTokenBucket(redis, f"{redis_prefix}:rate", rate=20, clock=time.monotonic, sleep=time.sleep)
+            RedisLimiter(redis, f"{redis_prefix}:rate", limits, clock=time.monotonic, sleep=time.sleep)
             for _ in range(2)
         ]
-        started = time.now
-        sent_at = []
-        for _ in range(15):
-            for bucket in replicas:
-                await bucket.acquire()
-                sent_at.append(round(time.now - started, 3))
-        # 30 sends at 20/s with a burst of 20, whichever replica sends: 20 at once, then one every 50 ms.
-        assert sent_at == [0.0] * 20 + [round(0.05 * n, 3) for n in range(1, 11)]
-        await replicas[0].pause(0.3)
-        paused = time.now
-        await replicas[1].acquire()
-        assert round(time.now - paused, 3) == 0.3
+        granted: list[tuple[int, float]] = []
+        # The replicas take turns (on simulated time a Redis round trip must not overlap a sleep), to many
+        # chats and to one shared busy chat (7).
+        for n in range(30):
+            for index, replica in enumerate(replicas):
+                chat = 7 if n % 10 == 0 else 1000 * (index + 1) + n
+                assert await replica.acquire(chat) == 0.0
+                granted.append((chat, time.monotonic()))
+        moments = sorted(at for _chat, at in granted)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
+        # One schedule for both: evenly one every interval, whichever replica sends, never a burst.
+        assert min(gaps) >= limits.interval - 2e-6
+        assert max(sum(1 for other in moments if at <= other <= at + 1) for at in moments) <= 30
+        busy = sorted(at for chat, at in granted if chat == 7)
+        assert len(busy) == 6 and all(b - a >= 1.0 for a, b in itertools.pairwise(busy))
+
+        # A 429 seen by one replica pauses the other, for that chat and for every chat.
+        await replicas[0].pause(3, chat_id=7)
+        paused = time.monotonic()
+        assert await replicas[1].acquire(8) == 0.0
+        assert time.monotonic() - paused >= 3 - 1e-5
+        await replicas[0].pause(30, chat_id=7)
+        assert await replicas[1].acquire(7, max_wait=5) >= 29
     finally:
         await redis.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import itertools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import worker
+from bot.rate_limit import MAX_WAIT_SECONDS, LocalLimiter, SimulatedTime
 from bot.render import Reader, Rendered, zone_label
 from bot.services import outbox
 from bot.serving import JobsInFlight
 from models import OutboxMessage, User
 from tests.bot.harness import BotHarness
-from tests.bot.virtual_time import VirtualTime
 
 
 def render_zone_notice(payload: Mapping[str, Any], reader: Reader) -> Rendered:
@@ -42,11 +43,35 @@ class RecordingLimiter:
         self.acquired = 0
         self.paused: list[float] = []
 
-    async def acquire(self) -> None:
+    async def acquire(self, chat_id: int, max_wait: float = MAX_WAIT_SECONDS) -> float:
         self.acquired += 1
+        return 0.0
 
-    async def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float, chat_id: int | None = None) -> None:
         self.paused.append(seconds)
+
+
+class TimedLimiter:
+    """The real limiter on simulated time, keeping a log: ("send", chat, when) for every moment it gave,
+    ("pause", chat, until) for every retry_after."""
+
+    def __init__(self) -> None:
+        self.time = SimulatedTime()
+        self.limiter = LocalLimiter(clock=self.time.monotonic, sleep=self.time.sleep)
+        self.log: list[tuple[str, int | None, float]] = []
+
+    async def acquire(self, chat_id: int, max_wait: float = MAX_WAIT_SECONDS) -> float:
+        wait = await self.limiter.acquire(chat_id, max_wait)
+        if wait == 0:
+            self.log.append(("send", chat_id, self.time.monotonic()))
+        return wait
+
+    async def pause(self, seconds: float, chat_id: int | None = None) -> None:
+        await self.limiter.pause(seconds, chat_id)
+        self.log.append(("pause", chat_id, self.time.monotonic() + seconds))
+
+    def sends(self, chat_id: int | None = None) -> list[float]:
+        return [at for what, chat, at in self.log if what == "send" and chat_id in (None, chat)]
 
 
 SUBJECT = outbox.Subject("booking", 1)
@@ -138,23 +163,59 @@ def render_other(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     return Rendered("other")
 
 
-async def test_retry_after_reschedules_and_pauses_everyone(harness: BotHarness) -> None:
-    limiter = RecordingLimiter()
+async def test_retry_after_is_honoured_for_that_chat_and_for_everyone(harness: BotHarness) -> None:
+    limiter = TimedLimiter()
     harness.app.rate_limiter = limiter
     await _queue(harness, ("a", 501, "en"), ("b", 502, "en"), ("c", 503, "en"))
     harness.session.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
     await worker.send_due(harness.app.worker)
-    assert limiter.paused == [7]
+    [pause] = [entry for entry in limiter.log if entry[0] == "pause"]
+    assert pause[1] == 501  # the first send was refused
+    # Nobody was given a moment after the 429 until its retry_after had passed.
+    after = limiter.log[limiter.log.index(pause) + 1 :]
+    assert after and all(at >= pause[2] for _what, _chat, at in after)
     rows = await _rows(harness)
     assert rows["a"].due_at == harness.clock.now() + timedelta(seconds=7)
-    assert (rows["a"].attempts, rows["a"].sent_at) == (0, None)
-    # The rest of the batch was given back, not left claimed for the lease.
-    assert rows["b"].claimed_until is None and rows["c"].claimed_until is None
+    assert (rows["a"].attempts, rows["a"].sent_at, rows["a"].claimed_until) == (0, None, None)
+    assert rows["b"].sent_at and rows["c"].sent_at
     await harness.run_worker()
-    assert {row.key for row in (await _rows(harness)).values() if row.sent_at} == {"b", "c"}
+    assert (await _rows(harness))["a"].sent_at is None
     harness.clock.advance(timedelta(seconds=7))
     await harness.run_worker()
-    assert all(row.sent_at for row in (await _rows(harness)).values())
+    assert (await _rows(harness))["a"].sent_at is not None
+    assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")].count(501) == 2
+    assert limiter.sends(501)[-1] >= pause[2]
+
+
+async def test_a_retry_after_longer_than_a_claim_should_wait_gives_the_rows_back(harness: BotHarness) -> None:
+    limiter = TimedLimiter()
+    harness.app.rate_limiter = limiter
+    await _queue(harness, ("a", 501, "en"), ("b", 502, "en"))
+    await limiter.pause(300)
+    await worker.send_due(harness.app.worker)
+    assert harness.calls_to("sendMessage") == []
+    rows = await _rows(harness)
+    # Not held for five minutes (longer than the lease): due again when the pause is over, no attempt counted.
+    for row in rows.values():
+        assert row.claimed_until is None and row.attempts == 0 and row.sent_at is None
+        assert abs(row.due_at - (harness.clock.now() + timedelta(seconds=300))) < timedelta(seconds=1)
+
+
+async def test_one_chat_gets_a_message_a_second_in_order(harness: BotHarness) -> None:
+    limiter = TimedLimiter()
+    harness.app.rate_limiter = limiter
+    await _queue(harness, *((f"busy{n}", 501, "en") for n in range(4)), ("x", 502, "en"), ("y", 503, "en"))
+    await harness.run_worker()
+    busy = limiter.sends(501)
+    assert len(busy) == 4
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(busy))
+    assert len(limiter.sends(502)) == len(limiter.sends(503)) == 1
+    rows = await _rows(harness)
+    sent_ids = [call for call in harness.calls_to("sendMessage") if call.params["chat_id"] == 501]
+    assert len(sent_ids) == 4
+    # In the order they were queued: their message ids grow with the row's key.
+    message_ids = [rows[f"busy{n}"].telegram_message_id or 0 for n in range(4)]
+    assert message_ids == sorted(message_ids)
 
 
 async def test_blocked_recipient_is_given_up_and_errors_back_off(harness: BotHarness) -> None:
@@ -180,6 +241,10 @@ async def test_blocked_recipient_is_given_up_and_errors_back_off(harness: BotHar
     await harness.run_worker()
     assert (await _rows(harness))["later"].failed_at == harness.clock.now()
     assert len(harness.calls_to("sendMessage")) == calls
+    # Nor is the refused row tried again, however long after.
+    harness.clock.advance(timedelta(days=1))
+    await harness.run_worker()
+    assert [call.params["chat_id"] for call in harness.calls_to("sendMessage")].count(501) == 1
 
 
 async def test_unknown_kind_waits_for_a_renderer(harness: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
@@ -208,28 +273,6 @@ async def test_maintenance_tasks_run_with_session_and_now(harness: BotHarness, m
     ticks.clear()
     await harness.run_worker()
     assert ticks == [harness.clock.now()]
-
-
-async def test_token_bucket_spaces_a_burst() -> None:
-    time = VirtualTime()
-    bucket = worker.TokenBucket(rate=50, capacity=5, clock=time.monotonic, sleep=time.sleep)
-    started = time.now
-    sent_at = []
-    for _sent in range(10):
-        await bucket.acquire()
-        sent_at.append(time.now - started)
-    # 5 at once, then one every 1/50 s.
-    assert sent_at == pytest.approx([0, 0, 0, 0, 0, 0.02, 0.04, 0.06, 0.08, 0.1], abs=1e-5)
-    await bucket.pause(0.5)
-    paused = time.now
-    await bucket.acquire()
-    assert time.now - paused == pytest.approx(0.5, abs=1e-5)
-    # A pause shorter than one already running does not shorten it.
-    await bucket.pause(1.0)
-    await bucket.pause(0.1)
-    paused = time.now
-    await bucket.acquire()
-    assert time.now - paused == pytest.approx(1.0, abs=1e-5)
 
 
 async def test_the_scheduler_ticks_the_outbox(harness: BotHarness) -> None:

@@ -52,3 +52,34 @@ async def test_reminder_offsets_default_and_can_be_set(
 async def test_bad_offsets_are_refused(sessions: async_sessionmaker[AsyncSession], tmp_path: Path, line: str) -> None:
     with pytest.raises(CatalogError, match="reminders"):
         await import_file(sessions, _with(tmp_path, line))
+
+
+async def _daily(sessions: async_sessionmaker[AsyncSession]) -> list[bool]:
+    async with sessions() as session:
+        return [p.daily_agenda for p in await session.scalars(select(Professional).order_by(Professional.slug))]
+
+
+async def test_daily_agenda_is_off_unless_the_file_or_the_professional_turns_it_on(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await import_file(sessions, EXAMPLE)
+    assert await _daily(sessions) == [False, False, False]
+    await import_file(sessions, _with(tmp_path, "daily_agenda: true"))
+    assert await _daily(sessions) == [False, True, False]
+    # Anna turned it on in chat (/daily): a file that says nothing about it leaves her choice alone...
+    async with sessions.begin() as session:
+        anna = await session.scalar(select(Professional).where(Professional.slug == "anna-koval"))
+        assert anna is not None
+        anna.daily_agenda = True
+    await import_file(sessions, EXAMPLE)
+    assert await _daily(sessions) == [True, True, False]
+    # ... and one that does has the last word.
+    await import_file(sessions, _with(tmp_path, "daily_agenda: false"))
+    assert await _daily(sessions) == [True, False, False]
+
+
+async def test_a_daily_agenda_that_is_not_true_or_false_is_refused(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    with pytest.raises(CatalogError, match="daily_agenda: expected true or false"):
+        await import_file(sessions, _with(tmp_path, "daily_agenda: sometimes"))

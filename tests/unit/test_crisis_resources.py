@@ -71,6 +71,10 @@ def test_the_known_lines() -> None:
     assert (us.number, us.text, us.tel) == ("988", "988", "tel:988")
     assert [line.number for line in resources.countries["GB"].lines] == ["116 123"]
     assert [line.number for line in resources.countries["IE"].lines] == ["116 123"]
+    assert [line.number for line in resources.countries["BE"].lines] == ["1813"]
+    assert [line.number for line in resources.countries["NL"].lines] == ["113"]
+    nz = resources.countries["NZ"].lines[0]
+    assert (nz.number, nz.text) == ("1737", "1737")
 
 
 def test_every_detected_language_has_texts_and_countries_to_offer() -> None:

@@ -142,3 +142,27 @@ def test_bytes_that_are_not_utf8_are_read_not_fatal() -> None:
         {"understood": False},
         {"understood": True, "from": "2026-12-02T00:00:00+02:00", "to": "2026-12-02T23:59:00+02:00"},
     ]
+
+
+def test_any_language_reads_as_the_chat_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The chat reads a reply in whichever language makes most of it; --any-language audits that."""
+    text = "mañana por la tarde\nзавтра в 15:00\n05.01\n"
+    args = ("--tz", "Europe/Kyiv", "--now", "2026-11-25T10:00:00+02:00")
+    _, english_only, _ = _run(monkeypatch, capsys, text, *args)
+    code, any_language, err = _run(monkeypatch, capsys, text, *args, "--any-language")
+    assert (code, err) == (0, "")
+    assert [json.loads(line) for line in english_only] == [
+        {"understood": False},
+        {"understood": True, "from": "2026-11-25T15:00:00+02:00", "to": "2026-11-25T15:00:00+02:00"},
+        {"understood": True, "from": "2027-05-01T00:00:00+03:00", "to": "2027-05-01T23:59:00+03:00"},
+    ]
+    assert [json.loads(line) for line in any_language] == [
+        {"understood": True, "from": "2026-11-26T12:00:00+02:00", "to": "2026-11-26T17:00:00+02:00"},
+        {"understood": True, "from": "2026-11-26T15:00:00+02:00", "to": "2026-11-26T15:00:00+02:00"},
+        # A tie (only digits): --lang decides, month first in English.
+        {"understood": True, "from": "2027-05-01T00:00:00+03:00", "to": "2027-05-01T23:59:00+03:00"},
+    ]
+    _, ukrainian_first, _ = _run(monkeypatch, capsys, "05.01\n", *args, "--lang", "uk", "--any-language")
+    assert json.loads(ukrainian_first[0])["from"] == "2027-01-05T00:00:00+02:00"

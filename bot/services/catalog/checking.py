@@ -162,6 +162,7 @@ class CatalogChecker(NodeReader):
         verified = self.optional(f, "verified", self.boolean, False)
         crisis_alerts = self.optional(f, "crisis_alerts", self.boolean, True)
         reminders = self.optional(f, "reminders", self.reminder_offsets, DEFAULT_REMINDERS)
+        daily_agenda = self.optional(f, "daily_agenda", self.boolean, None)
         telegram_node = f.get("telegram_id") if f.has_value("telegram_id") else None
         telegram_id = self.optional(f, "telegram_id", self.telegram_id, None)
         timezone = self.required(f, "timezone", self.timezone)
@@ -201,6 +202,7 @@ class CatalogChecker(NodeReader):
             verified=verified,
             crisis_alerts=crisis_alerts,
             reminders=reminders,
+            daily_agenda=daily_agenda,
             telegram_id=telegram_id,
             telegram_id_line=line(telegram_node) if telegram_node is not None else None,
             timezone=timezone,
@@ -375,6 +377,7 @@ _PROFESSIONAL_KEYS = (
     "verified",
     "crisis_alerts",
     "reminders",
+    "daily_agenda",
     "telegram_id",
     "timezone",
     "languages",

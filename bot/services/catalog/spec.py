@@ -66,6 +66,9 @@ class ProfessionalSpec:
     crisis_alerts: bool = True
     # Minutes before a session the client is reminded, largest first.
     reminders: tuple[int, ...] = DEFAULT_REMINDERS
+    # Today's sessions at 08:00 in their zone; None: the file does not say, and the professional's own
+    # choice in chat (/daily) stays.
+    daily_agenda: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,8 @@ async def _fill(session: AsyncSession, pro: Professional, spec: ProfessionalSpec
     values.update(spec.policy.as_columns())
     if spec.telegram_id is not None:
         values["telegram_id"] = spec.telegram_id
+    if spec.daily_agenda is not None:
+        values["daily_agenda"] = spec.daily_agenda
     changed = _assign(pro, values)
     changed = _sync_weekly(pro, spec) or changed
     changed = _sync_overrides(pro, spec) or changed

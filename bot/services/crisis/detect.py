@@ -262,20 +262,24 @@ class Detector:
         explained = False
         for reading in readings:
             padded = f" {reading.text} "
+            # One search over all of the script's exclusions: most messages match none, and then no exclusion
+            # needs trying one by one.
+            excluded = self.any_exclusion[reading.script].search(padded) is not None
             if reading.as_typed:
-                explained = explained or self.any_exclusion[reading.script].search(padded) is not None
+                explained = explained or excluded
             elif hits or explained:
                 # A transliteration of an English "suicide prevention" must not undo its exclusion: derived
                 # readings count only when the text as typed neither matched nor was explained away.
                 break
+            exclusions = self.exclusions[reading.script] if excluded else ()
             for language in self.languages:
                 if language.script is not reading.script:
                     continue
-                rule_id = language.first_rule(padded, self.exclusions[reading.script])
+                rule_id = language.first_rule(padded, exclusions)
                 if rule_id is not None and all(code != language.code for code, _ in hits):
                     hits.append((language.code, rule_id))
                 elif rule_id is None and not hits and all(code != language.code for code, _ in signalled):
-                    signal_id = language.signalled(padded, self.exclusions[reading.script])
+                    signal_id = language.signalled(padded, exclusions)
                     if signal_id is not None:
                         signalled.append((language.code, signal_id))
         fallback = _supported(fallback_language, self.codes)

@@ -9,6 +9,8 @@ Steps (each undoes one way typing drifts from the dictionary form):
 - Cyrillic folded to a skeleton where Ukrainian and Russian typing differ by keyboard: і/ї/ы -> и,
   є/э -> е, ґ/г/х -> х, щ -> ш, soft and hard signs dropped ("бiльше", "больше" -> "билше", "болше").
 - Runs of one letter collapsed ("dieeee" -> "die", "kill" -> "kil"; phrases collapse the same way).
+- Emoji that carry a tone become a word the data files can use: laughing faces "emojilaugh", sad faces
+  and broken or black hearts "emojisad" (a joke said with a laugh; despair said without words).
 - Anything that is not a letter or a digit becomes a word break.
 
 `variants()` adds derived readings of a message, each tagged with its script: Latin text read as a
@@ -35,6 +37,12 @@ QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u0060": "
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _LEET_CHARS = set("013457@$")
 # Latin letters that carry no combining accent to strip.
+EMOJI_WORDS = str.maketrans(
+    # Laughing faces, then sad faces and broken, black or wilted hearts.
+    dict.fromkeys("\U0001f602\U0001f923\U0001f605\U0001f606\U0001f639\U0001f601", " emojilaugh ")
+    | dict.fromkeys("\U0001f614\U0001f61e\U0001f622\U0001f62d\U0001f61f\U0001f97a", " emojisad ")
+    | dict.fromkeys("\U0001f494\U0001f5a4\U0001f940", " emojisad ")
+)
 LATIN_FOLD = str.maketrans({"ß": "ss", "ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ı": "i"})
 # Letters that Ukrainian and Russian keyboards (and transliterations) swap for one another.
 CYRILLIC_FOLD = str.maketrans(
@@ -169,7 +177,7 @@ def _strip_accents(text: str) -> str:
 
 def normalise(text: str) -> str:
     """The canonical form phrases are matched in: words of folded letters separated by single spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(QUOTES).casefold()
+    text = unicodedata.normalize("NFKC", text).translate(QUOTES).translate(EMOJI_WORDS).casefold()
     if _MIXED_WORD.search(text) or _LEET_IN_WORD.search(text):
         text = _TOKEN.sub(lambda match: _deleet(match.group()), text)
     text = text.replace("'", "")

@@ -111,14 +111,47 @@ def parse_time_request(
     `now` and `session` are aware instants; day words count from `now` in `zone`, phrases about the
     session ("an hour later", "same time next week") from `session`, keeping its wall-clock time.
     """
+    return _read_in(text, lang, zone, now, session)[0]
+
+
+@dataclass(frozen=True)
+class LanguageReading:
+    """A text read in the language that made the most of it."""
+
+    request: TimeRequest
+    lang: str
+    # How many letters and digits of the (folded) text the reading used.
+    covered: int
+
+
+def read_in_languages(
+    text: str, langs: Iterable[str], *, zone: ZoneInfo, now: datetime, session: datetime | None = None
+) -> LanguageReading | None:
+    """`text` read in each of `langs` (as `parse_time_request` does); the reading that used the most of
+    it wins, the earlier language on a tie. So a client whose chat is in English but who writes
+    "mañana por la tarde" is read in Spanish, and "завтра в 15:00" is not taken for "15:00 today"
+    because English reads only the clock time. None when no language understands it."""
+    best: LanguageReading | None = None
+    for lang in dict.fromkeys(langs):
+        request, covered = _read_in(text, lang, zone, now, session)
+        if request is not None and (best is None or covered > best.covered):
+            best = LanguageReading(request, lang, covered)
+    return best
+
+
+def _read_in(
+    text: str, lang: str, zone: ZoneInfo, now: datetime, session: datetime | None
+) -> tuple[TimeRequest | None, int]:
     if now.tzinfo is None or (session is not None and session.tzinfo is None):
         raise ValueError("now and session must be aware datetimes")
     reading = _Reading(text, _patterns(lang))
+    before = reading.folded
     found = reading.read()
     if found is None or not found.anything():
-        return None
+        return None, 0
+    covered = sum(1 for was, left in zip(before, reading.folded, strict=True) if was.isalnum() and left == " ")
     local_session = session.astimezone(zone) if session is not None else None
-    return _resolve(found, now.astimezone(zone), local_session, zone)
+    return _resolve(found, now.astimezone(zone), local_session, zone), covered
 
 
 # --- text folding ----------------------------------------------------------------------------------
