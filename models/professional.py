@@ -119,6 +119,9 @@ class Professional(Base):
     # "Available now" (seeds: "How Instant Sessions work"): until this instant clients can book a session
     # starting within minutes (bot/services/instant.py); None or past = off.
     instant_until: Mapped[datetime | None]
+    # Bumped by the database (triggers, migration 0012) whenever the row, its weekly windows, date
+    # overrides, time off or services change: the key of each process's schedule cache.
+    schedule_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     services: Mapped[list[Service]] = relationship(
         back_populates="professional", cascade="all, delete-orphan", order_by="Service.id"

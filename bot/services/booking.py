@@ -25,13 +25,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
 
 from bot.services import credits, outbox, reminders
@@ -314,9 +315,8 @@ async def _take(
 ) -> Booked:
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
-    service = await session.scalar(
-        select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
-    )
+    # Usually in the session already (the handler checked the button's service): no statement then.
+    service = await session.get(Service, service_id, options=[joinedload(Service.professional)])
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     professional = service.professional
@@ -387,23 +387,29 @@ async def _insert_hold(
         "created_at": now,
         "updated_at": now,
     }
+    # RETURNING gives the row as an ORM object: no SELECT after the INSERT.
+    booking: Booking | None
     if session.get_bind().dialect.name == "postgresql":
-        statement = postgresql.insert(Booking).values(row).on_conflict_do_nothing().returning(Booking.id)
+        # No savepoint needed: ON CONFLICT DO NOTHING refuses an overlap without an error.
+        booking = await session.scalar(
+            postgresql.insert(Booking).values(row).on_conflict_do_nothing().returning(Booking)
+        )
     else:
-        statement = insert(Booking).values(row).returning(Booking.id)
-    try:
-        async with session.begin_nested():
-            booking_id = await session.scalar(statement)
-    except IntegrityError:
+        try:
+            async with session.begin_nested():
+                booking = await session.scalar(insert(Booking).values(row).returning(Booking))
+        except IntegrityError:
+            return None
+    if booking is None:
         return None
-    if booking_id is None:
-        return None
-    booking = await session.get_one(Booking, booking_id, options=list(_LOADED))
+    # What `_LOADED` would load, known already: a new booking has no events yet.
+    for name, value in (("service", service), ("professional", professional), ("client", client), ("events", [])):
+        set_committed_value(booking, name, value)
+    # Flushed with the next change (a free booking's confirmation): both events in one INSERT.
     booking.events.append(
         BookingEvent(at=now, actor=Actor.CLIENT, action="hold", from_state=None, to_state="held", version=1)
     )
-    await session.flush()
-    return booking
+    return cast(Booking, booking)
 
 
 async def _own_booking_at(
