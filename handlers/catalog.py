@@ -12,7 +12,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
-from bot.render import Rendered, format_price
+from bot.render import Rendered, format_price, zone_label
 from bot.services import directory
 from bot.services.directory import Facets, ProfileView
 from bot.services.errors import NotFound
@@ -29,16 +29,18 @@ from handlers.client_callbacks import (
     as_int,
     category_code,
 )
-from handlers.client_wording import category_label, language_label, rating_label, service_facts
+from handlers.client_wording import category_label, language_label, package_facts, rating_label, service_facts
 from handlers.common import (
     Button,
     Flow,
     answer_stale,
     button_grid,
+    buttons_expected,
     inline_keyboard,
     replace,
 )
 from handlers.registry import Registry
+from models import ServiceMode
 
 BIO_LIMIT = 2000
 
@@ -81,16 +83,15 @@ async def show_list(ctx: Flow, cat: str = "", lang: str = "", page: int = 0) -> 
         text = "\n".join([_("Nobody matches these filters."), *filters])
         return Rendered(text, inline_keyboard(filter_row, [(_("Clear filters"), BrowseCb())]))
 
-    first = found.page * directory.PER_PAGE
-    lines = [_("Find a professional ({count} listed)").format(count=found.total), " · ".join(filters), ""]
+    lines = [_("Find a professional ({count} listed)").format(count=found.total), " · ".join(filters)]
     people: list[Button] = []
-    for number, item in enumerate(found.items, start=first + 1):
+    for item in found.items:
         languages = ", ".join(language_label(code, ctx.locale) for code in item.languages)
-        lines.append(f"{number}. {item.name}")
+        lines += ["", f"• {item.name}"]
         if item.headline:
-            lines.append(f"   {item.headline}")
-        lines.append(f"   {languages} · {rating_label(item.rating, ctx.locale)}")
-        people.append((f"{number}. {item.name}", ProfileCb(id=item.id, cat=cat, lang=lang, page=found.page)))
+            lines.append(f"  {item.headline}")
+        lines.append(f"  {languages} · {rating_label(item.rating, ctx.locale)}")
+        people.append((item.name, ProfileCb(id=item.id, cat=cat, lang=lang, page=found.page)))
     if found.pages > 1:
         lines += ["", _("Page {page} of {pages}").format(page=found.page + 1, pages=found.pages)]
     paging: list[Button] = []
@@ -169,17 +170,31 @@ async def show_profile(ctx: Flow, view: ProfileView, cat: str = "", lang: str = 
         lines.append(_("Fields: {categories}").format(categories=categories))
     languages = ", ".join(language_label(code, ctx.locale) for code in professional.languages)
     lines.append(_("Languages: {languages}").format(languages=languages or "—"))
+    lines.append(_("Based in: {place}").format(place=zone_label(professional.timezone, ctx.locale, ctx.clock.now())))
+    if professional.address and any(service.mode == ServiceMode.IN_PERSON for service in view.services):
+        lines.append(_("In person at: {address}").format(address=professional.address))
+        if professional.access_notes:
+            lines.append(_("Access: {notes}").format(notes=professional.access_notes))
     lines.append(_("Rating: {rating}").format(rating=rating_label(view.rating, ctx.locale)))
     lines += [f"💬 “{comment}”" for comment in view.comments]
     lines.append("")
     rows: list[list[Button]] = []
+    own = professional.telegram_id is not None and professional.telegram_id == ctx.user.telegram_id
     if view.services:
         lines.append(_("Services:"))
         for service in view.services:
             lines.append(f"• {service.name}: {service_facts(service, ctx.locale)}")
             price = format_price(service.price_minor, service.currency, ctx.locale)
-            rows.append([(f"{service.name} · {price}", WeekCb(svc=service.id))])
-        lines.append(_("Pick a service to see its free times."))
+            if not own:
+                rows.append([(f"{service.name} · {price}", WeekCb(svc=service.id))])
+        if view.packages:
+            lines += ["", _("Packages:")]
+            lines += [f"• {package_facts(package, ctx.locale)}" for package in view.packages]
+        lines.append("")
+        if own:
+            lines.append(_("This is your own profile, as clients see it; you can't book a session with yourself."))
+        else:
+            lines.append(_("Pick a service to see its free times."))
     else:
         lines.append(_("{name} has no services to book right now.").format(name=professional.name))
     rows.append([("◀ " + _("All professionals"), BrowseCb(cat=cat, lang=lang, page=page))])
@@ -217,9 +232,9 @@ async def open_profile(query: CallbackQuery, callback_data: ProfileCb, ctx: Flow
 def make_router(registry: Registry) -> Router:
     router = Router(name="catalog")
     registry.home_screen(home)
-    registry.state_prompt(Browse.list, ask_list)
+    registry.state_prompt(Browse.list, ask_list, expects=buttons_expected)
     registry.deep_link("pro", open_link)
-    registry.state_prompt(Browse.profile, ask_profile)
+    registry.state_prompt(Browse.profile, ask_profile, expects=buttons_expected)
     registry.read_only_callbacks(BrowseCb, FilterCb, ProfileCb)
     router.callback_query.register(browse, BrowseCb.filter())
     router.callback_query.register(pick_filter, FilterCb.filter())

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.expression import cast
 
 from bot.services.errors import NotFound
-from models import Professional, Review, Service
+from models import Package, Professional, Review, Service
 
 PER_PAGE = 5
 LATEST_COMMENTS = 3
@@ -69,6 +69,8 @@ class ProfileView:
     rating: Rating
     # The newest review comments (at most three), newest first.
     comments: tuple[str, ...] = ()
+    # Packages on offer (active, for an active service), in catalog order, each with its service loaded.
+    packages: tuple[Package, ...] = ()
 
 
 def _json_list_contains(session: AsyncSession, column: Any, value: str) -> ColumnElement[bool]:
@@ -181,17 +183,26 @@ async def _profile_of(session: AsyncSession, professional: Professional | None, 
         .order_by(Review.created_at.desc(), Review.id.desc())
         .limit(LATEST_COMMENTS)
     )
+    packages = await session.scalars(
+        select(Package)
+        .options(joinedload(Package.service))
+        .join(Service, Package.service_id == Service.id)
+        .where(Package.professional_id == professional.id, Package.active.is_(True), Service.active.is_(True))
+        .order_by(Package.id)
+    )
     return ProfileView(
         professional=professional,
         services=list(services),
         rating=rating,
         comments=tuple(comment for comment in comments if comment),
+        packages=tuple(packages),
     )
 
 
 async def profile_by_slug(session: AsyncSession, slug: str) -> ProfileView:
-    """A verified professional's profile; NotFound otherwise (a deep link to someone not listed)."""
-    professional = await session.scalar(select(Professional).where(Professional.slug == slug))
+    """A verified professional's profile; NotFound otherwise (a deep link to someone not listed). Any
+    case finds it: people retype links (`pro_ANNA-KOVAL`)."""
+    professional = await session.scalar(select(Professional).where(func.lower(Professional.slug) == slug.lower()))
     return await _profile_of(session, professional, slug)
 
 
