@@ -13,7 +13,19 @@ from bot.demo.updates import Person
 from bot.render import format_price, zone_label
 from bot.render.message import MESSAGE_LIMIT
 from bot.services.clock import FrozenClock
-from handlers.client_callbacks import BookingCb, BookingsCb, MoveCb, TimeCb, WeekCb, minute_code
+from handlers.client_callbacks import (
+    AgainCb,
+    BookingCb,
+    BookingsCb,
+    DayCb,
+    MoveCb,
+    ProfileCb,
+    TimeCb,
+    WeekCb,
+    minute_code,
+)
+from handlers.payments import PayCb
+from handlers.reminders import AttendCb
 from models import Booking, BookingState, Package, User
 from tests.bot.catalog_data import (
     STALE,
@@ -80,17 +92,27 @@ async def test_bookings_then_find_a_professional_asks_the_zone_first(harness: Bo
 @pytest.mark.parametrize(
     "button",
     [
+        "profile",  # a professional's profile
         "calendar",  # a service's week (an old message, a forwarded one)
+        "day",  # a day's times
         "time",  # a time of day
         "list",  # /bookings' list
+        "again",  # "Book this again"
         "move",  # a reminder's Reschedule
+        "attend",  # a reminder's "I'll be there"
+        "pay",  # a held booking's Pay
     ],
 )
 async def test_every_client_button_waits_for_the_zone(harness: BotHarness, catalog: Catalog, button: str) -> None:
     mia = await _zoneless(harness)
     noon = minute_code(kyiv_time("2026-11-26 10:00"))
     pressed = {
+        "profile": ProfileCb(id=catalog.anna),
         "calendar": WeekCb(svc=catalog.coaching),
+        "day": DayCb(svc=catalog.coaching, day=20261126),
+        "again": AgainCb(id=1),
+        "attend": AttendCb(id=1, t=0),
+        "pay": PayCb(id=1),
         "time": TimeCb(svc=catalog.coaching, at=noon),
         "list": BookingsCb(),
         "move": MoveCb(id=1),
