@@ -41,6 +41,11 @@ class _Record:
     state: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
+    # As read from the database: a change that comes back to it writes nothing.
+    stored: tuple[str | None, dict[str, Any]] = (None, {})
+
+    def differs(self) -> bool:
+        return (self.state, self.data) != self.stored
 
 
 @dataclass
@@ -102,7 +107,7 @@ class DatabaseStorage(BaseStorage):
         scope = _scope.get()
         if scope is None:
             return
-        changed = {key: record for key, record in scope.records.items() if record.changed}
+        changed = {key: record for key, record in scope.records.items() if record.changed and record.differs()}
         if not changed:
             return
         if scope.session.info.get(READ_ONLY):
@@ -114,6 +119,7 @@ class DatabaseStorage(BaseStorage):
                 await self._write(scope.session, key, record)
         for record in changed.values():
             record.changed = False
+            record.stored = (record.state, copy.deepcopy(record.data))
 
     # -- inside ------------------------------------------------------------------------------------
 
@@ -133,7 +139,10 @@ class DatabaseStorage(BaseStorage):
                 select(ConversationState.state, ConversationState.data).where(ConversationState.key == name)
             )
         ).first()
-        return _Record(row.state, dict(row.data or {})) if row is not None else _Record()
+        if row is None:
+            return _Record()
+        data = dict(row.data or {})
+        return _Record(row.state, data, stored=(row.state, copy.deepcopy(data)))
 
     async def _changed(self, key: StorageKey, record: _Record) -> None:
         if _scope.get() is not None:
