@@ -142,10 +142,14 @@ def build_app(
     deduplicator: Deduplicator = RedisDeduplicator(redis, key_prefix) if redis is not None else MemoryDeduplicator()
 
     gateway = gateway or make_gateway(settings)
+    in_database = isinstance(storage, DatabaseStorage)
     dispatcher = Dispatcher(
         gateway=gateway,
         storage=storage,
         events_isolation=isolation,
+        # With the state in the database, aiogram's FSM middleware goes inside the update's transaction
+        # (update_middlewares), so it reads the state through the update's session.
+        disable_fsm=in_database,
         clock=clock,
         settings=settings,
         i18n=i18n,
@@ -161,7 +165,7 @@ def build_app(
             i18n=i18n,
             read_only_sessions=read_only_sessions,
             reads_only=registry.reads_only,
-            conversation=storage if isinstance(storage, DatabaseStorage) else None,
+            conversation=(storage, dispatcher.fsm) if isinstance(storage, DatabaseStorage) else None,
         ),
     )
     dispatcher.include_router(setup_routers(registry))

@@ -61,16 +61,19 @@ def update_middlewares(
     read_only_sessions: async_sessionmaker[AsyncSession] | None = None,
     reads_only: Callable[[TelegramObject], bool] | None = None,
     sleep: Sleep | None = None,
-    conversation: DatabaseStorage | None = None,
+    conversation: tuple[DatabaseStorage, BaseMiddleware] | None = None,
 ) -> list[BaseMiddleware]:
     """The chain, outermost first. `reads_only` tells the updates that get a `read_only_sessions` session;
-    `sleep` is how a reply waits before it is tried again (tests record the waits instead)."""
+        `sleep` is how a reply waits before it is tried again (tests record the waits instead); `conversation`, the
+    database storage and aiogram's FSM middleware when the conversation state lives in the database."""
     return [
         DedupeMiddleware(deduplicator),
         ReplyMiddleware(sleep) if sleep is not None else ReplyMiddleware(),
         CrisisMiddleware(sessions, clock),
         DbSessionMiddleware(sessions, read_only_sessions, reads_only),
-        *([ConversationMiddleware(conversation)] if conversation is not None else []),
+        # The conversation's scope, then aiogram's FSM middleware (the Dispatcher's own, registered here
+        # instead of first): the state is read and written through the update's session.
+        *([ConversationMiddleware(conversation[0]), conversation[1]] if conversation is not None else []),
         UserMiddleware(clock),
         LocaleMiddleware(i18n),
     ]
