@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.aiogram_responses import hold_response_types
 from bot.i18n import build_i18n
 from bot.middlewares import (
+    DatabaseStorage,
     Deduplicator,
     MemoryDeduplicator,
     RedisDeduplicator,
@@ -117,7 +117,8 @@ def build_app(
 ) -> App:
     """Wire an app. Omitted parts come from `settings`: the database at DATABASE_URL, Redis (FSM
     storage, per-user event isolation, update dedupe, the shared rate limit) when REDIS_URL is set,
-    else everything in memory. `key_prefix` namespaces every Redis key (tests use one per test)."""
+    else the database (conversation state) and memory. `key_prefix` namespaces every Redis key (tests
+    use one per test)."""
     hold_response_types()
     i18n = build_i18n(settings.default_locale)
     engine: AsyncEngine | None = None
@@ -133,19 +134,24 @@ def build_app(
 
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if storage is None:
+        # Conversation state survives a restart: in Redis when there is one, else in the database.
         storage = (
             RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{key_prefix}:fsm", with_bot_id=True))
             if redis is not None
-            else MemoryStorage()
+            else DatabaseStorage(session_factory, clock)
         )
     isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
     deduplicator: Deduplicator = RedisDeduplicator(redis, key_prefix) if redis is not None else MemoryDeduplicator()
 
     gateway = gateway or make_gateway(settings)
+    in_database = isinstance(storage, DatabaseStorage)
     dispatcher = Dispatcher(
         gateway=gateway,
         storage=storage,
         events_isolation=isolation,
+        # With the state in the database, aiogram's FSM middleware goes inside the update's transaction
+        # (update_middlewares), so it reads the state through the update's session.
+        disable_fsm=in_database,
         clock=clock,
         settings=settings,
         i18n=i18n,
@@ -161,6 +167,7 @@ def build_app(
             i18n=i18n,
             read_only_sessions=read_only_sessions,
             reads_only=registry.reads_only,
+            conversation=(storage, dispatcher.fsm) if isinstance(storage, DatabaseStorage) else None,
         ),
     )
     dispatcher.include_router(setup_routers(registry))

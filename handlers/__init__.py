@@ -38,8 +38,20 @@ from handlers import (
 )
 from handlers.common import FlowMiddleware
 from handlers.registry import Registry
+from handlers.start import ZoneGate
 
 RouterFactory = Callable[[Registry], Router]
+
+# The client's features: every screen of theirs may show times, so none opens before the client has
+# a time zone (handlers/start.py, ZoneGate). Reminders' buttons only: its text handler reads any text
+# and passes on what is no answer to a reminder, which must reach the fallback as it is.
+ZONE_FIRST: set[RouterFactory] = {
+    catalog.make_router,
+    booking.make_router,
+    payments.make_router,
+    my_bookings.make_router,
+}
+ZONE_FIRST_BUTTONS: set[RouterFactory] = {reminders.make_router}
 
 # In the order they get a chance at an update.
 FEATURES: list[RouterFactory] = [
@@ -83,6 +95,10 @@ def setup_routers(registry: Registry) -> Router:
     private.message.filter(F.chat.type == ChatType.PRIVATE)
     for make_router in [*FEATURES, fallback.make_router]:
         router = make_router(registry)
+        if make_router in ZONE_FIRST:
+            router.message.middleware(ZoneGate())
+        if make_router in ZONE_FIRST | ZONE_FIRST_BUTTONS:
+            router.callback_query.middleware(ZoneGate())
         registry.claim_callbacks(router)
         private.include_router(router)
     root.include_router(private)

@@ -102,7 +102,7 @@ async def _menu(ctx: Flow) -> Rendered:
 
 
 def _back() -> tuple[str, Callback]:
-    return (_("‹ Operator menu"), AdminCb(view="menu"))
+    return ("◀ " + _("Operator menu"), AdminCb(view="menu"))
 
 
 async def _professionals(ctx: Flow, *, verified: bool, page: int) -> Rendered:
@@ -130,9 +130,9 @@ async def _professionals(ctx: Flow, *, verified: bool, page: int) -> Rendered:
         lines.append(_("None."))
     paging: list[tuple[str, Any]] = []
     if found.page > 0:
-        paging.append((_("‹ Previous"), AdminCb(view=view, page=found.page - 1)))
+        paging.append(("◀ " + _("Previous"), AdminCb(view=view, page=found.page - 1)))
     if found.page + 1 < found.pages:
-        paging.append((_("Next ›"), AdminCb(view=view, page=found.page + 1)))
+        paging.append((_("Next") + " ▶", AdminCb(view=view, page=found.page + 1)))
     return Rendered("\n".join(lines), inline_keyboard(*rows, paging, [_back()]))
 
 

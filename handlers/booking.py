@@ -14,7 +14,7 @@ names the booking being moved, and the last screen asks to move it instead of bo
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
@@ -28,7 +28,7 @@ from bot.services.booking import BOOKING_CALENDAR_CLIENT, BOOKING_CONFIRMED_CLIE
 from bot.services.booking_view import booking_view
 from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
 from bot.services.payments.gateway import PaymentGateway
-from bot.services.policy import Actor, Policy, can_reschedule
+from bot.services.policy import Actor, Policy, can_reschedule, terms_at
 from handlers import phone_consent
 from handlers.booking_messages import calendar_for_client, confirmation_message, confirmed_for_client
 from handlers.booking_picker import (
@@ -50,8 +50,10 @@ from handlers.client_callbacks import (
     NOTES,
     RB,
     SVC,
+    BrowseCb,
     ConfirmCb,
     DayCb,
+    KeepNotesCb,
     MoveYesCb,
     NotesCb,
     SkipNotesCb,
@@ -65,12 +67,12 @@ from handlers.client_callbacks import (
 from handlers.client_wording import (
     notes_line,
     place_lines,
-    policy_lines,
     service_with,
+    terms_lines,
     viewer_zone,
     when_lines,
 )
-from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
+from handlers.common import Button, Flow, answer, buttons_expected, inline_keyboard, replace, send
 from handlers.packages import credit_button_label, credit_policy_line
 from handlers.payments import offer_payment
 from handlers.registry import Registry
@@ -92,6 +94,9 @@ async def time_pressed(query: CallbackQuery, callback_data: TimeCb, ctx: Flow) -
     if booking is not None:
         await replace(query, ctx, await show_move(ctx, booking, starts))
         return
+    if bookings.is_own_service(ctx.user, service.professional):
+        await replace(query, ctx, own_service_screen(service))
+        return
     data = await ctx.state.get_data()
     notes = data.get(NOTES)
     if data.get(SVC) == service.id and isinstance(notes, str):
@@ -101,9 +106,20 @@ async def time_pressed(query: CallbackQuery, callback_data: TimeCb, ctx: Flow) -
         await replace(query, ctx, await show_notes(ctx, service, starts))
 
 
+def notes_expected() -> str:
+    return _("Type your notes as a message, or pick one of the buttons below.")
+
+
+def own_service_screen(service: Service) -> Rendered:
+    text = _("This is your own service: you can't book a session with yourself.")
+    return Rendered(text, inline_keyboard([(_("Find a professional"), BrowseCb())]))
+
+
 async def show_notes(ctx: Flow, service: Service, starts: datetime, problem: str | None = None) -> Rendered:
     zone = viewer_zone(ctx)
     professional = service.professional
+    data = await ctx.state.get_data()
+    current = data.get(NOTES) if data.get(SVC) == service.id else None
     await ctx.state.set_state(Book.notes)
     await ctx.state.update_data({SVC: service.id, AT: minute_code(starts), RB: 0})
     lines = [problem, ""] if problem else []
@@ -111,14 +127,28 @@ async def show_notes(ctx: Flow, service: Service, starts: datetime, problem: str
         service_with(service, professional),
         format_instant(starts, zone, ctx.locale),
         "",
-        _(
-            "Anything {name} should know before the session? For example accessibility needs (captions, "
-            "language, pacing) or what you'd like to work on. Type it here, or press Skip."
-        ).format(name=professional.name),
     ]
+    if isinstance(current, str) and current:
+        lines += [
+            _("Your notes now: {notes}").format(notes=current),
+            "",
+            _("Type new notes to replace them, or keep them as they are."),
+        ]
+    else:
+        lines.append(
+            _(
+                "Anything {name} should know before the session? For example accessibility needs (captions, "
+                "language, pacing) or what you'd like to work on. Type it here, or press Skip."
+            ).format(name=professional.name)
+        )
     at = minute_code(starts)
+    keep: list[Button] = (
+        [(_("Keep these notes"), KeepNotesCb(svc=service.id, at=at))]
+        if isinstance(current, str) and current
+        else [(_("Skip"), SkipNotesCb(svc=service.id, at=at))]
+    )
     keyboard = inline_keyboard(
-        [(_("Skip"), SkipNotesCb(svc=service.id, at=at))],
+        keep,
         [("◀ " + _("Other times"), DayCb(svc=service.id, day=day_code(local_day(starts, zone))))],
     )
     return Rendered("\n".join(lines), keyboard)
@@ -162,6 +192,32 @@ async def notes_skipped(query: CallbackQuery, callback_data: SkipNotesCb, ctx: F
     await replace(query, ctx, await show_summary(ctx, service, starts, ""))
 
 
+async def notes_kept(query: CallbackQuery, callback_data: KeepNotesCb, ctx: Flow) -> None:
+    service = await directory.bookable_service(ctx.session, callback_data.svc)
+    starts = instant_from_code(callback_data.at)
+    data = await ctx.state.get_data()
+    notes = data.get(NOTES) if data.get(SVC) == service.id else None
+    if not isinstance(notes, str) or not notes:
+        await replace(query, ctx, await show_notes(ctx, service, starts, _("Please write your notes again.")))
+        return
+    await replace(query, ctx, await show_summary(ctx, service, starts, notes))
+
+
+async def clash_lines(ctx: Flow, starts: datetime, ends: datetime, exclude_booking_id: int | None = None) -> list[str]:
+    """A warning naming the client's own sessions (with anyone) that overlap this time; [] when none do."""
+    zone = viewer_zone(ctx)
+    clashes = await bookings.clashes_of_client(
+        ctx.session, ctx.user, starts, ends, now=ctx.clock.now(), exclude_booking_id=exclude_booking_id
+    )
+    if not clashes:
+        return []
+    lines = ["⚠️ " + _("This overlaps another session of yours:")]
+    for other in clashes:
+        what = service_with(other.service, other.professional)
+        lines.append(f"• {what}, {format_instant(other.starts_at, zone, ctx.locale)}")
+    return [*lines, _("You can still book it if that is what you want."), ""]
+
+
 async def notes_again(query: CallbackQuery, callback_data: NotesCb, ctx: Flow) -> None:
     service = await directory.bookable_service(ctx.session, callback_data.svc)
     await replace(query, ctx, await show_notes(ctx, service, instant_from_code(callback_data.at)))
@@ -173,7 +229,9 @@ async def show_summary(ctx: Flow, service: Service, starts: datetime, notes: str
     at = minute_code(starts)
     await ctx.state.set_state(Book.summary)
     await ctx.state.update_data({SVC: service.id, AT: at, NOTES: notes, RB: 0})
+    clash = await clash_lines(ctx, starts, starts + timedelta(minutes=service.duration_minutes))
     lines = [
+        *clash,
         _("Please check your booking:"),
         "",
         service_with(service, professional),
@@ -184,7 +242,13 @@ async def show_summary(ctx: Flow, service: Service, starts: datetime, notes: str
         *notes_line(notes),
         *phone_consent.phone_lines(service, await ctx.state.get_data()),
         "",
-        *policy_lines(Policy.of(professional), service.price_minor),
+        *terms_lines(
+            terms_at(Policy.of(professional), starts_at=starts, price_minor=service.price_minor, now=ctx.clock.now()),
+            professional.no_show,
+            service.price_minor,
+            zone,
+            ctx.locale,
+        ),
     ]
     offer = None
     if service.price_minor > 0:
@@ -287,7 +351,9 @@ async def show_move(ctx: Flow, booking: Booking, starts: datetime) -> Rendered:
     await ctx.state.set_state(Book.move)
     await ctx.state.update_data({SVC: service.id, AT: at, RB: booking.id})
     left = bookings.moves_left_after_this(booking)
+    clash = await clash_lines(ctx, starts, starts + (booking.ends_at - booking.starts_at), booking.id)
     lines = [
+        *clash,
         _("Move this session?"),
         service_with(service, professional),
         _("From: {when}").format(when=format_instant(booking.starts_at, zone, ctx.locale)),
@@ -322,11 +388,11 @@ async def ask_move(ctx: Flow) -> Rendered:
 
 def make_router(registry: Registry) -> Router:
     router = Router(name="booking")
-    registry.state_prompt(Book.day, ask_day)
-    registry.state_prompt(Book.time, ask_time)
-    registry.state_prompt(Book.notes, ask_notes)
-    registry.state_prompt(Book.summary, ask_summary)
-    registry.state_prompt(Book.move, ask_move)
+    registry.state_prompt(Book.day, ask_day, expects=buttons_expected)
+    registry.state_prompt(Book.time, ask_time, expects=buttons_expected)
+    registry.state_prompt(Book.notes, ask_notes, expects=notes_expected)
+    registry.state_prompt(Book.summary, ask_summary, expects=notes_expected)
+    registry.state_prompt(Book.move, ask_move, expects=buttons_expected)
     registry.renderers.register(BOOKING_CONFIRMED_CLIENT)(confirmed_for_client)
     registry.renderers.register(BOOKING_CALENDAR_CLIENT)(calendar_for_client)
     registry.read_only_callbacks(WeekCb, DayCb, TimeCb, SkipNotesCb)
@@ -334,6 +400,9 @@ def make_router(registry: Registry) -> Router:
     router.callback_query.register(day_pressed, DayCb.filter())
     router.callback_query.register(time_pressed, TimeCb.filter())
     router.message.register(notes_typed, Book.notes, F.text, ~F.text.startswith("/"))
+    # Typed on the summary, text can only be notes: taken as (new) notes, and the summary shown again.
+    router.message.register(notes_typed, Book.summary, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(notes_kept, KeepNotesCb.filter())
     router.callback_query.register(notes_skipped, SkipNotesCb.filter())
     router.callback_query.register(notes_again, NotesCb.filter())
     router.callback_query.register(confirm_pressed, ConfirmCb.filter())

@@ -41,8 +41,8 @@ from handlers.client_callbacks import (
 )
 from handlers.client_wording import (
     long_day,
+    other_clock,
     reschedule_refusal,
-    same_zone,
     service_facts,
     service_with,
     short_day,
@@ -140,8 +140,11 @@ async def show_week(ctx: Flow, service: Service, day: date | None, booking: Book
                     week=week_label(following, following + timedelta(days=6), ctx.locale)
                 )
             )
-            jump = WeekCb(svc=service.id, week=day_code(week.next_free_day), rb=rb)
-            rows.append([(_("Go to the week of {day}").format(day=short_day(following, ctx.locale)) + " ▶", jump)])
+            if week.next is None or picker.monday_of(week.next) != following:
+                # The next free week is further than the next one: a jump there (else "Next week" is it).
+                jump = WeekCb(svc=service.id, week=day_code(week.next_free_day), rb=rb)
+                label = _("Go to the week of {day}").format(day=short_day(following, ctx.locale))
+                rows.append([(label + " ▶", jump)])
         else:
             lines.append(
                 ngettext(
@@ -206,7 +209,7 @@ async def show_times(ctx: Flow, service: Service, day: date, booking: Booking | 
             day=long_day(day, ctx.locale), zone=zone_suffix(zone, ctx.locale, first)
         ),
     ]
-    theirs = not same_zone(professional.timezone, zone)
+    theirs = any(other_clock(slot.start, professional.timezone, zone, ctx.locale) for slot in slots)
     if theirs:
         lines.append(
             _("In brackets: {name}'s time ({zone}).").format(
@@ -216,8 +219,9 @@ async def show_times(ctx: Flow, service: Service, day: date, booking: Booking | 
     buttons: list[Button] = []
     for slot in slots:
         label = format_clock(slot.start, zone, ctx.locale)
-        if theirs:
-            label += f" ({format_clock(slot.start, professional.timezone, ctx.locale)})"
+        other = other_clock(slot.start, professional.timezone, zone, ctx.locale)
+        if other:
+            label += f" ({other})"
         buttons.append((label, TimeCb(svc=service.id, at=minute_code(slot.start), rb=rb)))
     columns = 2 if theirs else 3
     rows = [buttons[index : index + columns] for index in range(0, len(buttons), columns)]

@@ -12,11 +12,10 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
-from bot.render import Rendered, format_price
+from bot.render import Rendered, format_price, zone_label
 from bot.services import directory
 from bot.services.directory import Facets, ProfileView
 from bot.services.errors import NotFound
-from bot.services.payments import packages
 from handlers.client_callbacks import (
     CAT,
     LANG,
@@ -36,12 +35,14 @@ from handlers.common import (
     Flow,
     answer_stale,
     button_grid,
+    buttons_expected,
     inline_keyboard,
     replace,
 )
 from handlers.instant import InstantListCb
 from handlers.packages import package_buttons, package_line
 from handlers.registry import Registry
+from models import ServiceMode
 
 BIO_LIMIT = 2000
 
@@ -85,16 +86,15 @@ async def show_list(ctx: Flow, cat: str = "", lang: str = "", page: int = 0) -> 
         text = "\n".join([_("Nobody matches these filters."), *filters])
         return Rendered(text, inline_keyboard(filter_row, [(_("Clear filters"), BrowseCb())]))
 
-    first = found.page * directory.PER_PAGE
-    lines = [_("Find a professional ({count} listed)").format(count=found.total), " · ".join(filters), ""]
+    lines = [_("Find a professional ({count} listed)").format(count=found.total), " · ".join(filters)]
     people: list[Button] = []
-    for number, item in enumerate(found.items, start=first + 1):
+    for item in found.items:
         languages = ", ".join(language_label(code, ctx.locale) for code in item.languages)
-        lines.append(f"{number}. {item.name}")
+        lines += ["", f"• {item.name}"]
         if item.headline:
-            lines.append(f"   {item.headline}")
-        lines.append(f"   {languages} · {rating_label(item.rating, ctx.locale)}")
-        people.append((f"{number}. {item.name}", ProfileCb(id=item.id, cat=cat, lang=lang, page=found.page)))
+            lines.append(f"  {item.headline}")
+        lines.append(f"  {languages} · {rating_label(item.rating, ctx.locale)}")
+        people.append((item.name, ProfileCb(id=item.id, cat=cat, lang=lang, page=found.page)))
     if found.pages > 1:
         lines += ["", _("Page {page} of {pages}").format(page=found.page + 1, pages=found.pages)]
     paging: list[Button] = []
@@ -173,24 +173,35 @@ async def show_profile(ctx: Flow, view: ProfileView, cat: str = "", lang: str = 
         lines.append(_("Fields: {categories}").format(categories=categories))
     languages = ", ".join(language_label(code, ctx.locale) for code in professional.languages)
     lines.append(_("Languages: {languages}").format(languages=languages or "—"))
+    lines.append(_("Based in: {place}").format(place=zone_label(professional.timezone, ctx.locale, ctx.clock.now())))
+    if professional.address and any(service.mode == ServiceMode.IN_PERSON for service in view.services):
+        lines.append(_("In person at: {address}").format(address=professional.address))
+        if professional.access_notes:
+            lines.append(_("Access: {notes}").format(notes=professional.access_notes))
     lines.append(_("Rating: {rating}").format(rating=rating_label(view.rating, ctx.locale)))
     lines += [f"💬 “{comment}”" for comment in view.comments]
     lines.append("")
     rows: list[list[Button]] = []
+    own = professional.telegram_id is not None and professional.telegram_id == ctx.user.telegram_id
     if view.services:
         lines.append(_("Services:"))
         for service in view.services:
             lines.append(f"• {service.name}: {service_facts(service, ctx.locale)}")
             price = format_price(service.price_minor, service.currency, ctx.locale)
-            rows.append([(f"{service.name} · {price}", WeekCb(svc=service.id))])
-        lines.append(_("Pick a service to see its free times."))
+            if not own:
+                rows.append([(f"{service.name} · {price}", WeekCb(svc=service.id))])
+        lines.append("")
+        if own:
+            lines.append(_("This is your own profile, as clients see it; you can't book a session with yourself."))
+        else:
+            lines.append(_("Pick a service to see its free times."))
     else:
         lines.append(_("{name} has no services to book right now.").format(name=professional.name))
-    offered = await packages.buyable_packages(ctx.session, professional)
-    if offered:
+    if view.packages:
         lines += ["", _("Packages (1 credit = 1 session):")]
-        lines += [f"• {package_line(package, ctx.locale)}" for package in offered]
-        rows += package_buttons(offered, ctx.locale)
+        lines += [f"• {package_line(package, ctx.locale)}" for package in view.packages]
+        if not own:
+            rows += package_buttons(list(view.packages), ctx.locale)
     rows.append([("◀ " + _("All professionals"), BrowseCb(cat=cat, lang=lang, page=page))])
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
@@ -226,9 +237,9 @@ async def open_profile(query: CallbackQuery, callback_data: ProfileCb, ctx: Flow
 def make_router(registry: Registry) -> Router:
     router = Router(name="catalog")
     registry.home_screen(home)
-    registry.state_prompt(Browse.list, ask_list)
+    registry.state_prompt(Browse.list, ask_list, expects=buttons_expected)
     registry.deep_link("pro", open_link)
-    registry.state_prompt(Browse.profile, ask_profile)
+    registry.state_prompt(Browse.profile, ask_profile, expects=buttons_expected)
     registry.read_only_callbacks(BrowseCb, FilterCb, ProfileCb)
     router.callback_query.register(browse, BrowseCb.filter())
     router.callback_query.register(pick_filter, FilterCb.filter())

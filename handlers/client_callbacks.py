@@ -67,6 +67,13 @@ class SkipNotesCb(Callback, prefix="cn"):
     at: int
 
 
+class KeepNotesCb(Callback, prefix="ck"):
+    """Back to the summary with the notes already written (they live in the conversation state)."""
+
+    svc: int
+    at: int
+
+
 class NotesCb(Callback, prefix="ce"):
     """Write (or rewrite) the notes for the time picked."""
 

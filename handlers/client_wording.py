@@ -23,8 +23,9 @@ from bot.render import (
 )
 from bot.render.dates import tidy_spaces
 from bot.services.directory import Rating
-from bot.services.policy import CancelTerms, PaidWith, Policy
+from bot.services.policy import CancelTerms, PaidWith, Policy, RescheduleRefusal, TermsNow
 from bot.services.timezones import canonical_zone
+from bot.services.timezones import zone as zone_named
 from handlers.common import Flow
 from models import Booking, BookingState, NoShowRule, Professional, Service, ServiceMode
 
@@ -113,16 +114,34 @@ def same_zone(first: str, second: str) -> bool:
         return first == second
 
 
-def their_time(instant: datetime, name: str, their_zone: str, viewer: str, locale: str) -> str | None:
-    """ "Anna Koval's time: 4:00 PM (Kyiv, UTC+02:00)", with the date when theirs differs; None when the
-    zones are the same."""
-    if same_zone(their_zone, viewer):
+def same_clock(first: str, second: str, at: datetime) -> bool:
+    """Whether two zones read the same wall-clock time at `at` (Berlin and Paris do: no need to say it
+    twice), whatever their names."""
+    try:
+        return at.astimezone(zone_named(first)).utcoffset() == at.astimezone(zone_named(second)).utcoffset()
+    except ValueError:
+        return first == second
+
+
+def other_clock(instant: datetime, their_zone: str, viewer: str, locale: str) -> str | None:
+    """The other party's time of day for `instant`: "6:40 PM", with the weekday when their date is not
+    the viewer's ("Thu 6:40 PM"); None when both zones read the same clock then."""
+    if same_clock(their_zone, viewer, instant):
         return None
-    if format_day(instant, their_zone, locale) == format_day(instant, viewer, locale):
-        shown = f"{format_clock(instant, their_zone, locale)} ({zone_suffix(their_zone, locale, instant)})"
-    else:
-        shown = format_instant(instant, their_zone, locale)
-    return _("{name}'s time: {when}").format(name=name, when=shown)
+    clock = format_clock(instant, their_zone, locale)
+    theirs = instant.astimezone(zone_named(their_zone)).date()
+    if theirs == instant.astimezone(zone_named(viewer)).date():
+        return clock
+    return f"{tidy_spaces(format_skeleton('E', theirs, locale=locale))} {clock}"
+
+
+def their_time(instant: datetime, name: str, their_zone: str, viewer: str, locale: str) -> str | None:
+    """ "Anna Koval's time: 4:00 PM (Kyiv, UTC+02:00)", "... Thu 6:40 PM (New York, UTC-05:00)" when
+    their date differs; None when both read the same clock."""
+    shown = other_clock(instant, their_zone, viewer, locale)
+    if shown is None:
+        return None
+    return _("{name}'s time: {when}").format(name=name, when=f"{shown} ({zone_suffix(their_zone, locale, instant)})")
 
 
 def when_lines(instant: datetime, professional: Professional, viewer: str, locale: str) -> list[str]:
@@ -182,32 +201,89 @@ def hours_label(hours: int) -> str:
     return ngettext("{n} hour", "{n} hours", hours).format(n=hours)
 
 
-def policy_lines(policy: Policy, price_minor: int) -> list[str]:
-    """The professional's cancellation, reschedule and no-show rules in plain words."""
-    hours = hours_label(policy.free_cancellation_hours)
+def percent_label(percent: int, locale: str) -> str:
+    """ "50%" / "50 %" as the locale writes it."""
+    return tidy_spaces(format_percent(percent / 100, locale=locale))
+
+
+def deadline_label(instant: datetime, zone: str, locale: str) -> str:
+    """ "Thu, Nov 26, 9:00 AM": a moment in the reader's own zone, without the zone (said around it)."""
+    return f"{short_day(instant.astimezone(zone_named(zone)).date(), locale)}, {format_clock(instant, zone, locale)}"
+
+
+def terms_lines(terms: TermsNow, no_show: NoShowRule, price_minor: int, zone: str, locale: str) -> list[str]:
+    """What cancelling, moving and missing this session means now (bot.services.policy.terms_at decides;
+    this only words it): "Free cancellation until Thu, Nov 26, 9:00 AM (your time)." or "This session is
+    less than 72 hours away: cancelling refunds 50%, and it cannot be moved."."""
+    hours = hours_label(terms.free_hours)
+    percent = percent_label(terms.late_refund_percent, locale)
+    refusal = terms.move_refusal
     lines: list[str] = []
-    if price_minor == 0 or policy.late_cancellation_refund_percent >= 100 or policy.free_cancellation_hours == 0:
-        lines.append(_("Cancellation: free at any time before the start."))
-    elif policy.late_cancellation_refund_percent == 0:
+    if terms.always_free:
+        lines.append(_("Free cancellation at any time before the start."))
+    elif terms.free_until is not None:
         lines.append(
-            _("Cancellation: free up to {hours} before the start; after that there is no refund.").format(hours=hours)
+            _("Free cancellation until {when} (your time).").format(when=deadline_label(terms.free_until, zone, locale))
         )
-    else:
+        if terms.late_refund_percent > 0:
+            lines.append(_("After that, cancelling refunds {percent}.").format(percent=percent))
+        else:
+            lines.append(_("After that, cancelling refunds nothing."))
+    elif terms.late_refund_percent > 0:
         lines.append(
-            _("Cancellation: free up to {hours} before the start; after that you get {percent} back.").format(
-                hours=hours, percent=f"{policy.late_cancellation_refund_percent}%"
+            _("This session is less than {hours} away: cancelling refunds {percent}, and it cannot be moved.").format(
+                hours=hours, percent=percent
             )
         )
-    if policy.max_reschedules <= 0:
-        lines.append(_("Rescheduling: not possible; cancel and book again instead."))
+        refusal = None if refusal == RescheduleRefusal.TOO_LATE else refusal
     else:
-        times = ngettext("once", "up to {n} times", policy.max_reschedules).format(n=policy.max_reschedules)
-        lines.append(_("Rescheduling: {times}, up to {hours} before the start.").format(times=times, hours=hours))
-    if policy.no_show == NoShowRule.ONE_FREE_RESCHEDULE:
+        lines.append(
+            _("This session is less than {hours} away: cancelling refunds nothing, and it cannot be moved.").format(
+                hours=hours
+            )
+        )
+        refusal = None if refusal == RescheduleRefusal.TOO_LATE else refusal
+    if terms.move_refusal is None:
+        if terms.free_until is not None:
+            lines.append(
+                ngettext(
+                    "You can move it once until then.", "You can move it up to {n} times until then.", terms.moves_left
+                ).format(n=terms.moves_left)
+            )
+        elif terms.free_hours > 0:
+            lines.append(
+                ngettext(
+                    "You can move it once, up to {hours} before the start.",
+                    "You can move it up to {n} times, up to {hours} before the start.",
+                    terms.moves_left,
+                ).format(n=terms.moves_left, hours=hours)
+            )
+        else:
+            lines.append(
+                ngettext(
+                    "You can move it once before the start.",
+                    "You can move it up to {n} times before the start.",
+                    terms.moves_left,
+                ).format(n=terms.moves_left)
+            )
+    elif refusal == RescheduleRefusal.LIMIT and terms.moves_used == 0:
+        lines.append(_("It can't be moved: cancel and book again instead."))
+    elif refusal == RescheduleRefusal.LIMIT:
+        lines.append(_("It has been moved as many times as allowed, so it can't be moved again."))
+    elif refusal == RescheduleRefusal.TOO_LATE:
+        lines.append(_("It's less than {hours} before the start, so it can't be moved any more.").format(hours=hours))
+    if no_show == NoShowRule.ONE_FREE_RESCHEDULE:
         lines.append(_("Missed session: you can rebook it once, free of charge."))
     elif price_minor > 0:
         lines.append(_("Missed session: charged in full, no refund."))
     return lines
+
+
+def terms_headline(terms: TermsNow, zone: str, locale: str) -> str | None:
+    """The one line of the terms a list of sessions shows (None: nothing to lose by cancelling)."""
+    if terms.always_free:
+        return None
+    return terms_lines(terms, NoShowRule.CHARGE_FULL, 0, zone, locale)[0]
 
 
 def refund_words(booking: Booking, terms: CancelTerms, locale: str) -> str:

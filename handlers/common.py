@@ -53,6 +53,7 @@ from aiogram.types import Chat as TelegramChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import field_validator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares import Replies, current_replies
@@ -129,6 +130,11 @@ class FlowMiddleware(BaseMiddleware):
 # --- callback data ---------------------------------------------------------------------------------
 
 
+# The largest number callback data may carry: a PostgreSQL `integer` (ids, YYYYMMDD days, minutes
+# since the epoch until the year 6053 all fit).
+MAX_NUMBER = 2**31 - 1
+
+
 class Callback(CallbackData, prefix="_"):
     """Base of every callback factory; the app's registry refuses two factories with one prefix.
 
@@ -136,6 +142,16 @@ class Callback(CallbackData, prefix="_"):
     Everything a button refers to is reloaded and ownership-checked by its handler: a button can be
     stale (the booking was cancelled meanwhile) or forged (anyone can send any callback data).
     """
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        """Numbers any id, code or count of ours fits in: a forged `cb:99999999999999999999999` is no
+        button of ours (the filter does not match, so it gets the stale-button answer), never an
+        OverflowError deep in a database driver."""
+        if isinstance(value, int) and not isinstance(value, bool) and not -MAX_NUMBER <= value <= MAX_NUMBER:
+            raise ValueError("number out of range")
+        return value
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -236,10 +252,31 @@ async def call_telegram(ctx: Flow, method: TelegramMethod[Any]) -> None:
     ctx.replies.add(method.__api_method__, deliver, ctx.chat_id)
 
 
+def buttons_expected() -> str:
+    """What a step that only takes buttons expects (Registry.state_prompt's `expects`)."""
+    return _("Please pick one of the buttons below.")
+
+
 def stale_button_text() -> str:
     return _("This button is no longer available.")
 
 
+def stale_button_help() -> str:
+    return _(
+        "That button no longer works: it may be from an earlier conversation. "
+        "Send /start to begin again, or /bookings to see your sessions."
+    )
+
+
 async def answer_stale(query: CallbackQuery) -> None:
-    """The polite answer to a button that is stale, forged, or not this person's."""
+    """The polite answer to a button that is stale, forged, or not this person's: a note over the chat,
+    and in the chat what to do instead (a note alone is easy to miss, and says nothing of a way on)."""
     await answer(query, stale_button_text())
+    bot, chat_id, text = query.bot, query.from_user.id, stale_button_help()
+    if bot is None:
+        return
+
+    async def deliver() -> None:
+        await bot.send_message(chat_id, text)
+
+    current_replies().add("sendMessage", deliver, chat_id)

@@ -20,19 +20,36 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.render import Rendered
 from bot.services.errors import NotAllowed, NotFound
-from handlers.common import Flow, answer_stale, send, stale_button_text
+from handlers.common import Flow, answer_stale, send, stale_button_help, stale_button_text
 from handlers.registry import Registry
 
 log = logging.getLogger(__name__)
 
+COMMAND_ECHO = 32
+
 
 async def unexpected_message(message: Message, ctx: Flow) -> None:
-    prompt = ctx.registry.prompt_for(await ctx.state.get_state())
+    """One style everywhere: what was wrong and what is expected, then the current question again."""
+    text = message.text or ""
+    state = await ctx.state.get_state()
+    prompt = ctx.registry.prompt_for(state)
+    if text.startswith("/"):
+        # Only the command's own word is echoed, and never more than a short one.
+        command = text.split(maxsplit=1)[0][:COMMAND_ECHO]
+        hint = _("I don't know the command {command}. /help lists what I can do.").format(command=command)
+    elif prompt is None:
+        hint = _("Sorry, I didn't understand that. /help lists what I can do.")
+    else:
+        expects = ctx.registry.expectation_for(state)
+        hint = (
+            _("Sorry, I didn't understand that.")
+            + " "
+            + (expects() if expects else _("Please answer the question below."))
+        )
     if prompt is None:
-        await send(ctx, Rendered(_("I'm not sure what you mean. /help lists what I can do.")))
+        await send(ctx, Rendered(hint))
         return
     question = await prompt(ctx)
-    hint = _("Sorry, that's not what I asked.")
     await send(ctx, Rendered(f"{hint}\n\n{question.text}", question.reply_markup, question.document))
 
 
@@ -58,6 +75,8 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, locale: str | None =
         with suppress(TelegramAPIError):
             if query is not None:
                 await bot.answer_callback_query(query.id, sorry, show_alert=not stale)
+                if stale:
+                    await bot.send_message(query.from_user.id, stale_button_help())
                 return True
         if chat_id is not None:
             with suppress(TelegramAPIError):

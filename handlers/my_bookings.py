@@ -41,7 +41,15 @@ from bot.services.errors import (
     TooLateToChange,
 )
 from bot.services.payments import records as payment_records
-from bot.services.policy import Actor, PaidWith, Policy, RescheduleRefusal, can_reschedule, cancellation_terms
+from bot.services.policy import (
+    Actor,
+    PaidWith,
+    Policy,
+    RescheduleRefusal,
+    can_reschedule,
+    cancellation_terms,
+    terms_of,
+)
 from handlers.booking import confirmation, send_calendar_file
 from handlers.booking_picker import forget_flow, local_day, refusal_screen, show_gone, show_week
 from handlers.client_callbacks import (
@@ -62,19 +70,23 @@ from handlers.client_callbacks import (
 from handlers.client_wording import (
     notes_line,
     place_lines,
-    policy_lines,
     refund_words,
     service_with,
     short_day,
     state_label,
+    terms_headline,
+    terms_lines,
     their_time,
     viewer_zone,
     when_lines,
 )
-from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
+from handlers.common import Button, Flow, answer, buttons_expected, inline_keyboard, replace, send
 from handlers.payments import PayCb, ReceiptCb
 from handlers.registry import Registry
 from models import ACTIVE_STATES, Booking, BookingState
+
+# Sessions that took place (or were due to: a missed one); the rest of the past list did not happen.
+HAPPENED = (BookingState.CONFIRMED, BookingState.COMPLETED, BookingState.NO_SHOW)
 
 
 class MySessions(StatesGroup):
@@ -87,6 +99,8 @@ class MySessions(StatesGroup):
 
 
 async def show_list(ctx: Flow, past: bool = False) -> Rendered:
+    """Upcoming sessions, each with what cancelling it means now; or the sessions that happened, and
+    under their own heading those that did not (cancelled, not paid in time), whatever their date."""
     zone, now = viewer_zone(ctx), ctx.clock.now()
     found = await bookings.bookings_of_client(ctx.session, ctx.user, now=now, upcoming=not past)
     await ctx.state.set_state(MySessions.list)
@@ -96,17 +110,33 @@ async def show_list(ctx: Flow, past: bool = False) -> Rendered:
     if not found:
         text = _("You have no past sessions yet.") if past else _("You have no upcoming sessions.")
         return Rendered(text, inline_keyboard([switch], [find]))
-    lines = [_("Your past sessions:") if past else _("Your upcoming sessions:"), ""]
     rows: list[list[Button]] = []
-    for number, booking in enumerate(found, start=1):
-        what = service_with(booking.service, booking.professional)
-        lines.append(f"{number}. {format_instant(booking.starts_at, zone, ctx.locale)}")
-        lines.append(f"   {what} ({state_label(booking, zone, ctx.locale, now)})")
-        label = (
-            f"{number}. {short_day(local_day(booking.starts_at, zone), ctx.locale)}, "
-            f"{format_clock(booking.starts_at, zone, ctx.locale)} · {booking.professional.name}"
-        )
-        rows.append([(label, BookingCb(id=booking.id))])
+    lines: list[str] = []
+    if past:
+        happened = [booking for booking in found if booking.state in HAPPENED]
+        called_off = [booking for booking in found if booking.state not in HAPPENED]
+        groups = [(_("Your past sessions:"), happened), (_("Cancelled:"), called_off)]
+    else:
+        groups = [(_("Your upcoming sessions:"), found)]
+    for heading, items in groups:
+        if not items:
+            continue
+        if lines:
+            lines.append("")
+        lines += [heading, ""]
+        for booking in items:
+            what = service_with(booking.service, booking.professional)
+            lines.append(f"• {format_instant(booking.starts_at, zone, ctx.locale)}")
+            lines.append(f"  {what} ({state_label(booking, zone, ctx.locale, now)})")
+            if not past and booking.state == BookingState.CONFIRMED:
+                headline = terms_headline(terms_of(booking, now=now), zone, ctx.locale)
+                if headline:
+                    lines.append(f"  {headline}")
+            label = (
+                f"{short_day(local_day(booking.starts_at, zone), ctx.locale)}, "
+                f"{format_clock(booking.starts_at, zone, ctx.locale)} · {booking.professional.name}"
+            )
+            rows.append([(label, BookingCb(id=booking.id))])
     rows += [[switch], [find]]
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 
@@ -166,15 +196,17 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
     elif booking.state == BookingState.CANCELLED and booking.refund_minor:
         refund = format_money(booking.refund_minor, booking.currency, ctx.locale)
         lines.append(_("Refund: {amount}").format(amount=refund))
+    terms = terms_of(booking, now=now)
     if upcoming:
-        lines += ["", *policy_lines(policy, booking.price_minor)]
+        lines += ["", *terms_lines(terms, policy.no_show, booking.price_minor, zone, ctx.locale)]
     rows: list[list[Button]] = []
     if upcoming:
         if booking.state == BookingState.HELD:
             price = format_price(booking.price_minor, booking.currency, ctx.locale)
             rows.append([("💳 " + _("Pay {price}").format(price=price), PayCb(id=booking.id))])
         actions: list[Button] = []
-        if booking.state == BookingState.CONFIRMED:
+        # Offered only when it can work: the terms above say why not otherwise.
+        if terms.move_refusal is None:
             actions.append(("🗓 " + _("Reschedule"), MoveCb(id=booking.id)))
         release = _("Release this time") if booking.state == BookingState.HELD else _("Cancel")
         actions.append(("✖ " + release, CancelCb(id=booking.id, v=booking.version)))
@@ -431,10 +463,11 @@ async def open_after_checkout(ctx: Flow, argument: str) -> Rendered:
 def make_router(registry: Registry) -> Router:
     router = Router(name="my_bookings")
     registry.command("bookings", lambda: _("Your sessions"))
+    registry.resume_command("bookings", BookingsCb())
     registry.deep_link("paid", open_after_checkout)
-    registry.state_prompt(MySessions.list, ask_list)
-    registry.state_prompt(MySessions.detail, ask_booking)
-    registry.state_prompt(MySessions.cancel, ask_cancel)
+    registry.state_prompt(MySessions.list, ask_list, expects=buttons_expected)
+    registry.state_prompt(MySessions.detail, ask_booking, expects=buttons_expected)
+    registry.state_prompt(MySessions.cancel, ask_cancel, expects=buttons_expected)
     registry.renderers.register("booking_cancelled_client")(cancelled_for_client)
     registry.renderers.register("booking_rescheduled_client")(rescheduled_for_client)
     registry.renderers.register("hold_expired_client")(hold_expired_for_client)

@@ -53,24 +53,34 @@ class CommandInfo:
 class Registry:
     renderers: RendererRegistry = field(default_factory=RendererRegistry)
     _prompts: dict[str, Prompt] = field(default_factory=dict)
+    _expects: dict[str, Callable[[], str]] = field(default_factory=dict)
     _deep_links: dict[str, DeepLinkOpener] = field(default_factory=dict)
     _commands: dict[str, CommandInfo] = field(default_factory=dict)
     _role_commands: list[RoleCommands] = field(default_factory=list)
     _role_homes: list[RoleHome] = field(default_factory=list)
     _callback_owners: dict[str, str] = field(default_factory=dict)
     _read_only_prefixes: set[str] = field(default_factory=set)
+    _resume_commands: dict[str, str] = field(default_factory=dict)
 
     # -- state prompts -----------------------------------------------------------------------------
 
-    def state_prompt(self, state: State, prompt: Prompt) -> None:
+    def state_prompt(self, state: State, prompt: Prompt, *, expects: Callable[[], str] | None = None) -> None:
         """Register the question a state asks, so the fallback can ask it again (and so can the handler
-        that enters the state: ``await ctx.state.set_state(S.x); await send(ctx, await ask_x(ctx))``)."""
+        that enters the state: ``await ctx.state.set_state(S.x); await send(ctx, await ask_x(ctx))``).
+
+        `expects` says, in the reader's locale, what the state takes ("Please pick one of the buttons
+        below."); the fallback puts it before the question when something else came."""
         if state.state is None:
             raise ValueError("a state prompt needs a state that belongs to a StatesGroup")
         self._prompts[state.state] = prompt
+        if expects is not None:
+            self._expects[state.state] = expects
 
     def prompt_for(self, state_name: str | None) -> Prompt | None:
         return self._prompts.get(state_name) if state_name else None
+
+    def expectation_for(self, state_name: str | None) -> Callable[[], str] | None:
+        return self._expects.get(state_name) if state_name else None
 
     # -- deep links --------------------------------------------------------------------------------
 
@@ -90,7 +100,8 @@ class Registry:
     def deep_link_opener(self, payload: str) -> tuple[DeepLinkOpener, str] | None:
         """The opener and its argument for a /start payload ("pro_anna-koval"), or None."""
         prefix, separator, argument = payload.partition("_")
-        entry = self._deep_links.get(prefix)
+        # Links are typed and retyped by people: `/start PRO_anna-koval` is the same link.
+        entry = self._deep_links.get(prefix.lower())
         if not prefix or not separator or not argument or entry is None:
             return None
         return entry, argument
@@ -119,6 +130,14 @@ class Registry:
         `describe` is called in the reader's locale: ``registry.command("bookings", lambda: _("Your sessions"))``.
         """
         self._commands[name] = CommandInfo(name, describe)
+
+    def resume_command(self, name: str, screen: CallbackData) -> None:
+        """The button that opens what /`name` shows: offered to go on once someone the zone gate stopped
+        (handlers/start.py, ZoneGate) has told us their zone."""
+        self._resume_commands[name] = screen.pack()
+
+    def resume_for_command(self, name: str) -> str | None:
+        return self._resume_commands.get(name)
 
     def commands(self) -> list[CommandInfo]:
         return list(self._commands.values())

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.render import Rendered, zone_label
 from handlers.common import Callback, Flow, answer_stale, inline_keyboard, replace, send
 from handlers.registry import Registry
-from handlers.start import SETTINGS, Profile, begin_profile_step, language_name
+from handlers.start import SETTINGS, Profile, begin_profile_step, language_name, remember_step_before_settings
 
 
 class SettingsCb(Callback, prefix="st"):
@@ -33,6 +33,7 @@ def settings_screen(ctx: Flow) -> Rendered:
 
 
 async def settings_command(message: Message, ctx: Flow) -> None:
+    await remember_step_before_settings(ctx)
     await send(ctx, settings_screen(ctx))
 
 

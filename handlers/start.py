@@ -6,19 +6,30 @@ Telegram's language_code), then their zone (a city or country typed, or a shared
 it back: "Your time zone: Kyiv (UTC+02:00)". `/start pro_<slug>` remembers the link through
 onboarding and then opens it through the opener registered for its prefix (Registry.deep_link:
 "pro" in handlers/catalog.py, "inv" in handlers/professional.py).
+
+The zone comes before any time: `ZoneGate`, an inner middleware on every client feature's router
+(handlers.setup_routers), stops a message or a button of theirs from someone without a zone, asks the
+zone, and once it is saved offers to go on where they were (the button they pressed, or the screen
+of the command they sent: Registry.resume_command).
 """
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    TelegramObject,
 )
 from aiogram.utils.i18n import gettext as _
 from babel import Locale
@@ -34,6 +45,8 @@ from handlers.common import (
     answer,
     answer_stale,
     button_grid,
+    buttons_expected,
+    inline_keyboard,
     replace,
     send,
 )
@@ -53,11 +66,19 @@ class ZoneCb(Callback, prefix="tz"):
     zone: str
 
 
+class BackCb(Callback, prefix="bk"):
+    """After /settings changed something: back to the step the person was at before."""
+
+
 # FSM data keys. PURPOSE: "onboarding" (go on to the next step) or "settings" (stop after saving).
 PURPOSE = "profile_purpose"
 ONBOARDING = "onboarding"
 SETTINGS = "settings"
 PENDING_LINK = "pending_link"
+# What to offer once the zone is saved, for someone the zone gate stopped: callback data to press again.
+RESUME = "resume_callback"
+# The conversation step /settings was opened from (its state's name), to go back to afterwards.
+RETURN_STATE = "settings_return"
 
 
 def language_name(code: str) -> str:
@@ -87,6 +108,10 @@ async def ask_zone(ctx: Flow) -> Rendered:
         ),
         keyboard,
     )
+
+
+def zone_expected() -> str:
+    return _("Type a city or country, or share your location.")
 
 
 async def begin_profile_step(ctx: Flow, state: State, purpose: str) -> Rendered:
@@ -127,11 +152,11 @@ async def language_picked(query: CallbackQuery, callback_data: LanguageCb, ctx: 
         return
     ctx.user.locale = callback_data.code
     ctx.switch_locale(callback_data.code)
-    saved = Rendered(_("Language: {language}").format(language=language_name(callback_data.code)))
-    await replace(query, ctx, saved)
+    saved = _("Language: {language}").format(language=language_name(callback_data.code))
     if await ctx.state.get_value(PURPOSE) == SETTINGS:
-        await ctx.state.set_state(None)
+        await replace(query, ctx, Rendered(saved, await _back_from_settings(ctx)))
         return
+    await replace(query, ctx, Rendered(saved))
     await send(ctx, await begin_profile_step(ctx, Profile.zone, ONBOARDING))
 
 
@@ -188,15 +213,75 @@ async def _save_zone(ctx: Flow, name: str) -> None:
         text += "\n" + _("Your professional profile uses it too: your hours are read in it from now on.")
     await send(ctx, Rendered(text, ReplyKeyboardRemove()))
     data = await ctx.state.get_data()
-    await ctx.state.clear()
     if data.get(PURPOSE) == SETTINGS:
+        await send(ctx, Rendered(_("Saved."), await _back_from_settings(ctx)))
         return
+    await ctx.state.clear()
     link = data.get(PENDING_LINK)
     if link:
         await send(ctx, await _open_link(ctx, link))
         return
+    resume = data.get(RESUME)
+    if isinstance(resume, str) and resume:
+        keyboard = inline_keyboard([InlineKeyboardButton(text=_("Continue") + " ▶", callback_data=resume)])
+        await send(ctx, Rendered(_("You're all set. Shall we go on where you were?"), keyboard))
+        return
     home = await ctx.registry.open_home(ctx)
     await send(ctx, Rendered(_("You're all set.") + "\n\n" + home.text, home.reply_markup, home.document))
+
+
+class ZoneGate(BaseMiddleware):
+    """No screen shows times before the client has a zone: a message or button of a client feature from
+    someone without one asks the zone first (the handler does not run), and remembers where they were."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        ctx: Flow | None = data.get("ctx")
+        if ctx is None or ctx.user.timezone is not None:
+            return await handler(event, data)
+        resume: str | None = None
+        if isinstance(event, CallbackQuery):
+            resume = event.data
+            await answer(event)
+        elif isinstance(event, Message) and event.text and event.text.startswith("/"):
+            command = event.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(event.text) > 1 else ""
+            resume = ctx.registry.resume_for_command(command)
+        question = await begin_profile_step(ctx, Profile.zone, ONBOARDING)
+        await ctx.state.update_data({RESUME: resume})
+        first = _("Times are shown in your own time zone, so I need it first.")
+        await send(ctx, Rendered(f"{first}\n\n{question.text}", question.reply_markup))
+        return None
+
+
+async def remember_step_before_settings(ctx: Flow) -> None:
+    """/settings keeps the step the person was at (not an onboarding one), for the way back."""
+    current = await ctx.state.get_state()
+    if current is not None and not current.startswith(f"{Profile.__name__}:"):
+        await ctx.state.update_data({RETURN_STATE: current})
+    elif current is None:
+        await ctx.state.update_data({RETURN_STATE: None})
+
+
+async def _back_from_settings(ctx: Flow) -> InlineKeyboardMarkup:
+    """A setting was saved: the conversation is where it was before /settings; the button shows it."""
+    data = await ctx.state.get_data()
+    previous = data.get(RETURN_STATE)
+    await ctx.state.set_state(previous if isinstance(previous, str) else None)
+    await ctx.state.update_data({PURPOSE: None, RETURN_STATE: None})
+    if isinstance(previous, str) and ctx.registry.prompt_for(previous) is not None:
+        label = "◀ " + _("Back to where you were")
+    else:
+        label = "◀ " + _("Back to the start")
+    return inline_keyboard([(label, BackCb())])
+
+
+async def back_pressed(query: CallbackQuery, callback_data: BackCb, ctx: Flow) -> None:
+    prompt = ctx.registry.prompt_for(await ctx.state.get_state())
+    await replace(query, ctx, await prompt(ctx) if prompt is not None else await ctx.registry.open_home(ctx))
 
 
 async def _open_link(ctx: Flow, payload: str) -> Rendered:
@@ -249,13 +334,14 @@ def make_router(registry: Registry) -> Router:
     registry.command("help", lambda: _("What I can do"))
     registry.command("privacy", lambda: _("What I keep about you"))
     registry.command("cancel", lambda: _("Stop what we are doing"))
-    registry.state_prompt(Profile.language, ask_language)
-    registry.state_prompt(Profile.zone, ask_zone)
+    registry.state_prompt(Profile.language, ask_language, expects=buttons_expected)
+    registry.state_prompt(Profile.zone, ask_zone, expects=zone_expected)
     router.message.register(start, CommandStart())
     router.callback_query.register(language_picked, Profile.language, LanguageCb.filter())
     router.message.register(zone_typed, Profile.zone, F.text, ~F.text.startswith("/"))
     router.callback_query.register(zone_picked, Profile.zone, ZoneCb.filter())
     router.message.register(zone_shared, Profile.zone, F.location)
+    router.callback_query.register(back_pressed, BackCb.filter())
     router.message.register(help_command, Command("help"))
     router.message.register(privacy_command, Command("privacy"))
     router.message.register(cancel_command, Command("cancel"))

@@ -6,6 +6,7 @@ This package imports SQLAlchemy only: no aiogram, no services.
 from models.base import Base
 from models.booking import ACTIVE_STATES, Booking, BookingEvent, BookingState
 from models.catalog import DateOverride, OverrideWindow, Package, Service, ServiceMode, TimeOff, WeeklyWindow
+from models.conversation import ConversationState
 from models.credits import CreditEntry, CreditKind, PackagePurchase, PurchaseStatus
 from models.crisis import CrisisEvent
 from models.invite import Invite
@@ -26,6 +27,7 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingState",
+    "ConversationState",
     "CreditEntry",
     "CreditKind",
     "CrisisEvent",

@@ -7,6 +7,8 @@ and FSM middlewares):
     further (bot/middlewares/crisis.py); it needs no database session, so it comes before one is opened
     (and it answers at once, in its own short units of work, never inside the update's transaction).
 3. `DbSessionMiddleware`: `session` for the update; commit on success, rollback on error.
+3a. `ConversationMiddleware` (the embedded default's FSM storage, in the database): the update's
+    conversation state, written in its transaction (bot/middlewares/conversation.py).
 4. `UserMiddleware`: `user`, the `models.User` of the sender, created on first contact.
 5. `LocaleMiddleware`: `locale`, and gettext set to it.
 
@@ -21,6 +23,7 @@ from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.middlewares.conversation import ConversationMiddleware, DatabaseStorage
 from bot.middlewares.crisis import CrisisMiddleware
 from bot.middlewares.database import DbSessionMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, Deduplicator, MemoryDeduplicator, RedisDeduplicator
@@ -30,7 +33,9 @@ from bot.middlewares.users import UserMiddleware
 from bot.services.clock import Clock
 
 __all__ = [
+    "ConversationMiddleware",
     "CrisisMiddleware",
+    "DatabaseStorage",
     "DbSessionMiddleware",
     "DedupeMiddleware",
     "Deduplicator",
@@ -56,14 +61,19 @@ def update_middlewares(
     read_only_sessions: async_sessionmaker[AsyncSession] | None = None,
     reads_only: Callable[[TelegramObject], bool] | None = None,
     sleep: Sleep | None = None,
+    conversation: tuple[DatabaseStorage, BaseMiddleware] | None = None,
 ) -> list[BaseMiddleware]:
     """The chain, outermost first. `reads_only` tells the updates that get a `read_only_sessions` session;
-    `sleep` is how a reply waits before it is tried again (tests record the waits instead)."""
+        `sleep` is how a reply waits before it is tried again (tests record the waits instead); `conversation`, the
+    database storage and aiogram's FSM middleware when the conversation state lives in the database."""
     return [
         DedupeMiddleware(deduplicator),
         ReplyMiddleware(sleep) if sleep is not None else ReplyMiddleware(),
         CrisisMiddleware(sessions, clock),
         DbSessionMiddleware(sessions, read_only_sessions, reads_only),
+        # The conversation's scope, then aiogram's FSM middleware (the Dispatcher's own, registered here
+        # instead of first): the state is read and written through the update's session.
+        *([ConversationMiddleware(conversation[0]), conversation[1]] if conversation is not None else []),
         UserMiddleware(clock),
         LocaleMiddleware(i18n),
     ]

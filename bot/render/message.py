@@ -17,6 +17,32 @@ from aiogram.types import (
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
+# Telegram's limits, in UTF-16 code units (how it counts text and entity offsets).
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+_ELLIPSIS = "…"
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-16 code units, ending in "…" when cut (never splitting a
+    character): whatever a message echoes (notes, a typed query), it is never refused as too long."""
+    if _utf16_length(text) <= limit:
+        return text
+    budget = limit - _utf16_length(_ELLIPSIS)
+    kept: list[str] = []
+    used = 0
+    for character in text:
+        size = 2 if ord(character) > 0xFFFF else 1
+        if used + size > budget:
+            break
+        kept.append(character)
+        used += size
+    return "".join(kept).rstrip() + _ELLIPSIS
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -39,6 +65,17 @@ class Rendered:
         if self.photo is not None:
             return "sendPhoto"
         return "sendDocument" if self.document is not None else "sendMessage"
+
+    def __post_init__(self) -> None:
+        # Every screen and notification is built here: one place keeps them all within Telegram's limit.
+        limit = CAPTION_LIMIT if self.document is not None else MESSAGE_LIMIT
+        text = fit(self.text, limit)
+        if text is not self.text:
+            object.__setattr__(self, "text", text)
+            if self.entities:
+                length = _utf16_length(text)
+                kept = [entity for entity in self.entities if entity.offset + entity.length <= length]
+                object.__setattr__(self, "entities", kept or None)
 
 
 async def send_rendered(bot: Bot, chat_id: int, rendered: Rendered) -> Message:

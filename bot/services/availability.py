@@ -248,8 +248,20 @@ def schedule_of(professional: Professional) -> Schedule:
     )
 
 
+# Without a `slot_step_minutes` of the professional's, starts step by the service's duration rounded up
+# to this many minutes: a 50-minute session starts on the hour (5:00, 6:00 PM), not at 5:50 and 6:40.
+ROUND_STEP_MINUTES = 15
+
+
+def default_step_minutes(duration_minutes: int) -> int:
+    """The step of a service's starts when the professional sets none: its duration rounded up to a
+    quarter of an hour (20 -> 30, 45 -> 45, 50 -> 60, 90 -> 90), so that starts from a round window
+    start stay round."""
+    return -(-duration_minutes // ROUND_STEP_MINUTES) * ROUND_STEP_MINUTES
+
+
 def step_of(professional: Professional, service: Service) -> timedelta:
-    return timedelta(minutes=professional.slot_step_minutes or service.duration_minutes)
+    return timedelta(minutes=professional.slot_step_minutes or default_step_minutes(service.duration_minutes))
 
 
 async def _load_schedule(session: AsyncSession, professional: Professional, first: date, last: date) -> Schedule:

@@ -145,6 +145,34 @@ async def bookings_of_client(
     return list((await session.scalars(query.limit(limit))).all())
 
 
+async def clashes_of_client(
+    session: AsyncSession,
+    client: User,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    now: datetime,
+    exclude_booking_id: int | None = None,
+) -> list[Booking]:
+    """The client's own live sessions (with any professional) that overlap [starts_at, ends_at): what
+    they are warned about before booking or moving a session into that time. Soonest first."""
+    live = or_(_live_hold(now), Booking.state == BookingState.CONFIRMED)
+    query = (
+        select(Booking)
+        .options(*_LOADED)
+        .where(Booking.client_id == client.id, live, Booking.starts_at < ends_at, Booking.ends_at > starts_at)
+        .order_by(Booking.starts_at, Booking.id)
+    )
+    if exclude_booking_id is not None:
+        query = query.where(Booking.id != exclude_booking_id)
+    return list((await session.scalars(query)).all())
+
+
+def is_own_service(client: User, professional: Professional) -> bool:
+    """A professional's own chat booking their own service (refused: nobody is their own client)."""
+    return professional.telegram_id is not None and professional.telegram_id == client.telegram_id
+
+
 async def agenda(session: AsyncSession, professional: Professional, start: datetime, end: datetime) -> list[Booking]:
     """The professional's sessions (held, confirmed, completed, missed) starting in [start, end)."""
     shown = (BookingState.HELD, BookingState.CONFIRMED, BookingState.COMPLETED, BookingState.NO_SHOW)
@@ -320,6 +348,8 @@ async def _take(
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     professional = service.professional
+    if is_own_service(client, professional):
+        raise NotAllowed("own service", service_id)
 
     async def check_and_write() -> Booked:
         await _expire_overdue(session, now, professional.id)

@@ -19,7 +19,7 @@ from sqlalchemy.sql.expression import cast
 
 from bot.services.errors import NotFound
 from bot.services.pro_profile import listable
-from models import Professional, Review, Service
+from models import Package, Professional, Review, Service
 
 PER_PAGE = 5
 LATEST_COMMENTS = 3
@@ -70,6 +70,8 @@ class ProfileView:
     rating: Rating
     # The newest review comments (at most three), newest first.
     comments: tuple[str, ...] = ()
+    # Packages on offer (active, for an active service), in catalog order, each with its service loaded.
+    packages: tuple[Package, ...] = ()
 
 
 def _json_list_contains(session: AsyncSession, column: Any, value: str) -> ColumnElement[bool]:
@@ -212,7 +214,20 @@ async def _profile_of(
     summary = next(row for row in rows if row.rank == 0)
     rating = Rating(float(summary.average), int(summary.reviews)) if summary.reviews else NO_REVIEWS
     comments = [row.comment for row in sorted(rows, key=lambda row: int(row.rank)) if row.rank and row.comment]
-    return ProfileView(professional=professional, services=services, rating=rating, comments=tuple(comments))
+    packages = await session.scalars(
+        select(Package)
+        .options(joinedload(Package.service))
+        .join(Service, Package.service_id == Service.id)
+        .where(Package.professional_id == professional.id, Package.active.is_(True), Service.active.is_(True))
+        .order_by(Package.id)
+    )
+    return ProfileView(
+        professional=professional,
+        services=services,
+        rating=rating,
+        comments=tuple(comments),
+        packages=tuple(packages),
+    )
 
 
 async def _with_services(
@@ -233,8 +248,9 @@ async def _with_services(
 
 
 async def profile_by_slug(session: AsyncSession, slug: str) -> ProfileView:
-    """A verified professional's profile; NotFound otherwise (a deep link to someone not listed)."""
-    professional, services = await _with_services(session, Professional.slug == slug)
+    """A verified professional's profile; NotFound otherwise (a deep link to someone not listed). Any
+    case finds it: people retype links (`pro_ANNA-KOVAL`)."""
+    professional, services = await _with_services(session, func.lower(Professional.slug) == slug.lower())
     return await _profile_of(session, professional, services, slug)
 
 

@@ -8,7 +8,7 @@ copy, never the professional's current settings, and are pure so the chat can pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -121,3 +121,69 @@ def can_reschedule(booking: Booking, *, by: Actor, now: datetime) -> RescheduleR
     if now > booking.starts_at - policy.free_window:
         return RescheduleRefusal.TOO_LATE
     return None
+
+
+@dataclass(frozen=True)
+class TermsNow:
+    """What the policy means for one session at one moment: what the summary, /bookings and the session's
+    screen tell the client (handlers word it; this decides it, so no handler repeats the rules)."""
+
+    # A client's cancellation refunds in full until this instant; None when that time has passed, or
+    # when cancelling costs nothing anyway (`always_free`).
+    free_until: datetime | None
+    # Nothing is lost by cancelling at any time before the start (a free service, a 100 % late refund,
+    # no free window at all).
+    always_free: bool
+    # What a client's cancellation refunds once `free_until` has passed.
+    late_refund_percent: int
+    # The free window's length, for "less than 72 hours away".
+    free_hours: int
+    # Why the client could not move it now (None: they can), and how many moves they have left.
+    move_refusal: RescheduleRefusal | None
+    moves_left: int
+    moves_used: int
+
+
+def terms_at(
+    policy: Policy,
+    *,
+    starts_at: datetime,
+    price_minor: int,
+    now: datetime,
+    reschedule_count: int = 0,
+) -> TermsNow:
+    """The terms of a session starting at `starts_at`, as they stand at `now` (a confirmed session, or
+    one about to be booked: the summary asks before there is a booking)."""
+    always_free = (
+        price_minor == 0 or policy.late_cancellation_refund_percent >= 100 or policy.free_cancellation_hours <= 0
+    )
+    closes = starts_at - policy.free_window
+    refusal: RescheduleRefusal | None = None
+    if now >= starts_at:
+        refusal = RescheduleRefusal.STARTED
+    elif reschedule_count >= policy.max_reschedules:
+        refusal = RescheduleRefusal.LIMIT
+    elif now > closes:
+        refusal = RescheduleRefusal.TOO_LATE
+    return TermsNow(
+        free_until=None if always_free or now > closes else closes,
+        always_free=always_free,
+        late_refund_percent=100 if always_free else policy.late_cancellation_refund_percent,
+        free_hours=policy.free_cancellation_hours,
+        move_refusal=refusal,
+        moves_left=max(policy.max_reschedules - reschedule_count, 0),
+        moves_used=reschedule_count,
+    )
+
+
+def terms_of(booking: Booking, *, now: datetime) -> TermsNow:
+    """`terms_at` for a booking, under the policy copied onto it; its move refusal is `can_reschedule`'s
+    (`booking.events` must be loaded)."""
+    terms = terms_at(
+        Policy.from_json(booking.policy),
+        starts_at=booking.starts_at,
+        price_minor=booking.price_minor,
+        now=now,
+        reschedule_count=booking.reschedule_count,
+    )
+    return replace(terms, move_refusal=can_reschedule(booking, by=Actor.CLIENT, now=now))

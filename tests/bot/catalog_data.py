@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -217,7 +218,24 @@ def kyiv_time(text: str) -> datetime:
 
 
 STALE = "This button is no longer available."
-SORRY = "Sorry, that's not what I asked."
+# What a stale or forged button says in the chat besides its note (a way on, not only a toast).
+STALE_HELP = (
+    "That button no longer works: it may be from an earlier conversation. "
+    "Send /start to begin again, or /bookings to see your sessions."
+)
+# Unexpected input in a step that takes buttons only; then the step's question again.
+SORRY = "Sorry, I didn't understand that. Please pick one of the buttons below."
+# ... in a step that takes text too (notes).
+SORRY_NOTES = "Sorry, I didn't understand that. Type your notes as a message, or pick one of the buttons below."
+
+
+def unknown_command(command: str) -> str:
+    return f"I don't know the command {command}. /help lists what I can do."
+
+
+def only_stale_help(messages: list[Any]) -> bool:
+    """Whether a run of stale presses said nothing in the chat but the stale button's way on."""
+    return all(message.text == STALE_HELP for message in messages)
 
 
 async def with_catalog(harness: BotHarness) -> Catalog:

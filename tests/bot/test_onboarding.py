@@ -163,7 +163,9 @@ async def test_anything_unexpected_in_the_language_step_repeats_the_question(har
     await harness.send_text(person, "/start")
     for send in (harness.send_text(person, "hello?"), harness.send_sticker(person), harness.send_photo(person)):
         await send
-        assert harness.last_text(person) == "Sorry, that's not what I asked.\n\nWhich language should I use?"
+        assert harness.last_text(person) == (
+            "Sorry, I didn't understand that. Please pick one of the buttons below.\n\nWhich language should I use?"
+        )
         assert [button["text"] for button in harness.buttons(person)] == ["✓ English", "Українська"]
     await harness.send_text(person, "/nonsense")
     assert harness.last_text(person).endswith("Which language should I use?")
@@ -172,9 +174,14 @@ async def test_anything_unexpected_in_the_language_step_repeats_the_question(har
 async def test_anything_unexpected_in_the_zone_step_repeats_the_question(harness: BotHarness) -> None:
     person = harness.person()
     await _to_zone_step(harness, person)
-    for send in (harness.send_sticker(person), harness.send_photo(person), harness.send_text(person, "/nonsense")):
+    expected = "Sorry, I didn't understand that. Type a city or country, or share your location."
+    for send in (harness.send_sticker(person), harness.send_photo(person)):
         await send
-        assert harness.last_text(person) == f"Sorry, that's not what I asked.\n\n{ZONE_QUESTION}"
+        assert harness.last_text(person) == f"{expected}\n\n{ZONE_QUESTION}"
+    await harness.send_text(person, "/nonsense")
+    assert harness.last_text(person) == (
+        f"I don't know the command /nonsense. /help lists what I can do.\n\n{ZONE_QUESTION}"
+    )
     # A language button from before is stale here; the step stays.
     await harness.press(person, LanguageCb(code="uk"))
     assert harness.popup() == "This button is no longer available."
@@ -193,7 +200,7 @@ async def test_cancel_leaves_the_flow_and_keeps_what_was_saved(harness: BotHarne
     assert harness.last_message(person).reply_markup == {"remove_keyboard": True}
     assert (await _user(harness, person)).locale == "en"
     await harness.send_text(person, "kyiv")
-    assert harness.last_text(person) == "I'm not sure what you mean. /help lists what I can do."
+    assert harness.last_text(person) == "Sorry, I didn't understand that. /help lists what I can do."
     await harness.send_text(person, "/cancel")
     assert harness.last_text(person) == "There is nothing to cancel."
 

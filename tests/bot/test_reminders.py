@@ -305,7 +305,7 @@ async def test_any_text_within_the_hour_after_a_reminder_is_read_as_an_answer(
 
     harness.clock.advance(timedelta(hours=2))
     await harness.send_text(olena, "friday morning")
-    assert last(harness, olena).startswith("I'm not sure what you mean.")
+    assert last(harness, olena).startswith("Sorry, I didn't understand that.")
 
 
 async def test_nothing_free_then_says_so_and_shows_the_nearest(harness: BotHarness, catalog: Catalog) -> None:

@@ -12,13 +12,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import I18n
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, build_i18n, ensure_compiled, pick_locale
-from bot.render import format_duration, format_instant, format_money, format_price, zone_label
+from bot.render import Rendered, format_clock, format_duration, format_instant, format_money, format_price, zone_label
 from bot.services.zone_search import normalise, zone_at, zone_country
-from handlers.client_wording import week_label
+from handlers.client_wording import deadline_label, other_clock, percent_label, week_label
 from tests.conftest import REPO_ROOT
 
 WINTER = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
@@ -148,3 +149,46 @@ def test_locale_choice(i18n: I18n) -> None:
     assert pick_locale(i18n, None, "uk-UA") == "uk"
     assert pick_locale(i18n, None, "pt-br") == "en"
     assert pick_locale(i18n, None, None) == "en"
+
+
+def test_clock_times_follow_the_locale() -> None:
+    """24-hour clocks in uk, de, fr, es and ru; 12-hour in en (Babel's en is en_US), on every screen
+    (every screen formats times through format_clock)."""
+    late = datetime(2026, 12, 1, 22, 40, tzinfo=UTC)  # 00:40 on Wednesday in Kyiv
+    clocks = {locale: format_clock(late, "Europe/Kyiv", locale) for locale in ("en", "uk", "de", "fr", "es", "ru")}
+    assert clocks == {
+        "en": "12:40\u00a0AM",
+        "uk": "00:40",
+        "de": "00:40",
+        "fr": "00:40",
+        "es": "0:40",
+        "ru": "00:40",
+    }
+
+
+def test_the_other_partys_clock_carries_its_weekday_when_the_day_differs() -> None:
+    late = datetime(2026, 12, 1, 22, 40, tzinfo=UTC)  # Wed 00:40 in Kyiv, Tue 5:40 PM in New York
+    assert other_clock(late, "America/New_York", "Europe/Kyiv", "en") == "Tue 5:40\u00a0PM"
+    assert other_clock(late, "America/New_York", "Europe/Kyiv", "uk") == "вт 17:40"
+    assert other_clock(WINTER, "America/New_York", "Europe/London", "en") == "2:00\u00a0AM"
+    # The same offset at that moment: nothing to add, whatever the zones are called.
+    assert other_clock(late, "Europe/Helsinki", "Europe/Kyiv", "en") is None
+    assert other_clock(late, "Europe/Paris", "Europe/Berlin", "en") is None
+
+
+def test_deadlines_and_percents_in_the_terms() -> None:
+    late = datetime(2026, 12, 1, 22, 40, tzinfo=UTC)
+    assert deadline_label(late, "Europe/Kyiv", "en") == "Wed, Dec 2, 12:40\u00a0AM"
+    assert deadline_label(late, "Europe/Kyiv", "uk") == "ср, 2 груд., 00:40"
+    assert (percent_label(50, "en"), percent_label(50, "uk"), percent_label(50, "fr")) == ("50%", "50%", "50\u00a0%")
+
+
+def test_messages_never_pass_telegrams_limit() -> None:
+    assert Rendered("x" * 5000).text == "x" * 4095 + "…"
+    assert Rendered("ok").text == "ok"
+    # Telegram counts UTF-16 code units: an emoji is two, and is never split.
+    emoji = Rendered("🙂" * 3000).text
+    assert emoji == "🙂" * 2047 + "…"
+    assert len(emoji.encode("utf-16-le")) // 2 == 4095
+    # A caption's limit is 1,024.
+    assert len(Rendered("y" * 2000, document=BufferedInputFile(b"", "a.ics")).text) == 1024

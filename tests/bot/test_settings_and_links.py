@@ -47,13 +47,18 @@ async def test_settings_shows_and_changes_language_and_zone(harness: BotHarness)
     await harness.send_text(person, "/settings")
     await harness.press_button(person, "Змінити часовий пояс")
     await harness.send_text(person, "Нью-Йорк")
-    assert harness.last_text(person) == f"Ваш часовий пояс: {zone_label('America/New_York', 'uk', now)}"
+    assert harness.texts(person)[-2] == f"Ваш часовий пояс: {zone_label('America/New_York', 'uk', now)}"
     async with harness.db() as session:
         user = (await session.scalars(select(User).where(User.telegram_id == person.id))).one()
     assert (user.locale, user.timezone, user.country) == ("uk", "America/New_York", "US")
-    # The settings flow is over: text is no longer read as a zone.
+    # The settings flow is over: text is no longer read as a zone, and the conversation is back where
+    # it was (the list /start showed), with a button to see it again.
+    assert harness.last_text(person) == "Збережено."
+    assert [button["text"] for button in harness.buttons(person)] == ["◀ Назад, де ви були"]
     await harness.send_text(person, "Madrid")
-    assert harness.last_text(person) == "Не зовсім розумію. /help — що я вмію."
+    assert harness.last_text(person).startswith("Вибачте, я не зрозумів. Будь ласка, оберіть одну з кнопок нижче.\n\n")
+    await harness.press_button(person, "Назад")
+    assert harness.last_text(person).startswith("Поки що в списку немає жодного фахівця")
 
 
 async def test_deep_link_waits_for_onboarding(harness: BotHarness) -> None:
@@ -66,6 +71,7 @@ async def test_deep_link_waits_for_onboarding(harness: BotHarness) -> None:
     assert harness.texts(person)[-2:] == [
         f"Your time zone: {zone_label('Europe/Kyiv', 'en', harness.clock.now())}",
         "Anna Koval\nCareer coach for people changing fields\n✓ Verified professional\n\nLanguages: —\n"
+        f"Based in: {zone_label('Europe/Kyiv', 'en', harness.clock.now())}\n"
         "Rating: No reviews yet\n\nAnna Koval has no services to book right now.",
     ]
 

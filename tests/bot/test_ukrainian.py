@@ -11,7 +11,7 @@ from bot.render import format_money, zone_label, zone_suffix
 from handlers.client_wording import language_label, week_label
 from handlers.start import language_name
 from models import User
-from tests.bot.catalog_data import labels, last, with_catalog
+from tests.bot.catalog_data import kyiv_time, labels, last, with_catalog
 from tests.bot.harness import BotHarness
 
 ZONE_QUESTION = (
@@ -27,12 +27,15 @@ EUR_60, EUR_70 = (format_money(amount, "EUR", "uk").replace("\u00a0", " ") for a
 LIST = f"""Оберіть фахівця (у списку: 2)
 Категорія: усі · Мова: будь-яка
 
-1. Anna Koval
-   Career coach for people changing fields
-   {UK}, {EN}, {RU} · Відгуків ще немає
-2. David Moreno
-   Licensed therapist (CBT), anxiety and burnout
-   {EN}, {ES} · Відгуків ще немає"""
+• Anna Koval
+  Career coach for people changing fields
+  {UK}, {EN}, {RU} · Відгуків ще немає
+
+• David Moreno
+  Licensed therapist (CBT), anxiety and burnout
+  {EN}, {ES} · Відгуків ще немає"""
+
+KYIV_UK = zone_label("Europe/Kyiv", "uk", kyiv_time("2026-11-23 08:00"))
 
 # Names, headlines, bios and service names come from the catalog as written; the rest is Ukrainian.
 ANNA = f"""Anna Koval
@@ -43,12 +46,16 @@ Ten years of coaching engineers, designers and teachers through career changes.
 
 Напрями: Кар’єрний коучинг
 Мови: {UK}, {EN}, {RU}
+Місто: {KYIV_UK}
+Особисто за адресою: Khreshchatyk St 22, office 4, Kyiv
+Як потрапити: Step-free entrance from the courtyard; lift to the 2nd floor.
 Рейтинг: Відгуків ще немає
 
 Послуги:
 • Free intro call: 20 хвилин, Безкоштовно, відеодзвінок
 • Coaching session: 50 хвилин, {EUR_60}, відеодзвінок
 • Coaching session at the office: 50 хвилин, {EUR_70}, зустріч наживо
+
 Оберіть послугу, щоб побачити вільний час."""
 
 
@@ -76,8 +83,8 @@ async def test_a_ukrainian_client_browses_in_ukrainian(harness: BotHarness) -> N
         "Усе готово.\n\n" + LIST,
     ]
     assert labels(harness, oksana) == [
-        "1. Anna Koval",
-        "2. David Moreno",
+        "Anna Koval",
+        "David Moreno",
         "🗂 Категорія",
         "🌐 Мова",
         "⚡ Доступні зараз",
@@ -105,7 +112,7 @@ async def test_a_ukrainian_client_browses_in_ukrainian(harness: BotHarness) -> N
     # Anything unexpected: the hint and the question again, in Ukrainian too.
     await harness.send_text(oksana, "а що далі?")
     assert last(harness, oksana).startswith(
-        "Вибачте, це не відповідь на моє запитання.\n\nCoaching session — Anna Koval"
+        "Вибачте, я не зрозумів. Будь ласка, оберіть одну з кнопок нижче.\n\nCoaching session — Anna Koval"
     )
 
     async with harness.db() as session:

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from bot.render.dates import format_clock, format_day, format_instant, zone_suffix
 from bot.render.money import format_money
-from handlers.client_wording import long_day, short_day, week_label
+from handlers.client_wording import deadline_label, long_day, short_day, week_label
 from tests.bot.catalog_data import kyiv_time
 
 KYIV = "Europe/Kyiv"
@@ -27,6 +27,11 @@ def plain(text: str) -> str:
 def when(kyiv_wall: str, zone: str = KYIV, locale: str = "en") -> str:
     """ "Tue, Nov 24, 2026, 9:00 AM (Kyiv, UTC+02:00)" for the instant at `kyiv_wall` in Kyiv."""
     return plain(format_instant(kyiv_time(kyiv_wall), zone, locale))
+
+
+def deadline(kyiv_wall: str, hours: int, zone: str = KYIV, locale: str = "en") -> str:
+    """ "Sat, Nov 28, 2:00 AM": `hours` before the instant at `kyiv_wall`, as the terms name a deadline."""
+    return plain(deadline_label(kyiv_time(kyiv_wall) - timedelta(hours=hours), zone, locale))
 
 
 def clock(kyiv_wall: str, zone: str = KYIV, locale: str = "en") -> str:

@@ -25,7 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bot.services.availability import Schedule, Slot, compute_slots, free_slots, start_of_local_day
+from bot.services.availability import (
+    Schedule,
+    Slot,
+    compute_slots,
+    default_step_minutes,
+    free_slots,
+    start_of_local_day,
+)
 from bot.services.picker import monday_of, times_on, week_of
 from models import (
     Booking,
@@ -109,7 +116,7 @@ class World:
         ]
 
     def expected(self, low: datetime, high: datetime, left_out: datetime | None = None) -> list[Slot]:
-        step = timedelta(minutes=self.step or self.duration)
+        step = timedelta(minutes=self.step or default_step_minutes(self.duration))
         return compute_slots(
             self.schedule, timedelta(minutes=self.duration), step, self.busy(left_out), self.now, low, high
         )

@@ -103,14 +103,14 @@ async def test_deep_link_and_acting_as_the_professional() -> None:
 BOOKING: list[Step] = [
     ("/start", ["Which language should I use?"]),
     ("1", ["Which time zone are you in?"]),
-    ("kyiv", ["You're all set.", "Find a professional (2 listed)", "[1] 1. Anna Koval", "[2] 2. David Moreno"]),
+    ("kyiv", ["You're all set.", "Find a professional (2 listed)", "[1] Anna Koval", "[2] David Moreno"]),
     ("1", ["Anna Koval", "Rating: No reviews yet", f"[2] Coaching session · {format_money(6000, 'EUR', 'en')}"]),
     ("2", [f"Pick a day in the week of {THIS_WEEK} (your time zone: {KYIV_SUFFIX}):", f"[2] {TUE_NOV_24}"]),
     ("2", [f"{long_day(NOV_24, 'en')}: free times ({KYIV_SUFFIX})", f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
     ("1", ["Anything Anna Koval should know before the session?", "[1] Skip"]),
     (
         "Captions, please.",
-        ["Please check your booking:", "Your notes: Captions, please.", "50% back", "[1] ✅ Confirm"],
+        ["Please check your booking:", "Your notes: Captions, please.", "refunds 50%", "[1] ✅ Confirm"],
     ),
     (
         "1",
@@ -128,11 +128,11 @@ BOOKING: list[Step] = [
     ("1", [f"[2] {TUE_NOV_24}"]),
     ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
     ("1", ["[1] Skip"]),
-    ("1", ["Cancellation: free at any time before the start.", "[1] ✅ Confirm"]),
+    ("1", ["Free cancellation at any time before the start.", "[1] ✅ Confirm"]),
     ("1", ["✅ Booked!", "Video call: https://meet.example.org/anna-koval", "[file: session-20261124-0900.ics"]),
-    ("/bookings", ["Your upcoming sessions:", "Free intro call with Anna Koval (confirmed)", f"[1] 1. {TUE_NOV_24}"]),
-    ("1", ["Status: confirmed", "[2] ✖ Cancel"]),
-    ("2", ["Cancel this session?", "This is free.", "[1] Yes, cancel it"]),
+    ("/bookings", ["Your upcoming sessions:", "Free intro call with Anna Koval (confirmed)", f"[1] {TUE_NOV_24}"]),
+    ("1", ["Status: confirmed", "[1] ✖ Cancel"]),
+    ("1", ["Cancel this session?", "This is free.", "[1] Yes, cancel it"]),
     ("1", ["✖ Cancelled.", "[1] 🗓 Pick another time"]),
     ("/bookings", ["You have no upcoming sessions."]),
 ]
@@ -306,7 +306,7 @@ def test_ctrl_c_leaves_the_demo_at_once_while_it_waits_for_input(tmp_path: Path)
 REMINDERS: list[Step] = [
     ("/start", ["Which language should I use?"]),
     ("1", ["Which time zone are you in?"]),
-    ("kyiv", ["[1] 1. Anna Koval"]),
+    ("kyiv", ["[1] Anna Koval"]),
     ("1", ["[1] Free intro call · Free"]),
     ("1", ["[6] Next week ▶"]),
     ("6", ["[2] Tue, Dec 1"]),

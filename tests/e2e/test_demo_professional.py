@@ -12,7 +12,7 @@ PROFESSIONAL: list[Step] = [
     ("/as client", ["(you are now Olena (client))"]),
     ("/start", ["Which language should I use?"]),
     ("1", ["Which time zone are you in?"]),
-    ("kyiv", ["[1] 1. Anna Koval"]),
+    ("kyiv", ["[1] Anna Koval"]),
     ("1", ["[1] Free intro call · Free"]),
     ("1", [f"[2] {TUE_NOV_24}"]),
     ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
@@ -29,9 +29,9 @@ PROFESSIONAL: list[Step] = [
             "[· Open my agenda]",
         ],
     ),
-    ("/bookings", [f"[1] 1. {TUE_NOV_24}"]),
-    ("1", ["[2] ✖ Cancel"]),
-    ("2", ["[1] Yes, cancel it"]),
+    ("/bookings", [f"[1] {TUE_NOV_24}"]),
+    ("1", ["[1] ✖ Cancel"]),
+    ("1", ["[1] Yes, cancel it"]),
     (
         "1",
         [

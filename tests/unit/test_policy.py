@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services.policy import Policy, can_reschedule, cancellation_terms
+from bot.services.policy import Policy, RescheduleRefusal, can_reschedule, cancellation_terms, terms_at, terms_of
 from models import Booking, BookingEvent, BookingState
 
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -103,3 +103,29 @@ def test_a_no_show_is_rebooked_once_and_only_under_its_rule() -> None:
     assert can_reschedule(missed, by="client", now=after) == "state"
     strict = _booking(BookingState.NO_SHOW, policy=Policy(48, 0, 1, "charge_full", 30))
     assert can_reschedule(strict, by="client", now=after) == "state"
+
+
+@pytest.mark.parametrize(
+    ("hours_before", "free_until", "refusal"),
+    [
+        (49, START - timedelta(hours=48), None),
+        (48, START - timedelta(hours=48), None),  # the last moment of the window is still inside it
+        (47, None, RescheduleRefusal.TOO_LATE),
+        (0, None, RescheduleRefusal.STARTED),
+    ],
+)
+def test_terms_now_follow_the_window(hours_before: int, free_until: datetime | None, refusal: str | None) -> None:
+    terms = terms_of(_booking(), now=START - timedelta(hours=hours_before))
+    assert (terms.free_until, terms.move_refusal, terms.late_refund_percent) == (free_until, refusal, 33)
+    assert not terms.always_free
+
+
+def test_terms_before_a_booking_exists_and_for_free_sessions() -> None:
+    summary = terms_at(POLICY, starts_at=START, price_minor=9999, now=START - timedelta(days=5))
+    assert (summary.free_until, summary.moves_left, summary.move_refusal) == (START - timedelta(hours=48), 1, None)
+    free = terms_at(POLICY, starts_at=START, price_minor=0, now=START - timedelta(days=5))
+    assert (free.always_free, free.free_until, free.late_refund_percent) == (True, None, 100)
+    no_moves = terms_at(Policy(max_reschedules=0), starts_at=START, price_minor=9999, now=START - timedelta(days=5))
+    assert (no_moves.move_refusal, no_moves.moves_used) == (RescheduleRefusal.LIMIT, 0)
+    moved = terms_of(_booking(reschedules=1), now=START - timedelta(days=5))
+    assert (moved.move_refusal, moved.moves_left, moved.moves_used) == (RescheduleRefusal.LIMIT, 0, 1)

@@ -24,7 +24,7 @@ from bot.services import credits
 from bot.services.clock import Clock
 from bot.services.errors import NotFound
 from bot.services.payments.gateway import PURCHASE, CheckoutRequest, PaymentGateway
-from models import Package, PackagePurchase, Professional, PurchaseStatus
+from models import Package, PackagePurchase, PurchaseStatus
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +54,6 @@ async def buyable_package(session: AsyncSession, package_id: int) -> Package:
     if package is None or not package.active or not package.service.active or not package.professional.verified:
         raise NotFound("package", package_id)
     return package
-
-
-async def buyable_packages(session: AsyncSession, professional: Professional) -> list[Package]:
-    """A professional's packages a client can buy now, in catalog order."""
-    query = (
-        select(Package)
-        .options(selectinload(Package.service))
-        .where(Package.professional_id == professional.id, Package.active.is_(True))
-        .order_by(Package.id)
-    )
-    return [package for package in (await session.scalars(query)).all() if package.service.active]
 
 
 def return_url(bot_username: str, purchase_id: int) -> str:

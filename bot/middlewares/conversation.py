@@ -1,0 +1,194 @@
+"""Conversation state (aiogram's FSM) in the bot's own database: the embedded default's answer to "a
+restart forgets where everyone was". With REDIS_URL, aiogram's RedisStorage keeps it instead.
+
+Within an update (`ConversationMiddleware`, inside the database middleware, opens the scope) a person's
+row is read once through the update's own session, changes stay in memory, and when the handler
+returns they are written in the update's transaction, just before it commits. So
+
+- the conversation moves exactly when the update's changes are committed: a handler that raised leaves
+  the person where they were, as the rolled-back database does;
+- no second connection ever waits on the update's transaction (on SQLite there is one write lock);
+- a read-only press (Registry.read_only_callbacks) stays read-only: its conversation change is written
+  in a short transaction of its own (its own transaction holds no lock a writer waits for).
+
+Outside an update (a test, a script), each call reads or writes at once.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from aiogram.types import TelegramObject
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.clock import Clock
+from models import ConversationState
+from models.db import READ_ONLY
+
+
+@dataclass
+class _Record:
+    state: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
+    # As read from the database: a change that comes back to it writes nothing.
+    stored: tuple[str | None, dict[str, Any]] = (None, {})
+
+    def differs(self) -> bool:
+        return (self.state, self.data) != self.stored
+
+
+@dataclass
+class _Scope:
+    session: AsyncSession
+    records: dict[str, _Record] = field(default_factory=dict)
+
+
+# The update under way: its session and the records it has read or written, by storage key.
+_scope: ContextVar[_Scope | None] = ContextVar("conversation_scope", default=None)
+
+
+class DatabaseStorage(BaseStorage):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        key_builder: KeyBuilder | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.key_builder = key_builder or DefaultKeyBuilder(prefix="fsm", with_bot_id=True)
+
+    # -- aiogram's storage API ---------------------------------------------------------------------
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        record = await self._record(key)
+        record.state = state.state if isinstance(state, State) else state
+        await self._changed(key, record)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        return (await self._record(key)).state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, dict):
+            raise DataNotDictLikeError(f"Data must be a dict or dict-like object, got {type(data).__name__}")
+        record = await self._record(key)
+        record.data = copy.deepcopy(data)
+        await self._changed(key, record)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        return copy.deepcopy((await self._record(key)).data)
+
+    async def close(self) -> None:
+        return None
+
+    # -- the update's scope ------------------------------------------------------------------------
+
+    def begin(self, session: AsyncSession) -> Any:
+        """Open an update's scope on its session; `end` with the returned token."""
+        return _scope.set(_Scope(session))
+
+    def end(self, token: Any) -> None:
+        _scope.reset(token)
+
+    async def flush(self) -> None:
+        """Write what this update changed: in its own transaction, or (a read-only update) in one of its own."""
+        scope = _scope.get()
+        if scope is None:
+            return
+        changed = {key: record for key, record in scope.records.items() if record.changed and record.differs()}
+        if not changed:
+            return
+        if scope.session.info.get(READ_ONLY):
+            async with self.sessions.begin() as session:
+                for key, record in changed.items():
+                    await self._write(session, key, record)
+        else:
+            for key, record in changed.items():
+                await self._write(scope.session, key, record)
+        for record in changed.values():
+            record.changed = False
+            record.stored = (record.state, copy.deepcopy(record.data))
+
+    # -- inside ------------------------------------------------------------------------------------
+
+    async def _record(self, key: StorageKey) -> _Record:
+        name = self.key_builder.build(key)
+        scope = _scope.get()
+        if scope is not None:
+            if name not in scope.records:
+                scope.records[name] = await self._read(scope.session, name)
+            return scope.records[name]
+        async with self.sessions() as session:
+            return await self._read(session, name)
+
+    async def _read(self, session: AsyncSession, name: str) -> _Record:
+        row = (
+            await session.execute(
+                select(ConversationState.state, ConversationState.data).where(ConversationState.key == name)
+            )
+        ).first()
+        if row is None:
+            return _Record()
+        data = dict(row.data or {})
+        return _Record(row.state, data, stored=(row.state, copy.deepcopy(data)))
+
+    async def _changed(self, key: StorageKey, record: _Record) -> None:
+        if _scope.get() is not None:
+            record.changed = True
+            return
+        async with self.sessions.begin() as session:
+            await self._write(session, self.key_builder.build(key), record)
+
+    async def _write(self, session: AsyncSession, name: str, record: _Record) -> None:
+        if record.state is None and not record.data:
+            # Nowhere in particular, nothing remembered: no row (the table holds conversations under way).
+            await session.execute(delete(ConversationState).where(ConversationState.key == name))
+            return
+        values = {"key": name, "state": record.state, "data": record.data, "updated_at": self.clock.now()}
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(ConversationState).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[ConversationState.key],
+            set_={
+                "state": statement.excluded.state,
+                "data": statement.excluded.data,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+        await session.execute(statement)
+
+
+class ConversationMiddleware(BaseMiddleware):
+    """Opens an update's scope on a DatabaseStorage, inside the database middleware, and writes the
+    conversation's changes when the handler returns (before the update's transaction commits); a
+    handler that raised changes nothing."""
+
+    def __init__(self, storage: DatabaseStorage) -> None:
+        self.storage = storage
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        token = self.storage.begin(data["session"])
+        try:
+            result = await handler(event, data)
+            await self.storage.flush()
+            return result
+        finally:
+            self.storage.end(token)
