@@ -286,6 +286,35 @@ def terms_headline(terms: TermsNow, zone: str, locale: str) -> str | None:
     return terms_lines(terms, NoShowRule.CHARGE_FULL, 0, zone, locale)[0]
 
 
+def policy_lines(policy: Policy, price_minor: int) -> list[str]:
+    """The professional's cancellation, reschedule and no-show rules in plain words, in general (the
+    professional's setup and /profile); a client sees `terms_lines`, what applies to one booking now."""
+    hours = hours_label(policy.free_cancellation_hours)
+    lines: list[str] = []
+    if price_minor == 0 or policy.late_cancellation_refund_percent >= 100 or policy.free_cancellation_hours == 0:
+        lines.append(_("Cancellation: free at any time before the start."))
+    elif policy.late_cancellation_refund_percent == 0:
+        lines.append(
+            _("Cancellation: free up to {hours} before the start; after that there is no refund.").format(hours=hours)
+        )
+    else:
+        lines.append(
+            _("Cancellation: free up to {hours} before the start; after that you get {percent} back.").format(
+                hours=hours, percent=f"{policy.late_cancellation_refund_percent}%"
+            )
+        )
+    if policy.max_reschedules <= 0:
+        lines.append(_("Rescheduling: not possible; cancel and book again instead."))
+    else:
+        times = ngettext("once", "up to {n} times", policy.max_reschedules).format(n=policy.max_reschedules)
+        lines.append(_("Rescheduling: {times}, up to {hours} before the start.").format(times=times, hours=hours))
+    if policy.no_show == NoShowRule.ONE_FREE_RESCHEDULE:
+        lines.append(_("Missed session: you can rebook it once, free of charge."))
+    elif price_minor > 0:
+        lines.append(_("Missed session: charged in full, no refund."))
+    return lines
+
+
 def refund_words(booking: Booking, terms: CancelTerms, locale: str) -> str:
     """What cancelling gives back: "You'll get €30.00 back (50%)." / "This is free."."""
     if terms.credit_returned:
