@@ -143,7 +143,9 @@ def lock(uv_arguments: list[str]) -> None:
             ],
             cwd=Path(scratch),
         )
-    body = LOCK.read_text(encoding="utf-8")
+    # uv names its input by absolute path ("# via bookbot (/home/me/bookbot/pyproject.toml)"); the lock
+    # must not depend on where the clone lives.
+    body = LOCK.read_text(encoding="utf-8").replace(str(PYPROJECT), PYPROJECT.name)
     if recorded_inputs_digest(body) is not None:
         body = body.partition("\n")[2]
     LOCK.write_text(f"{INPUTS_MARK}{lock_inputs_digest(pyproject_text)}\n{body}", encoding="utf-8")

@@ -420,7 +420,10 @@ async def test_a_profile_shows_city_zone_address_and_packages(harness: BotHarnes
     assert f"Based in: {zone_label(KYIV, 'en', harness.clock.now())}" in text
     assert "In person at: Khreshchatyk St 22, office 4, Kyiv" in text
     price = format_price(27000, "EUR", "en").replace("\u00a0", " ")
-    assert f"Packages:\n• Five coaching sessions: 5 × Coaching session, {price}, valid 180 days" in text
+    assert (
+        "Packages (1 credit = 1 session):\n"
+        f"• Five coaching sessions: 5 sessions of Coaching session, valid 180 days from purchase, {price}"
+    ) in text
 
 
 async def test_default_steps_give_round_start_times(harness: BotHarness, catalog: Catalog) -> None:

@@ -182,7 +182,7 @@ async def test_profile_edits_then_verification_approved_lists_the_professional(s
     await harness.send_text(mykola, "Ukraine")
     assert harness.last_text(mykola).startswith("Send your documents as files or photos")
     await harness.send_text(mykola, "here they come")
-    assert harness.last_text(mykola).startswith("Sorry, that's not what I asked.")
+    assert harness.last_text(mykola).startswith("Sorry, I didn't understand that.")
     await harness.send_document(mykola, "licence-file-id", "licence.pdf")
     await harness.send_photo(mykola, "diploma-photo-id")
     assert "Received so far: 2." in harness.last_text(mykola)
@@ -399,7 +399,8 @@ async def test_settings_zone_change_moves_the_professionals_zone_too(harness: Bo
     await harness.send_text(anna, "/settings")
     await harness.press_button(anna, "Change time zone")
     await harness.send_text(anna, "Berlin")
-    assert harness.last_text(anna).endswith(
+    # The zone message says so; then "Saved." with the way back to /settings.
+    assert harness.texts(anna)[-2].endswith(
         "Your professional profile uses it too: your hours are read in it from now on."
     )
     assert (await _pro(harness, anna)).timezone == "Europe/Berlin"
