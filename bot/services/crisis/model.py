@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXEMPLARS = Path(__file__).resolve().parent / "exemplars" / "exemplars.tsv"
-# BOOKBOT_CRISIS_MODEL=off keeps the layer unloaded (about 150 MB less memory; the phrase data alone answers).
+# BOOKBOT_CRISIS_MODEL=off keeps the layer unloaded (about 140 MiB less memory; the phrase data alone answers).
 SWITCH = "BOOKBOT_CRISIS_MODEL"
 _THRESHOLD_LINE = re.compile(r"#\s*threshold\s*=\s*(-?[0-9]+(?:\.[0-9]+)?)\s*")
 _EXEMPLAR_ID = re.compile(r"[a-z]{2}\.[a-z0-9_]+")
