@@ -301,6 +301,11 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each slots query or phrase (default 20)")
     parser.add_argument("--per-client", type=int, default=4, help="bookings each client makes (default 4)")
     parser.add_argument("--events", type=int, default=300, help="webhook events posted (default 300)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="updates: instead of timing, list each step's SQL and cProfile's top functions",
+    )
     parser.add_argument("--count", type=int, default=10_000, help="reminders due at once (default 10,000)")
     parser.add_argument(
         "--api-base", default=None, help="the Bot API the reminders go to (default: a local fake enforcing the limits)"
@@ -333,7 +338,7 @@ if __name__ == "__main__":
         from benchmarks import updates
 
         print()
-        asyncio.run(updates.main())
+        asyncio.run(updates.main(arguments.profile))
     if arguments.suite in ("all", "reminders"):
         print(f"\nReminders: {arguments.count} due at once, sent within Telegram's limits")
         if arguments.workers > 1 and arguments.redis is None:

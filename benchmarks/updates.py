@@ -259,7 +259,53 @@ def _goal(met: bool) -> str:
     return "goal met" if met else "goal missed"
 
 
-async def main() -> None:
+STEP_NAMES = ("/start", "language", "city", "professional", "service", "day", "time", "skip notes", "confirm")
+
+
+async def profile_bookbot(url: str, conversations: int = 12) -> None:
+    """Where a conversation's time and statements go: SQL statements per step (with their text, first
+    words), and cProfile's top functions by own and cumulative time over `conversations` conversations."""
+    import cProfile
+    import pstats
+    from collections import Counter
+
+    clock = FrozenClock(MONDAY)
+    async with BotHarness.running(url, clock) as harness:
+        catalog = await build_catalog(harness.app.sessions)
+        slots = await _free_intro_slots(harness, catalog.anna, catalog.intro)
+        bench = UpdatesBench(harness, catalog.intro, slots)
+        engine = harness.app.engine
+        assert engine is not None
+        warm = Run()
+        for _ in range(WARM_UP_CONVERSATIONS):
+            await bench.conversation().run(warm)
+        per_step: list[Counter[str]] = [Counter() for _ in STEP_NAMES]
+        bench.fed.clear()
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            # The update being fed was appended last: its place in the conversation is the step.
+            per_step[(len(bench.fed) - 1) % UPDATES_PER_CONVERSATION][" ".join(statement.split())[:110]] += 1
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run = Run()
+        for _ in range(conversations):
+            await bench.conversation().run(run)
+        profiler.disable()
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    total = sum(sum(counter.values()) for counter in per_step) / conversations
+    print(f"  {make_url(url).get_backend_name()}: {total:.1f} statements per conversation; {run.describe()}")
+    for name, counter in zip(STEP_NAMES, per_step, strict=True):
+        print(f"    {name}: {sum(counter.values()) / conversations:.1f}")
+        for statement, count in counter.most_common():
+            print(f"      {count / conversations:4.1f}  {statement}")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(45)
+
+
+async def main(profile: bool = False) -> None:
     from benchmarks.__main__ import Databases
 
     logging.getLogger("aiogram").setLevel(logging.WARNING)
@@ -273,6 +319,9 @@ async def main() -> None:
             for backend in ("sqlite", "postgres"):
                 url = await (databases.sqlite("updates") if backend == "sqlite" else databases.postgres("updates"))
                 if url is None:
+                    continue
+                if profile:
+                    await profile_bookbot(url)
                     continue
                 gc.collect()
                 sequential, echo, concurrent, statements = await bench_bookbot(url)

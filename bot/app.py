@@ -98,6 +98,7 @@ class App:
         self._closed = True
         await self.dispatcher.storage.close()
         await self.bot.session.close()
+        await self.gateway.close()
         if self.engine is not None:
             await self.engine.dispose()
         if self.redis is not None:
@@ -187,6 +188,7 @@ def make_gateway(settings: Settings) -> PaymentGateway:
             settings.stripe_secret_key.get_secret_value(),
             settings.stripe_webhook_secret.get_secret_value(),
             api_base=settings.stripe_api_base,
+            platform_fee_percent=settings.platform_fee_percent,
         )
     return DemoGateway(settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}")
 

@@ -6,12 +6,12 @@ each get one line saying what to do, never a traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,17 +67,44 @@ async def open_database(database_url: str, set_up: str = UPGRADE_FIRST) -> Async
 
 
 def _schema_problem(connection: Connection, set_up: str) -> str | None:
-    current = set(MigrationContext.configure(connection).get_current_heads())
+    current = _current_revisions(connection)
     if not current:
         return f"the database has no tables yet: {set_up}"
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    heads = set(script.get_heads())
+    known, heads = _revisions()
     if current == heads:
         return None
     at = ", ".join(sorted(current))
     wanted = ", ".join(sorted(heads))
-    known = {revision.revision for revision in script.walk_revisions()}
     if current <= known:
         return f"the database is at schema revision {at}, this Bookbot needs {wanted}: {UPGRADE_FIRST}"
     # Migrated by a newer Bookbot: upgrading this one cannot help, and the models would not match.
     return f"the database is at schema revision {at}, which this Bookbot does not know (it needs {wanted})"
+
+
+# Read from the migration files as text: importing Alembic for this costs a command more than the rest
+# of its start (tests/db/test_migrations.py checks these agree with Alembic's own reading).
+_REVISION = re.compile(r"^revision(?:\s*:[^=]*)?\s*=\s*(.+)$", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision(?:\s*:[^=]*)?\s*=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
+
+
+def _revisions() -> tuple[set[str], set[str]]:
+    """(every revision, the heads) of this Bookbot's migrations."""
+    known: set[str] = set()
+    below: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        if revision is None:
+            continue
+        known.update(_QUOTED.findall(revision.group(1)))
+        down = _DOWN_REVISION.search(source)
+        if down is not None:
+            below.update(_QUOTED.findall(down.group(1)))
+    return known, known - below
+
+
+def _current_revisions(connection: Connection) -> set[str]:
+    if not inspect(connection).has_table("alembic_version"):
+        return set()
+    return {str(row[0]) for row in connection.execute(text("SELECT version_num FROM alembic_version"))}

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     # Another address for Stripe's API (a local fake in tests); unset: Stripe's own.
     stripe_api_base: str | None = None
+    # Stripe Connect: the platform's fee, in percent (0 to 100, up to two decimals) of every payment that
+    # goes to a professional's own account (their `stripe_account` in the catalog); 0: no fee.
+    platform_fee_percent: Decimal = Decimal(0)
     # Where this web server is reachable from outside (the demo checkout page's links); unset: WEB_HOST:WEB_PORT.
     public_base_url: str | None = None
     # Set: Telegram posts updates to WEBHOOK_BASE_URL + /webhooks/telegram. Unset: long polling.
@@ -54,7 +58,10 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     default_locale: str = "en"
     # A Telegram chat (support staff) told whenever a client's message shows signs of crisis; unset: nobody.
+    # Verification requests go there too (else to every ADMIN_IDS chat).
     support_chat_id: int | None = None
+    # true: anyone can make their own (unverified) professional profile with /join; false: invites only.
+    self_signup: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -169,6 +176,21 @@ class Settings(BaseSettings):
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
             raise ValueError(f"must be an http(s):// address without ?query or #fragment, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("platform_fee_percent", mode="before")
+    @classmethod
+    def _platform_fee_percent(cls, value: object) -> Decimal:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return Decimal(0)
+        try:
+            percent = Decimal(str(value).strip().removesuffix("%").strip())
+        except (InvalidOperation, ValueError):
+            percent = Decimal("NaN")
+        if not percent.is_finite() or not 0 <= percent <= 100 or percent != percent.quantize(Decimal("0.01")):
+            raise ValueError(
+                f"must be a percentage from 0 to 100 with at most two decimals, such as 2.5, got {value!r}"
+            )
+        return percent
 
     @model_validator(mode="after")
     def _stripe_needs_its_webhook_secret(self) -> Settings:

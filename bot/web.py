@@ -250,6 +250,9 @@ def _demo_page(view: DemoCheckoutView, i18n: I18n, *, done: str | None) -> web.R
         if done == "paid" or (done is None and view.status == "paid"):
             note = _("Paid. Go back to Telegram: your confirmation is there.")
             body = f"<p>{html.escape(note)}</p>"
+        elif (done == "cancelled" or view.status != "open") and view.purchase_id is not None:
+            note = _("This checkout is closed. Go back to Telegram to buy the package again.")
+            body = f"<p>{html.escape(note)}</p>"
         elif done == "cancelled" or view.status != "open":
             note = _("This checkout is closed. Go back to Telegram to pick a time again.")
             body = f"<p>{html.escape(note)}</p>"

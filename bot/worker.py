@@ -37,9 +37,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.rate_limit import RateLimiter
 from bot.render import Reader, Rendered, RendererRegistry, send_rendered
-from bot.services import booking, daily_agenda, outbox, reminders
+from bot.services import booking, credits, daily_agenda, outbox, pro_move, reminders
 from bot.services.clock import Clock
-from bot.services.payments import refunds
+from bot.services.payments import refunds, released
 from bot.services.payments.gateway import PaymentGateway
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ MAINTENANCE_TASKS: tuple[MaintenanceTask, ...] = (
     booking.expire_holds,
     booking.complete_past_sessions,
     daily_agenda.queue_daily_agendas,
+    pro_move.expire_unanswered,
+    credits.expire_due,
+    credits.warn_expiring,
 )
 
 
@@ -264,6 +267,11 @@ async def run_maintenance(deps: WorkerDeps) -> None:
             await refunds.process_due(deps.sessions, deps.gateway, deps.clock)
         except Exception:
             log.exception("worker task refunds.process_due failed")
+        try:
+            # Checkout Sessions of released holds, expired at the gateway outside any transaction.
+            await released.process_due(deps.sessions, deps.gateway, deps.clock)
+        except Exception:
+            log.exception("worker task released.process_due failed")
 
 
 async def run_worker_once(deps: WorkerDeps) -> None:

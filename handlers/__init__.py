@@ -23,12 +23,18 @@ from handlers import (
     catalog,
     daily_agenda,
     hours,
+    instant,
     my_bookings,
+    packages,
     payments,
+    phone_consent,
+    pro_sessions,
+    pro_setup,
     professional,
     reminders,
     reviews,
     safety,
+    verification,
 )
 from handlers.common import FlowMiddleware
 from handlers.registry import Registry
@@ -41,11 +47,17 @@ FEATURES: list[RouterFactory] = [
     settings.make_router,
     catalog.make_router,
     booking.make_router,
+    phone_consent.make_router,
     payments.make_router,
     my_bookings.make_router,
+    packages.make_router,
     professional.make_router,
     hours.make_router,
     daily_agenda.make_router,
+    pro_sessions.make_router,
+    instant.make_router,
+    pro_setup.make_router,
+    verification.make_router,
     admin.make_router,
     reviews.make_router,
     safety.make_router,
@@ -58,16 +70,20 @@ def setup_routers(registry: Registry) -> Router:
     """A fresh root router holding a fresh router of every feature, then the fallback; `registry`
     (the app's own) learns their prompts, deep links, commands and renderers.
 
-    Messages count only in private chats (the bot is a one-to-one assistant). Every message and
-    callback handler below receives `ctx` (handlers.common.Flow).
+    Messages count only in private chats (the bot is a one-to-one assistant), but for the one the
+    operators' support chat may send: the reason for rejecting a verification request. Every message
+    and callback handler below receives `ctx` (handlers.common.Flow).
     """
     root = Router(name="handlers")
-    root.message.filter(F.chat.type == ChatType.PRIVATE)
     flow = FlowMiddleware(registry)
     root.message.outer_middleware(flow)
     root.callback_query.outer_middleware(flow)
+    root.include_router(verification.make_operator_chat_router(registry))
+    private = Router(name="private")
+    private.message.filter(F.chat.type == ChatType.PRIVATE)
     for make_router in [*FEATURES, fallback.make_router]:
         router = make_router(registry)
         registry.claim_callbacks(router)
-        root.include_router(router)
+        private.include_router(router)
+    root.include_router(private)
     return root

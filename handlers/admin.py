@@ -19,7 +19,7 @@ from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import gettext as _
 
 from bot.render import Rendered, format_clock, format_day, zone_suffix
-from bot.services import admin
+from bot.services import admin, verification
 from bot.services import booking as bookings
 from bot.services.errors import NotFound
 from bot.settings import Settings
@@ -70,6 +70,14 @@ async def verify_pressed(query: CallbackQuery, callback_data: VerifyCb, ctx: Flo
     except NotFound:
         await answer_stale(query)
         return
+    # Every verification decision is in the audit log with the operator's id.
+    await verification.record_switch(
+        ctx.session,
+        professional,
+        verified=callback_data.verified,
+        operator_telegram_id=query.from_user.id,
+        now=ctx.clock.now(),
+    )
     if callback_data.verified:
         note = _("{name} is verified: clients can find them now.").format(name=professional.name)
     else:

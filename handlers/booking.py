@@ -13,6 +13,7 @@ names the booking being moved, and the last screen asks to move it instead of bo
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from aiogram import F, Router
@@ -22,12 +23,13 @@ from aiogram.utils.i18n import ngettext
 
 from bot.render import Rendered, format_duration, format_instant, format_price
 from bot.services import booking as bookings
-from bot.services import directory, picker
+from bot.services import credits, directory, picker
 from bot.services.booking import BOOKING_CALENDAR_CLIENT, BOOKING_CONFIRMED_CLIENT, MAX_NOTES
 from bot.services.booking_view import booking_view
 from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
 from bot.services.payments.gateway import PaymentGateway
 from bot.services.policy import Actor, Policy, can_reschedule
+from handlers import phone_consent
 from handlers.booking_messages import calendar_for_client, confirmation_message, confirmed_for_client
 from handlers.booking_picker import (
     Book,
@@ -68,7 +70,8 @@ from handlers.client_wording import (
     viewer_zone,
     when_lines,
 )
-from handlers.common import Flow, answer, inline_keyboard, replace, send
+from handlers.common import Button, Flow, answer, inline_keyboard, replace, send
+from handlers.packages import credit_button_label, credit_policy_line
 from handlers.payments import offer_payment
 from handlers.registry import Registry
 from models import Booking, BookingState, Service
@@ -179,10 +182,21 @@ async def show_summary(ctx: Flow, service: Service, starts: datetime, notes: str
         _("Price: {price}").format(price=format_price(service.price_minor, service.currency, ctx.locale)),
         *place_lines(service, professional, confirmed=False),
         *notes_line(notes),
+        *phone_consent.phone_lines(service, await ctx.state.get_data()),
         "",
         *policy_lines(Policy.of(professional), service.price_minor),
     ]
+    offer = None
+    if service.price_minor > 0:
+        offer = await credits.usable_credit(ctx.session, ctx.user.id, service.id, starts, ctx.clock.now())
+    credit_row: list[Button] = []
+    if offer is not None:
+        lines.append(credit_policy_line(Policy.of(professional)))
+        credit_row.append(
+            (credit_button_label(offer, zone, ctx.locale), ConfirmCb(svc=service.id, at=at, n=1 if notes else 0, c=1))
+        )
     keyboard = inline_keyboard(
+        credit_row,
         [("✅ " + _("Confirm"), ConfirmCb(svc=service.id, at=at, n=1 if notes else 0))],
         [
             ("✏️ " + (_("Change notes") if notes else _("Add notes")), NotesCb(svc=service.id, at=at)),
@@ -226,14 +240,33 @@ async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: F
             await replace(query, ctx, await show_notes(ctx, service, starts, _("Please write your notes again.")))
             return
         notes = kept
+    # A phone session asks for the number first (handlers/phone_consent.py), then shows this summary again.
+    number, question = await phone_consent.number_for(ctx, callback_data.svc, callback_data.at)
+    if question is not None:
+        await replace(query, ctx, question)
+        return
     now, zone = ctx.clock.now(), viewer_zone(ctx)
     try:
         booked = await bookings.book(
-            ctx.session, client=ctx.user, service_id=callback_data.svc, starts_at=starts, now=now, notes=notes
+            ctx.session,
+            client=ctx.user,
+            service_id=callback_data.svc,
+            starts_at=starts,
+            now=now,
+            notes=notes,
+            phone=number,
+            use_credit=bool(callback_data.c),
         )
     except SlotUnavailable as gone:
         service = await directory.bookable_service(ctx.session, callback_data.svc)
         await replace(query, ctx, await show_gone(ctx, service, gone, None))
+        return
+    except credits.NoCreditLeft:
+        # Spent or expired since the summary: the summary again, with what can be done now.
+        service = await directory.bookable_service(ctx.session, callback_data.svc)
+        summary = await show_summary(ctx, service, starts, notes or "")
+        problem = _("You have no credit left that covers this session.")
+        await replace(query, ctx, dataclasses.replace(summary, text=f"{problem}\n\n{summary.text}"))
         return
     await forget_flow(ctx)
     booking = booked.booking

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.render import Reader, Rendered, format_duration, format_price
 from bot.services.booking_view import BookingView
+from bot.services.policy import PaidWith
 from handlers.calendar_file import calendar_file_of
 from handlers.client_callbacks import BookingCb, BookingsCb
 from handlers.client_wording import notes_line, place_lines_of, when_lines_of
@@ -28,6 +29,7 @@ def confirmation_message(view: BookingView, zone: str, locale: str, *, moved: bo
         *when_lines_of(view.starts_at, view.professional_name, view.professional_zone, zone, locale),
         _("Duration: {duration}").format(duration=format_duration(view.duration_minutes)),
         _("Price: {price}").format(price=format_price(view.price_minor, view.currency, locale)),
+        *([_("Paid with 1 package credit.")] if view.paid_with == PaidWith.CREDIT else []),
         *place_lines_of(
             view.mode,
             view.professional_name,
@@ -35,6 +37,7 @@ def confirmation_message(view: BookingView, zone: str, locale: str, *, moved: bo
             address=view.address,
             access_notes=view.access_notes,
             confirmed=True,
+            phone=view.client_phone,
         ),
         *notes_line(view.notes),
         "",

@@ -16,6 +16,7 @@ from bot.render import Rendered, format_price
 from bot.services import directory
 from bot.services.directory import Facets, ProfileView
 from bot.services.errors import NotFound
+from bot.services.payments import packages
 from handlers.client_callbacks import (
     CAT,
     LANG,
@@ -38,6 +39,8 @@ from handlers.common import (
     inline_keyboard,
     replace,
 )
+from handlers.instant import InstantListCb
+from handlers.packages import package_buttons, package_line
 from handlers.registry import Registry
 
 BIO_LIMIT = 2000
@@ -73,6 +76,7 @@ async def show_list(ctx: Flow, cat: str = "", lang: str = "", page: int = 0) -> 
     filter_row: list[Button] = [
         ("🗂 " + _("Category"), FilterCb(kind="c", cat=cat, lang=lang)),
         ("🌐 " + _("Language"), FilterCb(kind="l", cat=cat, lang=lang)),
+        ("⚡ " + _("Available now"), InstantListCb()),
     ]
     if found.total == 0 and not (category or language):
         text = _("No professionals are listed yet; please come back soon. /help lists what I can do.")
@@ -182,6 +186,11 @@ async def show_profile(ctx: Flow, view: ProfileView, cat: str = "", lang: str = 
         lines.append(_("Pick a service to see its free times."))
     else:
         lines.append(_("{name} has no services to book right now.").format(name=professional.name))
+    offered = await packages.buyable_packages(ctx.session, professional)
+    if offered:
+        lines += ["", _("Packages (1 credit = 1 session):")]
+        lines += [f"• {package_line(package, ctx.locale)}" for package in offered]
+        rows += package_buttons(offered, ctx.locale)
     rows.append([("◀ " + _("All professionals"), BrowseCb(cat=cat, lang=lang, page=page))])
     return Rendered("\n".join(lines), inline_keyboard(*rows))
 

@@ -75,11 +75,13 @@ class NotesCb(Callback, prefix="ce"):
 
 
 class ConfirmCb(Callback, prefix="cy"):
-    """Book it. n = 1 when the summary showed notes (they live in the conversation state, not here)."""
+    """Book it. n = 1 when the summary showed notes (they live in the conversation state, not here);
+    c = 1 to pay with a package credit."""
 
     svc: int
     at: int
     n: int = 0
+    c: int = 0
 
 
 class BookingsCb(Callback, prefix="cu"):

@@ -23,7 +23,7 @@ from bot.render import (
 )
 from bot.render.dates import tidy_spaces
 from bot.services.directory import Rating
-from bot.services.policy import CancelTerms, Policy
+from bot.services.policy import CancelTerms, PaidWith, Policy
 from bot.services.timezones import canonical_zone
 from handlers.common import Flow
 from models import Booking, BookingState, NoShowRule, Professional, Service, ServiceMode
@@ -87,6 +87,8 @@ def rating_label(rating: Rating, locale: str) -> str:
 
 
 def mode_label(mode: ServiceMode) -> str:
+    if mode == ServiceMode.PHONE:
+        return _("phone call")
     return _("video call") if mode == ServiceMode.VIDEO else _("in person")
 
 
@@ -157,8 +159,13 @@ def place_lines_of(
     address: str | None,
     access_notes: str | None,
     confirmed: bool,
+    phone: str | None = None,
 ) -> list[str]:
     """`place_lines` from the fields themselves (what a BookingView carries)."""
+    if mode == ServiceMode.PHONE:
+        if phone:
+            return [_("Phone call: {name} will call you at {number}.").format(name=professional_name, number=phone)]
+        return [_("Where: phone call ({name} calls you at the number you give)").format(name=professional_name)]
     if mode == ServiceMode.VIDEO:
         if confirmed and video_link:
             return [_("Video call: {link}").format(link=video_link)]
@@ -207,6 +214,9 @@ def refund_words(booking: Booking, terms: CancelTerms, locale: str) -> str:
     """What cancelling gives back: "You'll get €30.00 back (50%)." / "This is free."."""
     if terms.credit_returned:
         return _("Your package credit comes back to you.")
+    if booking.paid_with == PaidWith.CREDIT:
+        hours = hours_label(Policy.from_json(booking.policy).free_cancellation_hours)
+        return _("It's less than {hours} before the start, so the package credit stays used.").format(hours=hours)
     if booking.price_minor == 0:
         return _("This is free.")
     if terms.paid_minor == 0:

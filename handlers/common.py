@@ -183,7 +183,7 @@ async def send(ctx: Flow, rendered: Rendered) -> None:
     async def deliver() -> None:
         await send_rendered(bot, chat_id, rendered)
 
-    ctx.replies.add("sendDocument" if rendered.document is not None else "sendMessage", deliver, chat_id)
+    ctx.replies.add(rendered.method, deliver, chat_id)
 
 
 async def replace(query: CallbackQuery, ctx: Flow, rendered: Rendered) -> None:
@@ -193,6 +193,7 @@ async def replace(query: CallbackQuery, ctx: Flow, rendered: Rendered) -> None:
     editable = (
         isinstance(message, Message)
         and rendered.document is None
+        and rendered.photo is None
         and (rendered.reply_markup is None or isinstance(rendered.reply_markup, InlineKeyboardMarkup))
     )
 

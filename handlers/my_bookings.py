@@ -41,7 +41,7 @@ from bot.services.errors import (
     TooLateToChange,
 )
 from bot.services.payments import records as payment_records
-from bot.services.policy import Actor, Policy, RescheduleRefusal, can_reschedule, cancellation_terms
+from bot.services.policy import Actor, PaidWith, Policy, RescheduleRefusal, can_reschedule, cancellation_terms
 from handlers.booking import confirmation, send_calendar_file
 from handlers.booking_picker import forget_flow, local_day, refusal_screen, show_gone, show_week
 from handlers.client_callbacks import (
@@ -154,6 +154,8 @@ async def show_booking(ctx: Flow, booking: Booking, note: str | None = None) -> 
                 "Moved {count} of {limit} time.", "Moved {count} of {limit} times.", policy.max_reschedules
             ).format(count=booking.reschedule_count, limit=policy.max_reschedules)
         )
+    if booking.paid_with == PaidWith.CREDIT:
+        lines.append(_("Paid with 1 package credit."))
     money = await payment_records.payment_summary(ctx.session, booking.id)
     if money is not None:
         lines.append(_("Paid: {amount}").format(amount=format_money(money.paid_minor, money.currency, ctx.locale)))

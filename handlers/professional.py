@@ -2,7 +2,7 @@
 about their bookings, and /agenda.
 
 - `/start inv_<token>` (a link `bookbot invite` prints) links this Telegram account to the invite's
-  professional (bot/services/invites.py) and greets them with what they can do here.
+  professional: handlers/pro_setup.py (with the setup of their profile).
 - Notifications ("booking_new_pro", "booking_cancelled_pro", "booking_rescheduled_pro") are written
   to the outbox by the booking service and rendered here, in the professional's zone and language.
 - /agenda: today's and the next six days' sessions in the professional's zone, with the client's
@@ -23,8 +23,7 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, Filter
-from aiogram.methods import SetMyCommands
-from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -43,11 +42,11 @@ from bot.services import invites
 from bot.services.availability import start_of_local_day
 from bot.services.booking_view import BookingView
 from bot.services.errors import IllegalTransition, NotAllowed, NotFound, NotStartedYet
-from bot.services.invites import INVITE_PREFIX, AlreadyLinked, InviteUnusable
 from bot.services.policy import Actor
 from bot.services.timezones import zone as zone_named
 from handlers.client_wording import same_zone
-from handlers.common import Callback, Flow, answer, answer_stale, call_telegram, inline_keyboard, replace, send
+from handlers.common import Button, Callback, Flow, answer, answer_stale, inline_keyboard, replace, send
+from handlers.pro_session_buttons import agenda_rows, no_show_question
 from handlers.registry import CommandInfo, Registry
 from models import Booking, BookingState, Professional
 
@@ -117,59 +116,6 @@ def for_professionals_only() -> Rendered:
     )
 
 
-# --- invites ---------------------------------------------------------------------------------------
-
-
-async def open_invite(ctx: Flow, token: str) -> Rendered:
-    try:
-        linked = await invites.accept_invite(ctx.session, token, ctx.user.telegram_id, now=ctx.clock.now())
-    except InviteUnusable as exc:
-        return Rendered(_invite_refusal(exc.reason))
-    except AlreadyLinked as exc:
-        if exc.reason == "account":
-            text = _(
-                "This Telegram account is already linked to another professional's profile ({name}). "
-                "One account can be linked to one profile: ask the operator for help."
-            ).format(name=exc.professional_name or "?")
-        else:
-            text = _(
-                "{name}'s profile is already linked to another Telegram account. If that account is no "
-                "longer yours, ask the operator to issue a new invite that replaces it."
-            ).format(name=exc.professional_name)
-        return Rendered(text)
-    await _set_chat_menu(ctx)
-    professional = linked.professional
-    if linked.already:
-        hello = _("This chat is already linked to your profile, {name}.").format(name=professional.name)
-    else:
-        hello = _("Welcome, {name}! This chat is now linked to your profile.").format(name=professional.name)
-    lines = [
-        hello,
-        "",
-        _("Here I tell you about every new, cancelled or moved booking, and you can use:"),
-        *(f"/{command.name} — {command.describe()}" for command in professional_commands()),
-    ]
-    if not professional.verified:
-        lines += ["", _("Your profile is not verified yet: clients will find you once an operator has verified it.")]
-    return Rendered("\n".join(lines))
-
-
-def _invite_refusal(reason: str) -> str:
-    if reason == "expired":
-        return _("This invite link has expired. Ask the operator for a new one.")
-    if reason == "used":
-        return _("This invite link has already been used. Ask the operator for a new one.")
-    return _("I don't know this invite link. Check that you copied all of it, or ask the operator for a new one.")
-
-
-async def _set_chat_menu(ctx: Flow) -> None:
-    """The professional's own chat gets the public commands plus theirs, in their language."""
-    listed = ctx.registry.commands() + professional_commands()
-    commands = [BotCommand(command=c.name, description=c.describe()) for c in listed]
-    # A convenience: the greeting lists the commands anyway, so Telegram's refusal is only logged.
-    await call_telegram(ctx, SetMyCommands(commands=commands, scope=BotCommandScopeChat(chat_id=ctx.chat_id)))
-
-
 # --- notifications (outbox renderers) --------------------------------------------------------------
 
 
@@ -178,6 +124,8 @@ def _instant(payload: Mapping[str, Any], key: str) -> datetime:
 
 
 def _mode(mode: str) -> str:
+    if mode == "phone":
+        return _("phone")
     return _("video") if mode == "video" else _("in person")
 
 
@@ -198,6 +146,13 @@ def _booking_lines(view: BookingView, reader: Reader, *, when_label: str | None 
             )
         )
     return lines
+
+
+def _phone_line(view: BookingView) -> list[str]:
+    """A phone session: the number the client gave for it (theirs to call at the session time)."""
+    if not view.client_phone:
+        return []
+    return [_("Call {name} at {number}").format(name=view.client_name or _("the client"), number=view.client_phone)]
 
 
 def _notes_line(payload: Mapping[str, Any]) -> list[str]:
@@ -224,6 +179,7 @@ def booking_new_pro(payload: Mapping[str, Any], reader: Reader) -> Rendered:
         _("📅 New booking"),
         *_booking_lines(view, reader),
         _("Price: {price}").format(price=format_price(view.price_minor, view.currency, reader.locale)),
+        *_phone_line(view),
         *_notes_line(payload),
     ]
     return Rendered("\n".join(lines), _agenda_button())
@@ -282,6 +238,10 @@ async def mark_pressed(query: CallbackQuery, callback_data: MarkCb, ctx: Flow, p
     try:
         # Callback data is untrusted: only this professional's own booking goes any further.
         booking = await bookings.professional_booking(ctx.session, callback_data.id, professional)
+        if callback_data.outcome == "missed" and booking.state == BookingState.CONFIRMED and booking.starts_at <= now:
+            # A no-show is asked about first (handlers/pro_sessions.py confirms and can undo it).
+            await replace(query, ctx, no_show_question(booking, professional, ctx.locale))
+            return
         if callback_data.outcome == "done":
             booking = await bookings.complete(ctx.session, booking.id, by=Actor.PROFESSIONAL, now=now)
         else:
@@ -310,11 +270,9 @@ async def agenda_screen(ctx: Flow, professional: Professional) -> Rendered:
     today = now.astimezone(zone).date()
     day_start = start_of_local_day(today, zone)
     week_end = start_of_local_day(today + timedelta(days=AGENDA_DAYS), zone)
-    earlier = [
-        booking
-        for booking in await bookings.agenda(ctx.session, professional, day_start - UNMARKED_LOOKBACK, day_start)
-        if booking.state == BookingState.CONFIRMED
-    ]
+    recent = await bookings.agenda(ctx.session, professional, day_start - UNMARKED_LOOKBACK, day_start)
+    earlier = [booking for booking in recent if booking.state == BookingState.CONFIRMED]
+    missed = [booking for booking in recent if booking.state == BookingState.NO_SHOW]
     upcoming = [
         booking
         for booking in await bookings.agenda(ctx.session, professional, day_start, week_end)
@@ -340,7 +298,7 @@ async def agenda_screen(ctx: Flow, professional: Professional) -> Rendered:
     text = _fit([header], blocks)
 
     markable = [b for b in [*earlier, *upcoming] if b.state == BookingState.CONFIRMED and b.starts_at <= now]
-    rows: list[list[tuple[str, Callback]]] = []
+    rows: list[list[Button]] = []
     for booking in markable[-MAX_MARK_BUTTONS:]:
         label = f"{format_clock(booking.starts_at, professional.timezone, ctx.locale)} {booking.client.first_name}"
         rows.append(
@@ -349,6 +307,7 @@ async def agenda_screen(ctx: Flow, professional: Professional) -> Rendered:
                 (_("✗ No-show: {session}").format(session=label), MarkCb(id=booking.id, outcome="missed")),
             ]
         )
+    rows += agenda_rows([*earlier, *upcoming, *missed], professional, ctx.locale, now)
     rows.append([(_("↻ Refresh"), AgendaCb())])
     return Rendered(text, inline_keyboard(*rows))
 
@@ -411,7 +370,6 @@ def _fit(head: list[str], blocks: list[list[str]]) -> str:
 def make_router(registry: Registry) -> Router:
     router = Router(name="professional")
     registry.role_commands(commands_of_a_professional)
-    registry.deep_link(INVITE_PREFIX, open_invite)
     registry.renderers.register("booking_new_pro")(booking_new_pro)
     registry.renderers.register("booking_cancelled_pro")(booking_cancelled_pro)
     registry.renderers.register("booking_rescheduled_pro")(booking_rescheduled_pro)

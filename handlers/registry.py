@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 Prompt = Callable[["Flow"], Awaitable[Rendered]]
 DeepLinkOpener = Callable[["Flow", str], Awaitable[Rendered]]
 RoleCommands = Callable[["Flow"], Awaitable[list["CommandInfo"]]]
+# Greets a person in a role (a linked professional) on /start and returns True; False for everyone else.
+RoleHome = Callable[["Flow"], Awaitable[bool]]
 
 # The deep-link prefix of the screen /start shows an onboarded person (the catalog's "browse" screen).
 HOME = ""
@@ -54,6 +56,7 @@ class Registry:
     _deep_links: dict[str, DeepLinkOpener] = field(default_factory=dict)
     _commands: dict[str, CommandInfo] = field(default_factory=dict)
     _role_commands: list[RoleCommands] = field(default_factory=list)
+    _role_homes: list[RoleHome] = field(default_factory=list)
     _callback_owners: dict[str, str] = field(default_factory=dict)
     _read_only_prefixes: set[str] = field(default_factory=set)
 
@@ -94,6 +97,19 @@ class Registry:
 
     async def open_home(self, ctx: Flow) -> Rendered:
         return await self._deep_links[HOME](ctx, "")
+
+    def role_home(self, greeter: RoleHome) -> None:
+        """Register how /start greets someone in a role instead of with the client's home screen (and
+        before the client onboarding): the greeter sends its screen and returns True, or returns False
+        for everyone not in its role."""
+        if greeter not in self._role_homes:
+            self._role_homes.append(greeter)
+
+    async def greet_by_role(self, ctx: Flow) -> bool:
+        for greeter in self._role_homes:
+            if await greeter(ctx):
+                return True
+        return False
 
     # -- commands ----------------------------------------------------------------------------------
 

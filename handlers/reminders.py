@@ -102,6 +102,7 @@ def _place(view: BookingView) -> list[str]:
         address=view.address,
         access_notes=view.access_notes,
         confirmed=True,
+        phone=view.client_phone,
     )
 
 
@@ -157,6 +158,10 @@ def heads_up_for_professional(payload: Mapping[str, Any], reader: Reader) -> Ren
     """The professional's hour-before heads-up, with the client's notes."""
     view = BookingView.from_json(payload)
     lines = ["⏰ " + _("Starting in 1 hour"), *_client_lines(view, reader), *notes_line(view.notes)]
+    if view.client_phone:
+        lines.append(
+            _("Call {name} at {number}").format(name=view.client_name or _("the client"), number=view.client_phone)
+        )
     return Rendered("\n".join(lines))
 
 

@@ -24,6 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from babel import Locale
 
 from bot.render import Rendered, zone_choice, zone_label
+from bot.services import pro_profile
 from bot.services.errors import InvalidTimeZone
 from bot.services.timezones import canonical_zone
 from bot.services.zone_search import search_zones, zone_at, zone_country
@@ -99,6 +100,9 @@ async def start(message: Message, command: CommandObject, ctx: Flow) -> None:
     # /start always starts over: whatever flow was open is left (nothing saved is lost).
     await ctx.state.clear()
     link = command.args if command.args and ctx.registry.deep_link_opener(command.args) is not None else None
+    # A linked professional is greeted as one (their practice), never with the client onboarding.
+    if not link and await ctx.registry.greet_by_role(ctx):
+        return
     if ctx.user.timezone is None:
         if link:
             await ctx.state.update_data({PENDING_LINK: link})
@@ -178,7 +182,11 @@ async def _save_zone(ctx: Flow, name: str) -> None:
     ctx.user.timezone = name
     ctx.user.country = zone_country(name) or ctx.user.country
     label = zone_label(name, ctx.locale, ctx.clock.now())
-    await send(ctx, Rendered(_("Your time zone: {zone}").format(zone=label), ReplyKeyboardRemove()))
+    text = _("Your time zone: {zone}").format(zone=label)
+    # One zone for a linked professional: their profile (hours, /agenda, notifications) follows.
+    if await pro_profile.follow_person_zone(ctx.session, ctx.user) is not None:
+        text += "\n" + _("Your professional profile uses it too: your hours are read in it from now on.")
+    await send(ctx, Rendered(text, ReplyKeyboardRemove()))
     data = await ctx.state.get_data()
     await ctx.state.clear()
     if data.get(PURPOSE) == SETTINGS:

@@ -83,6 +83,9 @@ class Booking(Base):
     paid_with: Mapped[str | None] = mapped_column(String(16))
     # Accessibility or preparation notes from the client (seeds: "captions, language, pacing").
     client_notes: Mapped[str | None] = mapped_column(Text)
+    # A phone session's number, given by the client with consent for this booking only and shown only
+    # to its professional (bot/services/phone.py).
+    client_phone: Mapped[str | None] = mapped_column(String(32))
 
     cancelled_by: Mapped[str | None] = mapped_column(String(16))
     cancel_reason: Mapped[str | None] = mapped_column(Text)

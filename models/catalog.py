@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class ServiceMode(enum.StrEnum):
     VIDEO = "video"
     IN_PERSON = "in_person"
+    # The professional calls the client at the number the client gave for that booking.
+    PHONE = "phone"
 
 
 class Service(Base):

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING
 
 from models.db import make_engine, normalise_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
+    # Alembic is imported only here: the commands that merely check the revision (bot/cli_database.py)
+    # start without it.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # Percent signs in passwords would be read as interpolation by configparser.
@@ -35,6 +40,8 @@ async def upgrade(url: str, revision: str = "head", engine: AsyncEngine | None =
 
 
 def _run_upgrade(connection: object, config: Config, revision: str) -> None:
+    from alembic import command
+
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
 

@@ -34,6 +34,8 @@ class RefundStatus(enum.StrEnum):
 
 # Refunds the worker still has to ask for: what its claim query scans.
 REFUND_DUE_SQL = "refund_status = 'pending'"
+# Checkout Sessions the worker still has to expire.
+EXPIRE_DUE_SQL = "expire_due_at IS NOT NULL"
 
 
 class Payment(Base):
@@ -41,6 +43,7 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("booking_id", "attempt", name="uq_payments_booking_attempt"),
         Index("ix_payments_refund_due", "refund_due_at", postgresql_where=text(REFUND_DUE_SQL)),
+        Index("ix_payments_expire_due", "expire_due_at", postgresql_where=text(EXPIRE_DUE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +66,12 @@ class Payment(Base):
     refund_attempts: Mapped[int] = mapped_column(Integer, default=0)
     refund_due_at: Mapped[datetime | None]
     refund_error: Mapped[str | None] = mapped_column(Text)
+    # Stripe Connect: the professional's account this payment went to (a destination charge).
+    destination_account: Mapped[str | None] = mapped_column(String(255))
+    # The booking was released while this session was open: the worker asks the gateway to expire it
+    # (`checkout.sessions.expire`), retrying with backoff until it has; None when nothing is owed.
+    expire_due_at: Mapped[datetime | None]
+    expire_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, Integer, String, Text, false, text, true
@@ -84,6 +84,8 @@ class Professional(Base):
     address: Mapped[str | None] = mapped_column(Text)
     access_notes: Mapped[str | None] = mapped_column(Text)
     video_link: Mapped[str | None] = mapped_column(String(500))
+    # Stripe Connect (optional): payments become destination charges to this account (acct_...).
+    stripe_account: Mapped[str | None] = mapped_column(String(255))
 
     # Policy (seeds: "cancelling more than 72 hours before often allows rescheduling or a refund").
     free_cancellation_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_POLICY.free_cancellation_hours)
@@ -113,6 +115,13 @@ class Professional(Base):
     # Today's sessions in one message at 08:00 in their zone (README "Reminders"); off unless the
     # catalog or the professional (/daily) turns it on.
     daily_agenda: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    # "Available now" (seeds: "How Instant Sessions work"): until this instant clients can book a session
+    # starting within minutes (bot/services/instant.py); None or past = off.
+    instant_until: Mapped[datetime | None]
+    # Bumped by the database (triggers, migration 0012) whenever the row, its weekly windows, date
+    # overrides, time off or services change: the key of each process's schedule cache.
+    schedule_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     services: Mapped[list[Service]] = relationship(
         back_populates="professional", cascade="all, delete-orphan", order_by="Service.id"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 # itself loads SQLAlchemy, which `bookbot --help` should not pay for.
 DEFAULT_DAYS = 7
 MAX_DAYS = 365
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("--pro", required=True, metavar="SLUG", help="the professional's slug")
+    parser.add_argument(
+        "--new",
+        action="store_true",
+        help="make an empty, unverified profile with this slug first (lowercase letters, digits, dashes): "
+        "the newcomer sets it up from chat after opening the link",
+    )
     parser.add_argument(
         "--bot-username",
         metavar="NAME",
@@ -57,11 +65,14 @@ def _invite(args: argparse.Namespace) -> int:
 
     days = _days(args.days)
     settings = Settings()
-    created = asyncio.run(_create(settings, args.pro, args.bot_username, days, args.relink))
+    if args.new and not _SLUG.fullmatch(args.pro):
+        raise UsageError(f"invite --new: {args.pro!r} is not a slug (lowercase letters, digits and dashes)")
+    created = asyncio.run(_create(settings, args.pro, args.bot_username, days, args.relink, new=args.new))
     print(created.link)
     # Notes on stderr, so the link alone can be piped on.
+    who = created.name or "a new professional"
     print(
-        f"Single use, for {created.name} ({args.pro}), valid until {created.expires_at:%Y-%m-%d %H:%M} UTC.",
+        f"Single use, for {who} ({args.pro}), valid until {created.expires_at:%Y-%m-%d %H:%M} UTC.",
         file=sys.stderr,
     )
     if created.was_linked and not args.relink:
@@ -131,9 +142,11 @@ class _Created:
     was_linked: bool
 
 
-async def _create(settings: Settings, slug: str, username: str | None, days: int, relink: bool) -> _Created:
+async def _create(
+    settings: Settings, slug: str, username: str | None, days: int, relink: bool, *, new: bool = False
+) -> _Created:
     from bot.cli_database import open_database
-    from bot.services import invites
+    from bot.services import invites, pro_profile
     from bot.services.clock import SystemClock
     from bot.services.errors import NotFound
     from models.db import make_sessionmaker
@@ -146,10 +159,21 @@ async def _create(settings: Settings, slug: str, username: str | None, days: int
             try:
                 professional = await invites.professional_by_slug(session, slug)
             except NotFound:
-                raise UsageError(f"no professional with slug {slug!r}") from None
-            name, was_linked = professional.name, professional.telegram_id is not None
+                if not new:
+                    raise UsageError(f"no professional with slug {slug!r} (--new makes one)") from None
+            else:
+                if new:
+                    raise UsageError(f"invite --new: the slug {slug!r} is taken; choose another") from None
+                name, was_linked = professional.name, professional.telegram_id is not None
+        if new:
+            name, was_linked = "", False
         bot_name = await _username(settings, username)
         async with sessions.begin() as session:
+            if new:
+                try:
+                    await pro_profile.create_draft(session, slug)
+                except pro_profile.SlugTaken:
+                    raise UsageError(f"invite --new: the slug {slug!r} is taken; choose another") from None
             try:
                 invite = await invites.create_invite(session, slug, now=SystemClock().now(), days=days, relink=relink)
             except NotFound:

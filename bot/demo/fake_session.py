@@ -62,6 +62,8 @@ class ChatMessage:
     text: str
     reply_markup: dict[str, Any] | None = None
     document: tuple[str, bytes] | None = None
+    # Sent with sendPhoto (`document` then holds the uploaded image, if it was uploaded).
+    photo: bool = False
     edited: bool = False
     deleted: bool = False
 
@@ -207,7 +209,8 @@ class RecordingSession(BaseSession):
                 message_id=self.next_message_id(),
                 text=str(params.get(text_field, "")) if text_field else "",
                 reply_markup=params.get("reply_markup"),
-                document=call.files.get("document"),
+                document=call.files.get("document") or call.files.get("photo"),
+                photo=call.method == "sendPhoto",
             )
             self._record(message)
             return self._message_json(bot, message)
@@ -250,7 +253,11 @@ class RecordingSession(BaseSession):
             "chat": {"id": message.chat_id, "type": "private"},
             "from": {"id": bot.id, "is_bot": True, "first_name": "Bookbot", "username": BOT_USERNAME},
         }
-        if message.document is not None:
+        if message.photo:
+            size = {"file_id": f"photo{message.message_id}", "file_unique_id": f"u{message.message_id}"}
+            data["photo"] = [size | {"width": 320, "height": 320}]
+            data["caption"] = message.text
+        elif message.document is not None:
             data["document"] = {"file_id": f"doc{message.message_id}", "file_unique_id": f"u{message.message_id}"}
             data["caption"] = message.text
         else:

@@ -32,6 +32,7 @@ from bot.render import format_instant
 from bot.services import zone_search
 from bot.services.clock import FrozenClock
 from bot.services.errors import NotFound
+from bot.services.invites import create_invite
 from bot.services.payments.demo import (
     DEMO_CHECKOUT_PATH,
     DemoGateway,
@@ -39,6 +40,7 @@ from bot.services.payments.demo import (
     finish_demo_checkout,
     latest_open_demo_session,
 )
+from bot.services.pro_profile import create_draft
 from bot.services.users import chosen_zone, get_or_create_user
 from bot.settings import Settings
 from bot.web import DemoCheckout, build_web_app
@@ -50,6 +52,7 @@ LineReader = Callable[[], Awaitable[str | None]]
 
 CLIENT_ID = 100_001
 PRO_IDS_FROM = 900_001
+NEWCOMER_IDS_FROM = 950_000
 # The operator `/as admin` acts as: in the demo's ADMIN_IDS, so /admin answers.
 ADMIN_ID = 800_001
 # Where a shared location points in the demo (no GPS in a terminal): central Kyiv.
@@ -59,6 +62,7 @@ HELP = """\
 Type text to send it to the bot, a number to press a button, or:
   /as client              act as the client (Olena)
   /as pro anna-koval      act as that professional (their chat gets linked to you)
+  /as newpro              act as a newcomer an operator invited: open the invite, set up a profile
   /as admin               act as an operator (shows /admin)
   /time +2h               move the clock forward (+30m, +2h, +1d) and run the worker
   /pay                    pay the newest open demo checkout, as its page's Pay button does
@@ -96,6 +100,7 @@ class DemoRunner:
         self.client = Person(CLIENT_ID, "Olena", "en")
         self.actor = self.client
         self.pros: dict[str, Person] = {}
+        self.newcomers: list[Person] = []
         self.names: dict[int, str] = {CLIENT_ID: "Olena (client)"}
         self.choices: list[Choice] = []
         self.admin = Person(ADMIN_ID, "Operator", "en")
@@ -240,6 +245,9 @@ class DemoRunner:
             self.say(f"  (you are now {self.names[self.actor.id]})")
             await self.step(self.updates.text(self.actor, "/admin"))
             return
+        elif words == ["newpro"]:
+            await self._newcomer()
+            return
         elif len(words) == 2 and words[0] == "pro":
             slug = words[1]
             person = self.pros.get(slug) or Person(PRO_IDS_FROM + len(self.pros), slug.split("-")[0].title(), "en")
@@ -253,12 +261,27 @@ class DemoRunner:
             self.names[person.id] = f"{professional.name} (professional)"
             self.actor = person
         else:
-            self.say("  (use /as client, /as admin or /as pro <slug>)")
+            self.say("  (use /as client, /as admin, /as newpro or /as pro <slug>)")
             return
         self.say(f"  (you are now {self.names[self.actor.id]})")
         self.choices = self._current_choices()
         if self.choices:
             self.say("  your buttons: " + "   ".join(f"[{n}] {c.label}" for n, c in enumerate(self.choices, start=1)))
+
+    async def _newcomer(self) -> None:
+        """What `bookbot invite --new --pro SLUG` and the professional opening its link do."""
+        number = len(self.newcomers) + 1
+        slug = f"newcomer-{number}"
+        person = Person(NEWCOMER_IDS_FROM + number, "Mykola", "en")
+        async with self.app.sessions.begin() as session:
+            await create_draft(session, slug)
+            invite = await create_invite(session, slug, now=self.clock.now())
+            token = invite.token
+        self.newcomers.append(person)
+        self.names[person.id] = f"the newcomer ({slug})"
+        self.actor = person
+        self.say(f"  (an operator ran `bookbot invite --new --pro {slug}`; you are the newcomer opening its link)")
+        await self.step(self.updates.text(person, f"/start inv_{token}"))
 
     async def _give_a_language(self, person: Person) -> None:
         """A real professional opens their invite and picks a language before anything reaches them;

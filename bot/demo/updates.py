@@ -74,6 +74,12 @@ class UpdateFactory:
     def _bot_json(self) -> dict[str, Any]:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Bookbot", "username": BOT_USERNAME}
 
+    def contact(self, person: Person, phone_number: str, user_id: int | None = None) -> dict[str, Any]:
+        """A shared contact: the person's own (Telegram's "share my number" button) unless `user_id` says
+        whose it is."""
+        contact = {"phone_number": phone_number, "first_name": person.first_name, "user_id": user_id or person.id}
+        return self._message(person, contact=contact)
+
     def location(self, person: Person, latitude: float, longitude: float) -> dict[str, Any]:
         return self._message(person, location={"latitude": latitude, "longitude": longitude})
 
@@ -90,8 +96,13 @@ class UpdateFactory:
         }
         return self._message(person, sticker=sticker)
 
-    def photo(self, person: Person) -> dict[str, Any]:
-        return self._message(person, photo=[{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}])
+    def photo(self, person: Person, file_id: str = "photo-1", caption: str | None = None) -> dict[str, Any]:
+        size = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 90, "height": 90}
+        return self._message(person, photo=[size], **({"caption": caption} if caption else {}))
+
+    def document(self, person: Person, file_id: str, file_name: str = "file.pdf") -> dict[str, Any]:
+        document = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_name": file_name}
+        return self._message(person, document=document)
 
     def callback(self, person: Person, data: str, message: ChatMessage | None = None) -> dict[str, Any]:
         """A button press; `message` is the bot message that carried the button (a recent one if None)."""

@@ -7,12 +7,14 @@ commits together or not at all; the handler's own replies go out only after that
 
 Presses of buttons the routers declared read-only (`Registry.read_only_callbacks`) get a read-only
 session (models.db.make_read_only_sessionmaker): on SQLite their transaction never takes the write lock,
-so browsing the calendar never waits behind someone's booking.
+so browsing the calendar never waits behind someone's booking. The other updates on SQLite queue on
+the process's write lock (models.db.write_lock) rather than in SQLite's busy loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -20,6 +22,7 @@ from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares.replies import transaction_open
+from models.db import write_lock
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -32,6 +35,7 @@ class DbSessionMiddleware(BaseMiddleware):
         self.sessions = sessions
         self.read_only_sessions = read_only_sessions
         self.reads_only = reads_only
+        self.write_lock = write_lock(sessions)
 
     async def __call__(
         self,
@@ -40,9 +44,11 @@ class DbSessionMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         sessions = self.sessions
+        queue: AbstractAsyncContextManager[Any] = nullcontext() if self.write_lock is None else self.write_lock
         if self.read_only_sessions is not None and self.reads_only is not None and self.reads_only(event):
             sessions = self.read_only_sessions
-        async with sessions() as session:
+            queue = nullcontext()
+        async with queue, sessions() as session:
             with transaction_open():
                 data["session"] = session
                 try:

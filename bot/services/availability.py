@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Integer, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import schedule_cache
 from bot.services.timezones import zone as zone_named
 from models import (
     ACTIVE_STATES,
@@ -252,10 +253,16 @@ def step_of(professional: Professional, service: Service) -> timedelta:
 
 
 async def _load_schedule(session: AsyncSession, professional: Professional, first: date, last: date) -> Schedule:
-    """The professional's schedule, with only the overrides and time off touching local [first, last].
+    """The professional's schedule (overrides and time off from local `first` on), from this process's
+    cache while the professional's `schedule_version` says it is current (bot/services/schedule_cache.py).
 
-    One round trip: weekly windows, date overrides and time off come as one UNION ALL, told apart by
-    `kind` (it is on every calendar screen, where each statement costs as much as the slot engine)."""
+    Otherwise one round trip: weekly windows, date overrides, time off and the version they belong to
+    come as one UNION ALL, told apart by `kind` (it is on every calendar screen, where each statement
+    costs as much as the slot engine)."""
+    found = schedule_cache.cached(session.sync_session, professional, first)
+    if found is not None:
+        return found
+    since = first - timedelta(days=1)
     no_day = cast(null(), Date)
     no_minute = cast(null(), Integer)
     weekly = select(
@@ -277,21 +284,29 @@ async def _load_schedule(session: AsyncSession, professional: Professional, firs
         )
         .select_from(DateOverride)
         .outerjoin(OverrideWindow, OverrideWindow.override_id == DateOverride.id)
-        .where(DateOverride.professional_id == professional.id, DateOverride.on_date.between(first, last))
+        .where(DateOverride.professional_id == professional.id, DateOverride.on_date >= since)
     )
     time_off = select(literal(_TIME_OFF), no_minute, TimeOff.first_day, TimeOff.last_day, no_minute, no_minute).where(
-        TimeOff.professional_id == professional.id, TimeOff.first_day <= last, TimeOff.last_day >= first
+        TimeOff.professional_id == professional.id, TimeOff.last_day >= since
     )
-    rows = (await session.execute(union_all(weekly, overrides, time_off))).all()
-    return _schedule(
+    version = select(literal(_VERSION), Professional.schedule_version, no_day, no_day, no_minute, no_minute).where(
+        Professional.id == professional.id
+    )
+    rows = (await session.execute(union_all(weekly, overrides, time_off, version))).all()
+    schedule = _schedule(
         professional,
         [(row.weekday, row.starts, row.ends) for row in rows if row.kind == _WEEKLY],
         [(row.first_day, row.starts, row.ends) for row in rows if row.kind == _OVERRIDE],
         [(row.first_day, row.last_day) for row in rows if row.kind == _TIME_OFF],
     )
+    read = [row.weekday for row in rows if row.kind == _VERSION]
+    # Kept only when the professional's row (whose settings the schedule holds too) has that very version.
+    if read and read[0] == schedule_cache.fresh_version(session.sync_session, professional):
+        schedule_cache.store(session.sync_session, professional.id, read[0], since, schedule)
+    return schedule
 
 
-_WEEKLY, _OVERRIDE, _TIME_OFF = 0, 1, 2
+_WEEKLY, _OVERRIDE, _TIME_OFF, _VERSION = 0, 1, 2, 3
 
 
 async def _load_busy(

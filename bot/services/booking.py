@@ -25,16 +25,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
 
-from bot.services import outbox, reminders
+from bot.services import credits, outbox, reminders
 from bot.services.availability import is_offered, nearest_free_slots
 from bot.services.booking_view import booking_view
 from bot.services.errors import (
@@ -221,6 +222,7 @@ async def _expire_overdue(session: AsyncSession, now: datetime, professional_id:
         _record(booking, BookingState.EXPIRED, "expire", Actor.SYSTEM, now)
         await _notify_client(session, booking, "hold_expired_client", now)
         await reminders.void(session, booking, [reminders.HOLD_EXPIRING], now, "expired")
+        await payment_records.release_checkout(session, booking.id, now)
     await session.flush()
     return len(expired)
 
@@ -285,10 +287,18 @@ async def book(
     starts_at: datetime,
     now: datetime,
     notes: str | None = None,
+    phone: str | None = None,
+    use_credit: bool = False,
 ) -> Booked:
     """The client's Confirm: `hold`, except that Confirm pressed twice finds the booking the first
-    press made (still held or confirmed) instead of calling the client's own slot taken."""
-    return await _take(session, client, service_id, starts_at, now, notes, find_own=True)
+    press made (still held or confirmed) instead of calling the client's own slot taken.
+
+    `phone`: a phone session's number, given with consent for this booking (bot/services/phone.py).
+    `use_credit`: pay with one of the client's package credits (bot.services.credits) and confirm at
+    once; `credits.NoCreditLeft` (nothing booked) when none covers this session any more."""
+    return await _take(
+        session, client, service_id, starts_at, now, notes, find_own=True, phone=phone, use_credit=use_credit
+    )
 
 
 async def _take(
@@ -300,12 +310,13 @@ async def _take(
     notes: str | None,
     *,
     find_own: bool,
+    phone: str | None = None,
+    use_credit: bool = False,
 ) -> Booked:
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
-    service = await session.scalar(
-        select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
-    )
+    # Usually in the session already (the handler checked the button's service): no statement then.
+    service = await session.get(Service, service_id, options=[joinedload(Service.professional)])
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     professional = service.professional
@@ -316,10 +327,16 @@ async def _take(
             return Booked(own, again=True)
         if not await is_offered(session, professional, service, starts_at, now):
             raise await _unavailable(session, professional, service, starts_at, now)
-        booking = await _insert_hold(session, client, professional, service, starts_at, now, notes)
+        if use_credit and await credits.usable_credit(session, client.id, service.id, starts_at, now) is None:
+            raise credits.NoCreditLeft(service.id)
+        booking = await _insert_hold(session, client, professional, service, starts_at, now, notes, phone)
         if booking is None:
             # Another client's hold came between our check and our write: the database decided.
             raise await _unavailable(session, professional, service, starts_at, now, taken=True)
+        if use_credit and booking.price_minor > 0:
+            # Checked above under the calendar lock (every credit of this service is the professional's).
+            await credits.spend(session, client.id, booking, now)
+            return Booked(await _confirm(session, booking, now, PaidWith.CREDIT), again=False)
         if booking.price_minor == 0:
             # Just written in this transaction, with everything confirming needs: no reload.
             return Booked(await _confirm(session, booking, now, PaidWith.FREE), again=False)
@@ -337,6 +354,7 @@ async def _insert_hold(
     starts_at: datetime,
     now: datetime,
     notes: str | None,
+    phone: str | None = None,
 ) -> Booking | None:
     """Write a new hold, or None when the database refuses it as overlapping another booking.
 
@@ -365,26 +383,33 @@ async def _insert_hold(
         "policy": policy.to_json(),
         "reschedule_count": 0,
         "client_notes": (notes or "").strip()[:MAX_NOTES] or None,
+        "client_phone": phone,
         "created_at": now,
         "updated_at": now,
     }
+    # RETURNING gives the row as an ORM object: no SELECT after the INSERT.
+    booking: Booking | None
     if session.get_bind().dialect.name == "postgresql":
-        statement = postgresql.insert(Booking).values(row).on_conflict_do_nothing().returning(Booking.id)
+        # No savepoint needed: ON CONFLICT DO NOTHING refuses an overlap without an error.
+        booking = await session.scalar(
+            postgresql.insert(Booking).values(row).on_conflict_do_nothing().returning(Booking)
+        )
     else:
-        statement = insert(Booking).values(row).returning(Booking.id)
-    try:
-        async with session.begin_nested():
-            booking_id = await session.scalar(statement)
-    except IntegrityError:
+        try:
+            async with session.begin_nested():
+                booking = await session.scalar(insert(Booking).values(row).returning(Booking))
+        except IntegrityError:
+            return None
+    if booking is None:
         return None
-    if booking_id is None:
-        return None
-    booking = await session.get_one(Booking, booking_id, options=list(_LOADED))
+    # What `_LOADED` would load, known already: a new booking has no events yet.
+    for name, value in (("service", service), ("professional", professional), ("client", client), ("events", [])):
+        set_committed_value(booking, name, value)
+    # Flushed with the next change (a free booking's confirmation): both events in one INSERT.
     booking.events.append(
         BookingEvent(at=now, actor=Actor.CLIENT, action="hold", from_state=None, to_state="held", version=1)
     )
-    await session.flush()
-    return booking
+    return cast(Booking, booking)
 
 
 async def _own_booking_at(
@@ -540,8 +565,11 @@ async def cancel(
     reason: str | None = None,
     expected_version: int | None = None,
     expected_refund_percent: int | None = None,
+    tell_client: bool = True,
 ) -> Booking:
     """held/confirmed -> cancelled, with the refund the copied policy gives (booking.refund_minor).
+
+    `tell_client=False`: the caller writes the client's one message itself (bot/services/pro_cancel.py).
 
     `expected_version` and `expected_refund_percent` are what the person saw when they said yes: the
     booking moved or paid since, or the refund no longer what it was (the free window closed), raises
@@ -582,12 +610,17 @@ async def cancel(
         # The professional never heard of a booking that was only held.
         if was_confirmed and by != Actor.PROFESSIONAL:
             await _notify_professional(session, booking, "booking_cancelled_pro", now, extra)
-        if by != Actor.CLIENT:
+        if by != Actor.CLIENT and tell_client:
             await _notify_client(session, booking, "booking_cancelled_client", now, extra)
         await _void_stale(session, booking, STALE_AFTER_CANCEL, now, "cancelled")
         if terms.refund_minor > 0 and booking.paid_with == PaidWith.STRIPE:
             # Owed in this transaction; the worker asks the gateway once it has committed.
             await payment_records.request_refund(session, booking.id, terms.refund_minor, now)
+        if not was_confirmed:
+            # A released hold: its open Checkout Session is expired by the worker after the commit.
+            await payment_records.release_checkout(session, booking.id, now)
+        if terms.credit_returned:
+            await credits.return_credit(session, booking.id, now)
         await reminders.void(session, booking, reminders.ALL_KINDS, now, "cancelled")
         await session.flush()
         return booking

@@ -44,6 +44,8 @@ class BookingView:
     access_notes: str | None
     reschedule_count: int
     paid_with: str | None
+    # A phone session's number (the client's, for this booking; only they and the professional see it).
+    client_phone: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class BookingView:
             "access_notes": self.access_notes,
             "reschedule_count": self.reschedule_count,
             "paid_with": self.paid_with,
+            "client_phone": self.client_phone,
         }
 
     @classmethod
@@ -100,6 +103,7 @@ class BookingView:
             access_notes=data.get("access_notes"),
             reschedule_count=int(data.get("reschedule_count") or 0),
             paid_with=data.get("paid_with"),
+            client_phone=data.get("client_phone"),
         )
 
 
@@ -130,4 +134,5 @@ def booking_view(booking: Booking) -> BookingView:
         access_notes=professional.access_notes,
         reschedule_count=booking.reschedule_count,
         paid_with=booking.paid_with,
+        client_phone=booking.client_phone,
     )

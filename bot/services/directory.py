@@ -1,5 +1,5 @@
-"""The client's view of the catalog: verified professionals, filtered and paginated, their profiles with
-active services and rating, and the services that can be booked.
+"""The client's view of the catalog: listed professionals (verified and complete: bot/services/pro_profile.py),
+filtered and paginated, their profiles with active services and rating, and the services that can be booked.
 
 Only verified professionals are ever returned (seeds: "Getting verified"); an unverified or unknown
 one is NotFound, exactly like an id that never existed, so a forged button learns nothing.
@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal, select
+from sqlalchemy import ColumnElement, Float, Integer, Text, and_, exists, func, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.expression import cast
 
 from bot.services.errors import NotFound
+from bot.services.pro_profile import listable
 from models import Professional, Review, Service
 
 PER_PAGE = 5
@@ -82,8 +83,13 @@ def _json_list_contains(session: AsyncSession, column: Any, value: str) -> Colum
     return exists(select(literal(1)).select_from(elements).where(elements.c.value == value))
 
 
+def _listed() -> list[Any]:
+    """Verified AND complete (bot/services/pro_profile.py): a profile missing a part is never listed."""
+    return [Professional.verified.is_(True), *listable()]
+
+
 def _verified_filtered(session: AsyncSession, category: str | None, language: str | None) -> list[Any]:
-    conditions: list[Any] = [Professional.verified.is_(True)]
+    conditions: list[Any] = _listed()
     if category:
         conditions.append(_json_list_contains(session, Professional.categories, category))
     if language:
@@ -119,19 +125,31 @@ async def list_professionals(
     if per_page < 1:
         raise ValueError("per_page must be positive")
     conditions = _verified_filtered(session, category, language)
-    total = int(await session.scalar(select(func.count(Professional.id)).where(*conditions)) or 0)
+    # One statement for the page, how many match (a window count) and each one's rating (subqueries
+    # over the page's rows only); a page past the end (a stale button) counts first and asks again.
+    average = select(func.avg(Review.rating)).where(Review.professional_id == Professional.id).scalar_subquery()
+    reviews = select(func.count(Review.id)).where(Review.professional_id == Professional.id).scalar_subquery()
+    query = (
+        select(Professional, func.count().over().label("total"), average.label("average"), reviews.label("reviews"))
+        .where(*conditions)
+        .order_by(func.lower(Professional.name), Professional.id)
+        .limit(per_page)
+    )
+    page = max(page, 0)
+    found = (await session.execute(query.offset(page * per_page))).all()
+    if found:
+        total = int(found[0].total)
+    else:
+        total = int(await session.scalar(select(func.count(Professional.id)).where(*conditions)) or 0)
     pages = max(1, -(-total // per_page))
-    page = min(max(page, 0), pages - 1)
-    rows = (
-        await session.scalars(
-            select(Professional)
-            .where(*conditions)
-            .order_by(func.lower(Professional.name), Professional.id)
-            .offset(page * per_page)
-            .limit(per_page)
-        )
-    ).all()
-    rated = await ratings(session, (row.id for row in rows))
+    if page > pages - 1:
+        page = pages - 1
+        found = (await session.execute(query.offset(page * per_page))).all() if total else []
+    rows = [row.Professional for row in found]
+    rated = {
+        row.Professional.id: Rating(float(row.average), int(row.reviews)) if row.reviews else NO_REVIEWS
+        for row in found
+    }
     items = [
         Listing(
             id=row.id,
@@ -153,9 +171,7 @@ async def facets(session: AsyncSession) -> Facets:
     The two JSON lists are read and merged here rather than in SQL: a directory holds hundreds of
     professionals, not millions, and this stays the same on both databases.
     """
-    rows = await session.execute(
-        select(Professional.categories, Professional.languages).where(Professional.verified.is_(True))
-    )
+    rows = await session.execute(select(Professional.categories, Professional.languages).where(*_listed()))
     categories: set[str] = set()
     languages: set[str] = set()
     for row_categories, row_languages in rows:
@@ -164,39 +180,67 @@ async def facets(session: AsyncSession) -> Facets:
     return Facets(sorted(categories), sorted(languages))
 
 
-async def _profile_of(session: AsyncSession, professional: Professional | None, key: object) -> ProfileView:
+async def _profile_of(
+    session: AsyncSession, professional: Professional | None, services: list[Service], key: object
+) -> ProfileView:
     if professional is None or not professional.verified:
         raise NotFound("professional", key)
-    services = (
-        await session.scalars(
-            select(Service)
-            .where(Service.professional_id == professional.id, Service.active.is_(True))
+    # The rating and the latest comments in one statement: the aggregate row (rank 0), then the comments.
+    latest = (
+        select(
+            Review.comment.label("comment"),
+            func.row_number().over(order_by=(Review.created_at.desc(), Review.id.desc())).label("rank"),
+        )
+        .where(Review.professional_id == professional.id, Review.comment.is_not(None))
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            union_all(
+                select(
+                    literal(0).label("rank"),
+                    cast(func.avg(Review.rating), Float).label("average"),
+                    func.count(Review.id).label("reviews"),
+                    cast(null(), Text).label("comment"),
+                ).where(Review.professional_id == professional.id),
+                select(latest.c.rank, cast(null(), Float), cast(null(), Integer), latest.c.comment).where(
+                    latest.c.rank <= LATEST_COMMENTS
+                ),
+            )
+        )
+    ).all()
+    summary = next(row for row in rows if row.rank == 0)
+    rating = Rating(float(summary.average), int(summary.reviews)) if summary.reviews else NO_REVIEWS
+    comments = [row.comment for row in sorted(rows, key=lambda row: int(row.rank)) if row.rank and row.comment]
+    return ProfileView(professional=professional, services=services, rating=rating, comments=tuple(comments))
+
+
+async def _with_services(
+    session: AsyncSession, where: ColumnElement[bool]
+) -> tuple[Professional | None, list[Service]]:
+    """The professional and their active services (catalog order), in one statement."""
+    rows = (
+        await session.execute(
+            select(Professional, Service)
+            .outerjoin(Service, and_(Service.professional_id == Professional.id, Service.active.is_(True)))
+            .where(where)
             .order_by(Service.id)
         )
     ).all()
-    rating = (await ratings(session, [professional.id]))[professional.id]
-    comments = await session.scalars(
-        select(Review.comment)
-        .where(Review.professional_id == professional.id, Review.comment.is_not(None))
-        .order_by(Review.created_at.desc(), Review.id.desc())
-        .limit(LATEST_COMMENTS)
-    )
-    return ProfileView(
-        professional=professional,
-        services=list(services),
-        rating=rating,
-        comments=tuple(comment for comment in comments if comment),
-    )
+    if not rows:
+        return None, []
+    return rows[0].Professional, [row.Service for row in rows if row.Service is not None]
 
 
 async def profile_by_slug(session: AsyncSession, slug: str) -> ProfileView:
     """A verified professional's profile; NotFound otherwise (a deep link to someone not listed)."""
-    professional = await session.scalar(select(Professional).where(Professional.slug == slug))
-    return await _profile_of(session, professional, slug)
+    professional, services = await _with_services(session, Professional.slug == slug)
+    return await _profile_of(session, professional, services, slug)
 
 
 async def profile_by_id(session: AsyncSession, professional_id: int) -> ProfileView:
-    return await _profile_of(session, await session.get(Professional, professional_id), professional_id)
+    professional, services = await _with_services(session, Professional.id == professional_id)
+    return await _profile_of(session, professional, services, professional_id)
 
 
 async def bookable_service(session: AsyncSession, service_id: int) -> Service:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,12 +26,13 @@ async def get_or_create_user(
     name = first_name[:MAX_FIRST_NAME]
     user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
     if user is None:
-        try:
-            async with session.begin_nested():
-                user = User(telegram_id=telegram_id, first_name=name, created_at=now)
-                session.add(user)
-        except IntegrityError:
-            # Two first updates from one person at once: the other one created the row.
+        # One statement, no savepoint: ON CONFLICT DO NOTHING when two first updates from one person
+        # race, and RETURNING gives the row (as an ORM object) without a SELECT after the INSERT.
+        new_row = {"telegram_id": telegram_id, "first_name": name, "created_at": now}
+        user = await session.scalar(
+            _insert_for(session).values(new_row).on_conflict_do_nothing(index_elements=["telegram_id"]).returning(User)
+        )
+        if user is None:  # the other one created the row
             user = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).one()
     if user.first_name != name:
         user.first_name = name
@@ -37,6 +40,13 @@ async def get_or_create_user(
         # Writing to the bot again means they unblocked it: messages to them may go out again.
         user.blocked_at = None
     return user
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    """INSERT with ON CONFLICT for the session's database (SQLite and PostgreSQL spell it alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(User)
+    return sqlite.insert(User)
 
 
 async def find_user(session: AsyncSession, telegram_id: int) -> User | None:

@@ -1,7 +1,8 @@
 """The rules of a day's working windows, the one place `bookbot import` and /hours both read them from.
 
 A window is a span of a professional's wall-clock day, written as people type it: "09:00-12:00",
-"9-12", "9:00 - 12:00", "9–12" (a hyphen, en dash or em dash; minutes optional). It starts at a time
+"9-12", "9:00 - 12:00", "9–12", "9.30-12", "9am-5pm", "9:00 AM – 12:00 PM" (a hyphen, en dash or em
+dash; minutes optional; a 12-hour clock with am/pm, as /hours shows times in English). It starts at a time
 of day (00:00 to 23:59), ends later the same day (at 24:00 at the latest: windows do not cross
 midnight) and is not empty. A day holds at most MAX_WINDOWS windows, and no two overlap (touching is
 fine). So a day the importer takes can be saved from chat, and the other way round.
@@ -22,8 +23,8 @@ MAX_WINDOWS = 12
 # Words that mean "no hours that day", typed in chat (the chat also offers a button for it).
 OFF_WORDS = frozenset({"off", "-", "—", "none", "closed"})
 
-_TIME = r"(\d{1,2})(?::(\d{2}))?"
-_WINDOW = re.compile(rf"{_TIME}\s*[-–—]\s*{_TIME}")
+_TIME = r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
+_WINDOW = re.compile(rf"{_TIME}\s*(?:[-–—]|to)\s*{_TIME}", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[,;\n]+")
 
 
@@ -50,17 +51,34 @@ def parse_window(text: str) -> Window:
     match = _WINDOW.fullmatch(piece)
     if match is None:
         raise ScheduleInputError("format", piece)
-    start_h, start_m, end_h, end_m = (int(part or 0) for part in match.groups())
-    if start_h > 23 or start_m > 59:
+    start_h, start_m, start_half, end_h, end_m, end_half = match.groups()
+    starts = _minute(int(start_h), int(start_m or 0), start_half, end_of_day=False)
+    if starts is None:
         raise ScheduleInputError("start", piece)
-    if end_h > 24 or end_m > 59 or (end_h == 24 and end_m != 0):
+    ends = _minute(int(end_h), int(end_m or 0), end_half, end_of_day=True)
+    if ends is None:
         raise ScheduleInputError("end", piece)
-    starts, ends = start_h * 60 + start_m, end_h * 60 + end_m
     if starts == ends:
         raise ScheduleInputError("empty", piece)
     if starts > ends:
         raise ScheduleInputError("order", piece)
     return starts, ends
+
+
+def _minute(hour: int, minute: int, half: str | None, *, end_of_day: bool) -> int | None:
+    """Minutes after midnight, or None when it is no time of day (an end may be 24:00 or 12 am)."""
+    if minute > 59:
+        return None
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half.lower().startswith("p") else 0)
+        if end_of_day and hour == 0 and minute == 0:
+            return MINUTES_PER_DAY
+        return hour * 60 + minute
+    if hour > 24 or (hour == 24 and (minute != 0 or not end_of_day)):
+        return None
+    return hour * 60 + minute
 
 
 def check_windows(windows: Sequence[Window]) -> tuple[Window, ...]:

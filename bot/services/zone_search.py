@@ -14,28 +14,32 @@ The order of questions is deliberate (PITFALLS "Free text: times and places"):
    "City, State" narrow the match.
 
 Names are compared after `normalise`: case, accents, punctuation and script (Cyrillic and Greek are
-transliterated) do not matter. The index is built once per process, on first use or by `warm_up` (a few
-seconds of CPU), and kept; a search then takes well under a millisecond.
+transliterated) do not matter. The index is built once (a few seconds of CPU, in a child process) and
+kept in a file of the user's cache folder (bot/services/zone_index.py); a process loads it on its first
+search (a fraction of a second, about 15 MiB) and keeps it; a search then takes well under a millisecond.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
 import unicodedata
+import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import tzfpy
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
+from bot.services import zone_index
 from bot.services.errors import InvalidTimeZone
 from bot.services.timezones import canonical_zone, zone
 from bot.services.zone_words import (
@@ -49,6 +53,11 @@ from bot.services.zone_words import (
     TRANSLITERATION,
     UNIVERSAL,
 )
+
+if TYPE_CHECKING:
+    from bot.services.zone_index import Shown
+
+log = logging.getLogger(__name__)
 
 MAX_RESULTS = 8
 MAX_QUERY = 64
@@ -129,7 +138,7 @@ class _City:
 class _Places:
     """The cities, their zones and countries; everything the index points into."""
 
-    cities: tuple[_City, ...]
+    cities: Sequence[_City]  # a zone_index.Cities once compacted
     zones: tuple[str, ...]
     countries: tuple[str, ...]
     # zone -> (total population of its cities, index of its biggest city or -1)
@@ -154,14 +163,14 @@ def _unpack(posting: int) -> tuple[int, int, bool]:
 @dataclass
 class _Index:
     places: _Places
-    keys: list[str]
+    keys: Sequence[str]  # sorted; a zone_index.Strings once compacted
     # postings of keys[i] are postings[starts[i]:starts[i + 1]]
     starts: array[int]
     postings: array[int]
     # (hash of a key or of the key less one letter) << 32 | key index, sorted: finds keys a typo away
     variants: array[int]
     # (key index, city index) -> the city's names in other scripts under that key ("Львов", "Лвов")
-    shown: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
+    shown: Mapping[tuple[int, int], tuple[str, ...]] | Shown = field(default_factory=dict)
 
     def exact(self, key: str) -> Iterator[tuple[int, int]]:
         at = bisect_left(self.keys, key)
@@ -197,8 +206,8 @@ class _Index:
 
 
 def _hash31(text: str) -> int:
-    # Python's string hash is stable within a process, which is all an in-memory index needs.
-    return hash(text) & 0x7FFFFFFF
+    # Stable across processes (Python's own string hash is not): the index is built by another one.
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF
 
 
 def _deletions(key: str) -> set[str]:
@@ -397,12 +406,22 @@ def _index() -> _Index:
 
 
 def warm_up() -> None:
-    """Build the index now (a few seconds, once per process) rather than on someone's first search."""
-    _index()
+    """Have the index ready before someone's first search: its file built (a few seconds, in a child
+    process, once per release), not loaded: a process that never searches never holds it."""
+    try:
+        zone_index.ensure_file()
+    except Exception as exc:
+        log.warning("zone index file unavailable (%s); building the index in this process", exc)
+        _index()
 
 
 @lru_cache(maxsize=1)
 def _build_index() -> _Index:
+    return zone_index.load()
+
+
+def _build_full_index() -> _Index:
+    """The index from GeoNames, Babel and tzdata (what bot/services/zone_index.py keeps in a file)."""
     places, city_names = _load_places()
     names: dict[str, list[int]] = {}
     shown: dict[tuple[str, int], list[str]] = {}
@@ -790,9 +809,12 @@ def _regions_named(key: str) -> set[tuple[str, str]]:
 
 
 @lru_cache(maxsize=1)
-def _cities_by_region() -> dict[tuple[str, str], tuple[int, ...]]:
+def _cities_by_region() -> Mapping[tuple[str, str], Sequence[int]]:
+    cities = _places().cities
+    if isinstance(cities, zone_index.Cities):
+        return cities.by_region()
     found: dict[tuple[str, str], list[int]] = {}
-    for index, city in enumerate(_places().cities):
+    for index, city in enumerate(cities):
         found.setdefault((city.country, city.admin1), []).append(index)
     return {region: tuple(cities) for region, cities in found.items()}
 
@@ -907,6 +929,8 @@ def _answer(
 
 def zone_at(latitude: float, longitude: float) -> str | None:
     """The zone of a shared location: tzfpy's polygons, else (open sea) the nearest zone.tab city."""
+    import tzfpy  # its polygons load on import: only for someone who shares a location
+
     found = tzfpy.get_tz(longitude, latitude)
     return _canonical(found) if found else _nearest_zone(latitude, longitude)
 

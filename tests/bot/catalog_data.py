@@ -142,7 +142,7 @@ async def build_catalog(sessions: async_sessionmaker[AsyncSession]) -> Catalog:
 
 
 async def add_coaches(sessions: async_sessionmaker[AsyncSession], count: int, language: str = "en") -> None:
-    """`count` more verified career coaches, "Coach 01" ... (for pages of the list)."""
+    """`count` more verified career coaches with complete profiles, "Coach 01" ... (for pages of the list)."""
     async with sessions.begin() as session:
         for number in range(1, count + 1):
             pro = professional(
@@ -153,8 +153,11 @@ async def add_coaches(sessions: async_sessionmaker[AsyncSession], count: int, la
                 timezone="Europe/Madrid",
                 languages=[language],
                 categories=["career-coaching"],
+                video_link=f"https://meet.example.org/coach-{number:02d}",
             )
             pro.services = [service("talk", "Talk", 30, 1000)]
+            # Complete profiles (bot/services/pro_profile.REQUIRED), so they are listed.
+            pro.weekly_windows = weekly_hours({MON: "09:00-17:00"})
             session.add(pro)
 
 

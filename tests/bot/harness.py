@@ -122,8 +122,11 @@ class BotHarness:
     async def send_sticker(self, person: Person) -> None:
         await self.feed(self.updates.sticker(person))
 
-    async def send_photo(self, person: Person) -> None:
-        await self.feed(self.updates.photo(person))
+    async def send_photo(self, person: Person, file_id: str = "photo-1") -> None:
+        await self.feed(self.updates.photo(person, file_id))
+
+    async def send_document(self, person: Person, file_id: str, file_name: str = "file.pdf") -> None:
+        await self.feed(self.updates.document(person, file_id, file_name))
 
     async def press(self, person: Person, data: str | CallbackData, message: ChatMessage | None = None) -> None:
         """Press a button with this callback data (need not exist: stale and forged data welcome)."""

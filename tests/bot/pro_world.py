@@ -49,6 +49,7 @@ async def add_professional(
             verified=verified,
             timezone=timezone,
             languages=["en"],
+            categories=["career-coaching"],
             telegram_id=telegram_id,
             slot_step_minutes=60,
         )

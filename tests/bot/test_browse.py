@@ -38,7 +38,7 @@ Category: all · Language: any
 # Money as the render helpers write it (their exact CLDR output is pinned in tests/bot/test_render.py).
 EUR_60, EUR_70 = format_money(6000, "EUR", "en"), format_money(7000, "EUR", "en")
 
-LIST_BUTTONS = ["1. Anna Koval", "2. David Moreno", "🗂 Category", "🌐 Language", "My sessions"]
+LIST_BUTTONS = ["1. Anna Koval", "2. David Moreno", "🗂 Category", "🌐 Language", "⚡ Available now", "My sessions"]
 
 ANNA = f"""Anna Koval
 Career coach for people changing fields
@@ -114,6 +114,7 @@ async def test_pages_of_five(harness: BotHarness, catalog: Catalog) -> None:
         "5. Coach 04",
         "🗂 Category",
         "🌐 Language",
+        "⚡ Available now",
         "Next ▶",
         "My sessions",
     ]
@@ -164,7 +165,7 @@ async def test_filters_by_category_and_language(harness: BotHarness, catalog: Ca
     await harness.press_button(olena, "Language")
     await harness.press_button(olena, UKRAINIAN)
     assert last(harness, olena) == f"Nobody matches these filters.\nCategory: Therapy\nLanguage: {UKRAINIAN}"
-    assert labels(harness, olena) == ["🗂 Category", "🌐 Language", "Clear filters"]
+    assert labels(harness, olena) == ["🗂 Category", "🌐 Language", "⚡ Available now", "Clear filters"]
     await harness.press_button(olena, "Clear filters")
     assert last(harness, olena).startswith("Find a professional (4 listed)")
 

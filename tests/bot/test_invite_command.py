@@ -117,6 +117,8 @@ def test_username_from_settings_or_from_telegram(
         (["--pro", "anna-koval", "--bot-username", "no spaces"], "is not a Telegram bot username"),
         (["--pro", "anna-koval", "--bot-username", "b_bot", "--days", "0"], "--days must be between 1 and 365"),
         (["--pro", "anna-koval", "--bot-username", "b_bot", "--days", "week"], "--days 'week' is not a whole number"),
+        (["--pro", "anna-koval", "--new", "--bot-username", "b_bot"], "the slug 'anna-koval' is taken"),
+        (["--pro", "Anna Koval", "--new", "--bot-username", "b_bot"], "is not a slug"),
     ],
 )
 def test_bad_arguments_exit_2(database: str, args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,6 +127,28 @@ def test_bad_arguments_exit_2(database: str, args: list[str], message: str, caps
     assert out == ""
     assert err.startswith("bookbot: ") and message in err
     assert asyncio.run(_invites(database)) == []
+
+
+def test_new_makes_an_empty_unverified_profile_for_the_newcomer(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["invite", "--pro", "mykola-b", "--new", "--bot-username", "b_bot_x"]) == 0
+    out, err = capsys.readouterr()
+    match = LINK.fullmatch(out.strip())
+    assert match is not None, out
+    assert err.startswith("Single use, for a new professional (mykola-b), valid until ")
+    assert asyncio.run(_accept(database, match.group(2), 4242)) == 4242
+
+    async def new_profile() -> Professional:
+        engine = make_engine(database)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return (await session.scalars(select(Professional).where(Professional.slug == "mykola-b"))).one()
+        finally:
+            await engine.dispose()
+
+    made = asyncio.run(new_profile())
+    assert (made.name, made.verified, made.telegram_id) == ("", False, 4242)
 
 
 def test_unmigrated_or_missing_database_exits_2(

@@ -208,6 +208,7 @@ async def test_help_and_privacy(harness: BotHarness) -> None:
         "/privacy — What I keep about you",
         "/cancel — Stop what we are doing",
         "/bookings — Your sessions",
+        "/credits — Your package credits",
     ]
     await harness.send_text(person, "/privacy")
     assert "never keep the text of your other messages" in harness.last_text(person)

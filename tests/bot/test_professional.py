@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from bot.demo.updates import Person
 from bot.render import format_clock, format_day, format_instant, zone_label, zone_suffix
+from bot.render.hours import format_windows
 from bot.render.money import format_money
 from bot.services import booking, invites
 from bot.services.outbox import backoff
+from bot.services.windows import parse_window
 from handlers.hours import RemoveOffCb, WeekdayCb, _weekday_name
 from handlers.professional import AgendaCb, MarkCb
 from handlers.start import language_name
@@ -27,7 +29,8 @@ GREETING_TAIL = (
     "Here I tell you about every new, cancelled or moved booking, and you can use:\n"
     "/agenda — Your sessions today and this week\n"
     "/hours — Your weekly hours and days off\n"
-    "/daily — Today's sessions every morning at 08:00: on or off"
+    "/daily — Today's sessions every morning at 08:00: on or off\n"
+    "/profile — Your profile, share link and verification"
 )
 # Monday 2026-11-23 in Kyiv (UTC+02:00).
 MON_0900 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -87,10 +90,12 @@ async def test_invite_link_links_the_chat_after_onboarding(harness: BotHarness) 
     assert harness.last_text(anna).endswith("Which language should I use?")
     await harness.press_button(anna, language_name("en"))
     await harness.send_text(anna, "kyiv")
+    # Her profile lacks a video link for her video service: the setup starts at its first step.
     assert harness.last_text(anna) == (
         "Welcome, Anna Koval! This chat is now linked to your profile.\n\n"
         f"{GREETING_TAIL}\n\n"
-        "Your profile is not verified yet: clients will find you once an operator has verified it."
+        "Let's set up your profile, one step at a time. Skip any step and come back to it from /profile.\n\n"
+        "What name should clients see?\nNow: Anna Koval"
     )
     assert await _linked_id(harness) == anna.id
     async with harness.db() as session:
@@ -99,12 +104,14 @@ async def test_invite_link_links_the_chat_after_onboarding(harness: BotHarness) 
     # Their own chat's command menu gets the professional's commands.
     menu = harness.calls_to("setMyCommands")[-1].params
     assert menu["scope"] == {"type": "chat", "chat_id": anna.id}
-    assert [c["command"] for c in menu["commands"]][-3:] == ["agenda", "hours", "daily"]
+    assert [c["command"] for c in menu["commands"]][-3:] == ["hours", "daily", "profile"]
 
     # Tapping the link again is answered kindly.
     await harness.send_text(anna, f"/start inv_{token}")
-    assert harness.last_text(anna).startswith(
-        f"This chat is already linked to your profile, Anna Koval.\n\n{GREETING_TAIL}\n\nYour profile is not verified"
+    assert harness.last_text(anna) == (
+        f"This chat is already linked to your profile, Anna Koval.\n\n{GREETING_TAIL}\n\n"
+        "Still missing before you can be listed: a video link (you offer video sessions).\n\n"
+        "Your profile is not verified yet: clients will find you once an operator has verified it."
     )
 
 
@@ -268,10 +275,7 @@ async def test_help_lists_the_professional_commands_to_professionals_only(harnes
     await harness.send_text(olena, "/help")
     assert "/agenda" not in harness.last_text(olena)
     await harness.send_text(anna, "/help")
-    assert harness.last_text(anna).endswith(
-        "/agenda — Your sessions today and this week\n/hours — Your weekly hours and days off\n"
-        "/daily — Today's sessions every morning at 08:00: on or off"
-    )
+    assert harness.last_text(anna).endswith(GREETING_TAIL.partition("\n")[2])
 
 
 async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
@@ -302,6 +306,8 @@ async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
         f"✗ No-show: {_clock(MON_0900)} Olena",
         f"✓ Completed: {_clock(MON_1000)} Petro",
         f"✗ No-show: {_clock(MON_1000)} Petro",
+        f"⚙ Cancel or move: {_day(TUE_0900)}, {_clock(TUE_0900)} Olena",
+        "⚡ Available now…",
         "↻ Refresh",
     ]
     agenda_message = harness.last_message(anna)
@@ -311,9 +317,17 @@ async def test_agenda_marks_completed_and_no_show(harness: BotHarness) -> None:
     completed = f"• {_clock(MON_0900)}–{_clock(MON_0900 + SESSION)} Olena · Coaching session (completed)"
     assert completed in harness.last_text(anna)
     await harness.press_button(anna, f"✗ No-show: {_clock(MON_1000)} Petro")
+    # A no-show is asked about first (tests/bot/test_pro_sessions.py follows it further).
+    assert harness.last_text(anna).startswith(f"Mark Petro's session ({_when(MON_1000)}) as a no-show?")
+    await harness.press_button(anna, "Yes, mark as no-show")
     assert harness.last_text(anna).startswith(f"Marked as a no-show: Petro, {_clock(MON_1000)}.")
     assert (await state_of(harness, first), await state_of(harness, second)) == ("completed", "no_show")
-    assert [b["text"] for b in harness.buttons(anna)] == ["↻ Refresh"]
+    assert [b["text"] for b in harness.buttons(anna)] == [
+        f"↶ Undo no-show: {_clock(MON_1000)} Petro",
+        f"⚙ Cancel or move: {_day(TUE_0900)}, {_clock(TUE_0900)} Olena",
+        "⚡ Available now…",
+        "↻ Refresh",
+    ]
 
     # The same button once more, from the first agenda message: it says how things stand.
     await harness.press(anna, MarkCb(id=first, outcome="missed"), agenda_message)
@@ -372,13 +386,21 @@ async def test_agenda_lists_unmarked_sessions_of_earlier_days(harness: BotHarnes
 # Weekday names as /hours writes them (CLDR, via Babel).
 MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = (_weekday_name(day, "en") for day in range(7))
 MON, TUE, WED, _, FRI, SAT, _ = (_weekday_name(day, "en", "abbreviated") for day in range(7))
+
+
+def _hours(*typed: str) -> str:
+    """Windows as /hours shows them in English (the locale's clock style), from how they are typed."""
+    return format_windows([parse_window(piece) for piece in typed], "en")
+
+
+WORKDAY_TEXT = _hours("09:00-12:00", "13:30-17:00")
 OVERVIEW = (
     f"Your weekly hours, in {KYIV_LABEL}:\n"
-    f"{MONDAY}: 09:00-12:00, 13:30-17:00\n"
-    f"{TUESDAY}: 09:00-12:00, 13:30-17:00\n"
-    f"{WEDNESDAY}: 12:00-20:00\n"
-    f"{THURSDAY}: 09:00-12:00, 13:30-17:00\n"
-    f"{FRIDAY}: 09:00-13:00\n"
+    f"{MONDAY}: {WORKDAY_TEXT}\n"
+    f"{TUESDAY}: {WORKDAY_TEXT}\n"
+    f"{WEDNESDAY}: {_hours('12:00-20:00')}\n"
+    f"{THURSDAY}: {WORKDAY_TEXT}\n"
+    f"{FRIDAY}: {_hours('09:00-13:00')}\n"
     f"{SATURDAY}: no hours\n"
     f"{SUNDAY}: no hours\n\n"
     "Days off ahead:\n"
@@ -386,13 +408,13 @@ OVERVIEW = (
     "Bookings already made are never moved by a change here."
 )
 MONDAY_QUESTION = (
-    f"{MONDAY} now: 09:00-12:00, 13:30-17:00.\n"
-    f"Type the new hours for {MONDAY} in {KYIV_LABEL} as HH:MM-HH:MM, several separated by commas, "
+    f"{MONDAY} now: {WORKDAY_TEXT}.\n"
+    f"Type the new hours for {MONDAY} in {KYIV_LABEL}, e.g. 9-17, or several separated by commas, "
     "e.g. 09:00-12:00, 13:30-17:00. Type “off” for no hours that day."
 )
 DAYS_OFF_QUESTION = (
-    "Which days do you take off? Type a date, e.g. 2026-12-23, or a range, e.g. 2026-12-23..2026-12-25 "
-    "(both days included)."
+    "Which days do you take off? Type a date, e.g. 23.12.2026, or a range, e.g. 23.12.2026 - 25.12.2026 "
+    "(both days included). You can add several, one after another."
 )
 
 
@@ -420,13 +442,15 @@ async def test_hours_change_a_weekday_with_bad_input_first(harness: BotHarness) 
     await harness.send_text(anna, "/hours")
     assert harness.last_text(anna) == OVERVIEW
     assert [b["text"] for b in harness.buttons(anna)] == [
-        *(_weekday_name(day, "en", "abbreviated") for day in range(7)), "Add days off", "Remove days off"
+        *(_weekday_name(day, "en", "abbreviated") for day in range(7)), "Add days off", "Remove days off",
+        "Other hours on a date",
     ]  # fmt: skip
     await harness.press_button(anna, MON)
     assert harness.last_text(anna) == MONDAY_QUESTION
     bad = {
-        "9am-12": "“9am-12” is not HH:MM-HH:MM, e.g. 09:00-12:00.",
-        "09:00-12:00, 11:00-13:00": "09:00-12:00 and 11:00-13:00 overlap.",
+        "nine-12": "“nine-12” is not HH:MM-HH:MM, e.g. 09:00-12:00.",
+        "09:00-12:00, 11:00-13:00": f"{_hours('09:00-12:00')} and {_hours('11:00-13:00')} overlap.",
+        "x" * 4000: f"“{'x' * 59}…” is not HH:MM-HH:MM, e.g. 09:00-12:00.",
         "12:00-09:00": (
             "“12:00-09:00” ends before it starts. Hours cannot cross midnight: "
             "end at 24:00 and start the next day at 00:00."
@@ -445,12 +469,12 @@ async def test_hours_change_a_weekday_with_bad_input_first(harness: BotHarness) 
     await harness.send_text(anna, "13:00 - 24:00; 10:00-12:00")
     text = harness.last_text(anna)
     assert text.startswith(
-        f"Saved: {MONDAY}: 10:00-12:00, 13:00-24:00.\n\n"
+        f"Saved: {MONDAY}: {_hours('10:00-12:00', '13:00-24:00')}.\n\n"
         "These sessions are outside your hours now. They stay booked: nothing was moved or cancelled. "
         "Talk to the client if one should change:\n"
         f"• {_day(MON_0900 + WEEK)}, {_clock(MON_0900 + WEEK)} Olena · Coaching session\n\n"
         f"Your weekly hours, in {KYIV_LABEL}:\n"
-        f"{MONDAY}: 10:00-12:00, 13:00-24:00\n"
+        f"{MONDAY}: {_hours('10:00-12:00', '13:00-24:00')}\n"
     )
     assert await _weekly(harness, 0) == [(600, 720), (780, 1440)]
     # The state is over: text is no longer read as hours.
@@ -486,9 +510,10 @@ async def test_days_off_added_merged_and_removed(harness: BotHarness) -> None:
     await harness.press_button(anna, "Add days off")
     assert harness.last_text(anna) == DAYS_OFF_QUESTION
     bad = {
-        "tomorrow": "“tomorrow” is not a date as YYYY-MM-DD, e.g. 2026-12-24.",
-        "2026-13-01": "“2026-13-01” is not a date as YYYY-MM-DD, e.g. 2026-12-24.",
+        "tomorrow": "“tomorrow” is not a date: type it as 24.12.2026, 24.12 or 2026-12-24.",
+        "2026-13-01": "“2026-13-01” is not a date: type it as 24.12.2026, 24.12 or 2026-12-24.",
         "2026-12-26..2026-12-24": "“2026-12-26..2026-12-24” ends before it starts.",
+        "y" * 4000: f"“{'y' * 59}…” is not a date: type it as 24.12.2026, 24.12 or 2026-12-24.",
         "2026-11-20": "That date has passed.",
         "2026-01-01..2027-06-01": "That is more than 366 days at once.",
     }
@@ -499,19 +524,28 @@ async def test_days_off_added_merged_and_removed(harness: BotHarness) -> None:
     assert harness.last_text(anna) == f"Sorry, that's not what I asked.\n\n{DAYS_OFF_QUESTION}"
 
     await harness.send_text(anna, "2026-12-24..2026-12-26")
-    assert harness.last_text(anna).startswith(
-        f"Days off: {_day(DEC_24)} – {_day(DEC_24 + 2 * DAY)}. Clients can't book those days.\n\n"
-        "These sessions are outside your hours now. They stay booked: nothing was moved or cancelled. "
-        "Talk to the client if one should change:\n"
-        f"• {_day(DEC_24)}, {_clock(DEC_24)} Olena · Coaching session\n\n"
-    )
-    assert f"Days off ahead:\n• {_day(DEC_24)} – {_day(DEC_24 + 2 * DAY)}\n" in harness.last_text(anna)
-    await harness.press_button(anna, "Add days off")
-    await harness.send_text(anna, "2026-12-27")
+    saved = harness.texts(anna)[-2]
+    assert saved.startswith(f"Days off: {_day(DEC_24)} – {_day(DEC_24 + 2 * DAY)}. Clients can't book those days.\n\n")
+    assert saved.endswith(DAYS_OFF_QUESTION)
+    # Then each session on the new days off, to cancel or move (tests/bot/test_pro_sessions.py).
+    assert harness.last_text(anna).startswith("These sessions fall on your days off.")
+    # Several in a row, as people type dates: the step stays open until "Done".
+    await harness.send_text(anna, "27.12")
     assert harness.last_text(anna).startswith(f"Days off: {_day(DEC_24)} – {_day(DEC_24 + 3 * DAY)}.")
-    await harness.press_button(anna, "Add days off")
-    await harness.send_text(anna, "2027-01-05")
+    await harness.send_text(anna, "05.01.2027")
     assert await _time_off(harness) == [(date(2026, 12, 24), date(2026, 12, 27)), (date(2027, 1, 5), date(2027, 1, 5))]
+    await harness.send_text(anna, "2027-01-10 - 2027-01-11")
+    await harness.send_text(anna, "20.01–21.01")
+    assert (await _time_off(harness))[2:] == [
+        (date(2027, 1, 10), date(2027, 1, 11)),
+        (date(2027, 1, 20), date(2027, 1, 21)),
+    ]
+    await harness.press_button(anna, "Done")
+    assert f"Days off ahead:\n• {_day(DEC_24)} – {_day(DEC_24 + 3 * DAY)}\n" in harness.last_text(anna)
+    for first in (date(2027, 1, 10), date(2027, 1, 20)):
+        async with harness.db() as session:
+            row = (await session.scalars(select(TimeOff).where(TimeOff.first_day == first))).one()
+        await harness.press(anna, RemoveOffCb(id=row.id))
 
     await harness.press_button(anna, "Remove days off")
     assert harness.last_text(anna) == "Which days off should become working days again?"

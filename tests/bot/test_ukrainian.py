@@ -75,7 +75,14 @@ async def test_a_ukrainian_client_browses_in_ukrainian(harness: BotHarness) -> N
         f"Ваш часовий пояс: {zone_label('Europe/Kyiv', 'uk', now)}".replace("\u00a0", " "),
         "Усе готово.\n\n" + LIST,
     ]
-    assert labels(harness, oksana) == ["1. Anna Koval", "2. David Moreno", "🗂 Категорія", "🌐 Мова", "Мої сесії"]
+    assert labels(harness, oksana) == [
+        "1. Anna Koval",
+        "2. David Moreno",
+        "🗂 Категорія",
+        "🌐 Мова",
+        "⚡ Доступні зараз",
+        "Мої сесії",
+    ]
 
     await harness.press_button(oksana, "Anna Koval")
     assert last(harness, oksana) == ANNA

@@ -529,9 +529,9 @@ BROKEN = {
         ["- slug: " + "a" * 61],
     ),
     "window format": Broken(
-        [('mon: ["09:00-12:00", "13:30-17:00"]', 'mon: ["9am-12", "13:30-17:00"]')],
-        'mon: window "9am-12" is not HH:MM-HH:MM',
-        ['mon: ["9am-12"'],
+        [('mon: ["09:00-12:00", "13:30-17:00"]', 'mon: ["9h-12h", "13:30-17:00"]')],
+        'mon: window "9h-12h" is not HH:MM-HH:MM',
+        ['mon: ["9h-12h"'],
     ),
     "overlapping windows": Broken(
         [('tue: ["09:00-12:00", "13:30-17:00"]', 'tue: ["09:00-14:00", "13:30-17:00"]')],
@@ -599,7 +599,7 @@ BROKEN = {
     ),
     "unknown mode": Broken(
         [("mode: in_person", "mode: in-person")],
-        'mode: "in-person" is not one of video | in_person',
+        'mode: "in-person" is not one of video | in_person | phone',
         ["mode: in-person"],
     ),
     "package of another service": Broken(
@@ -616,6 +616,16 @@ BROKEN = {
         [('    video_link: "https://meet.example.org/david-moreno"\n', "")],
         'mode: service "therapy-50" is by video but the professional has no video_link',
         ["- slug: therapy-50", "mode: video"],
+    ),
+    "stripe account malformed": Broken(
+        [
+            (
+                '    video_link: "https://meet.example.org/david-moreno"\n',
+                '    video_link: "https://meet.example.org/david-moreno"\n    stripe_account: "sk_live_oops"\n',
+            )
+        ],
+        'stripe_account: "sk_live_oops" is not a Stripe account id (acct_ followed by letters and digits)',
+        ['stripe_account: "sk_live_oops"'],
     ),
     "refund percent": Broken(
         [("late_cancellation_refund_percent: 50", "late_cancellation_refund_percent: 150")],
@@ -678,6 +688,22 @@ BROKEN = {
         ["mon: [", "tue: ["],
     ),
 }
+
+
+async def test_a_stripe_account_lands_on_the_professional_and_can_be_dropped(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    with_account = edited(
+        (
+            '    video_link: "https://meet.example.org/david-moreno"\n',
+            '    video_link: "https://meet.example.org/david-moreno"\n    stripe_account: acct_1DavidMoreno\n',
+        )
+    )
+    await import_file(sessions, write(tmp_path, with_account))
+    assert (await professional(sessions, "david-moreno")).stripe_account == "acct_1DavidMoreno"
+    assert (await professional(sessions, "anna-koval")).stripe_account is None
+    await import_file(sessions, EXAMPLE_CATALOG)
+    assert (await professional(sessions, "david-moreno")).stripe_account is None
 
 
 async def test_broken_files_are_rejected_whole_with_their_lines(
@@ -749,12 +775,12 @@ async def test_cli_rejects_a_broken_file_with_its_line_and_writes_nothing(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", db_url)
-    broken = edited(("    name: Anna Koval\n", "    name: Anna K.\n"), ('["09:00-12:00", "13:30-17:00"]', '["9am-12"]'))
+    broken = edited(("    name: Anna Koval\n", "    name: Anna K.\n"), ('["09:00-12:00", "13:30-17:00"]', '["9h-12h"]'))
     write(tmp_path, broken, "broken.yaml")
 
     assert await _bookbot("import", "broken.yaml") == 2
     out, err = capsys.readouterr()
-    assert (out, err) == ("", 'bookbot: broken.yaml, line 33: mon: window "9am-12" is not HH:MM-HH:MM\n')
+    assert (out, err) == ("", 'bookbot: broken.yaml, line 33: mon: window "9h-12h" is not HH:MM-HH:MM\n')
     assert all(rows == [] for rows in (await dump(sessions)).values())
 
 

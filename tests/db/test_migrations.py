@@ -193,3 +193,13 @@ async def test_outbox_rows_written_before_0004_get_a_recipient_a_subject_and_the
     )
     assert (view.duration_minutes, view.state, view.policy.free_cancellation_hours) == (50, "confirmed", 72)
     assert "zone" not in pending[7] and sent[7]["zone"] == "Europe/Kyiv"
+
+
+def test_the_cli_reads_the_revisions_as_alembic_does(tmp_path: Path) -> None:
+    """`bookbot slots` and the other database commands check the schema without importing Alembic."""
+    from bot.cli_database import _revisions
+
+    script = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'x.db'}"))
+    known, heads = _revisions()
+    assert heads == set(script.get_heads())
+    assert known == {revision.revision for revision in script.walk_revisions()}

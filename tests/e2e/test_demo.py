@@ -93,7 +93,7 @@ async def test_deep_link_and_acting_as_the_professional() -> None:
         ("1", ["Which time zone are you in?"]),
         ("kyiv", [f"Your time zone: {KYIV_EN}", "Anna Koval"]),
         ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
-        ("/start", ["Hello, Anna!"]),
+        ("/start", ["Hello again, Anna Koval! This is your practice:"]),
         ("/as client", ["(you are now Olena (client))"]),
     ]
     output = await _play(steps)
@@ -153,6 +153,49 @@ PAYING: list[Step] = [
     ("/pay", ["(nothing to pay"]),
     ("/bookings", ["Coaching session with Anna Koval (confirmed)"]),
 ]
+
+
+CREDITS_UNTIL = NOW + timedelta(days=120)  # the example catalog's five sessions, valid 120 days
+PACKAGE: list[Step] = [
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["You're all set."]),
+    (
+        "1",
+        ["Packages (1 credit = 1 session):", f"[4] 🎟 Buy: Five coaching sessions · {format_price(27000, 'EUR', 'en')}"],
+    ),
+    ("4", ["Five coaching sessions with Anna Koval", f"[1] 💳 Pay {format_price(27000, 'EUR', 'en')}"]),
+    ("1", ["/demo/checkout/cs_demo_p1 in a browser)"]),
+    (
+        "/pay",
+        [
+            "a signed checkout.session.completed)",
+            "✅ Payment received: Five coaching sessions (Anna Koval).",
+            f"You have 5 credits for Coaching session, valid until {format_instant(CREDITS_UNTIL, KYIV, 'en')}.",
+            "[1] 🗓 Book: Coaching session",
+        ],
+    ),
+    ("1", [f"[2] {TUE_NOV_24}"]),
+    ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
+    ("1", ["[1] Skip"]),
+    (
+        "1",
+        [
+            "With a credit: cancel up to 72 hours before the start and it comes back; later it stays used.",
+            f"[1] 🎟 Use 1 credit (5 left, until {short_day(CREDITS_UNTIL.date(), 'en')})",
+            "[2] ✅ Confirm",
+        ],
+    ),
+    ("1", ["✅ Booked!", "Video call: https://meet.example.org/anna-koval", "[file: session-20261124-0900.ics"]),
+    ("/credits", ["Five coaching sessions (Anna Koval)", "4 credits left"]),
+    ("/pay", ["(nothing to pay"]),
+]
+
+
+async def test_buying_a_package_and_booking_with_a_credit_in_the_demo() -> None:
+    output = await _play(PACKAGE)
+    _check(output, PACKAGE)
+    assert "Traceback" not in output
 
 
 async def test_paying_for_a_session_in_the_demo() -> None:
@@ -295,3 +338,48 @@ async def test_reminders_and_a_reply_that_moves_the_session_in_the_demo() -> Non
     # Each reminder once, though the clock passed each of them and the worker ran after every step.
     for once in ("starts in 7 days", "starts in 24 hours", "starts in 1 hour.", "starting now", "How was your session"):
         assert output.count(once) == 1, once
+
+
+async def test_a_newcomer_sets_up_a_profile_in_the_demo() -> None:
+    steps: list[Step] = [
+        ("/as newpro", ["bookbot invite --new --pro newcomer-1", "Which language should I use?"]),
+        ("1", ["Which time zone are you in?"]),
+        (
+            "kyiv",
+            [
+                f"Your time zone: {KYIV_EN}",
+                "Welcome, Mykola! This chat is now linked to your profile.",
+                "/profile — Your profile, share link and verification",
+                "Let's set up your profile",
+                "What name should clients see?",
+                "[1] Use “Mykola”",
+            ],
+        ),
+        ("Mykola Bondar", ["Saved.", "Your headline"]),
+        ("Family therapist", ["About you"]),
+        ("1", ["Which languages do you hold sessions in?", f"[1] {ENGLISH}"]),
+        ("1", [f"[1] ✓ {ENGLISH}", "[10] Done, next step"]),
+        ("10", ["Which fields do clients find you under?", "[1] Therapy"]),
+        ("1", ["[1] ✓ Therapy", "[11] Done, next step"]),
+        ("11", [f"Your time zone: {KYIV_EN}", f"[1] Keep {KYIV_EN}"]),
+        ("1", ["The link to your video room"]),
+        ("https://meet.example.org/mykola", ["Saved.", "The address where you meet clients in person"]),
+        ("1", ["Your services:", "none yet", "[1] ➕ Add a service"]),
+        ("1", ["The service's name"]),
+        ("Therapy session", ["How long does it last?", "[2] 50 min"]),
+        ("2", ["Which currency", "[1] EUR"]),
+        ("1", ["The price in EUR"]),
+        ("80.00", ["How do you meet for it?", "[1] By video"]),
+        ("1", [f"Added: Therapy session, {format_price(8000, 'EUR', 'en')}.", "[3] Done, next step"]),
+        ("3", ["Your weekly hours", "Tap the days that share the same hours"]),
+        ("1", ["[8] Set their hours"]),
+        ("8", ["Your hours on Monday"]),
+        ("9-17", ["Saved: Monday:", "[8] Done, next step"]),
+        ("8", ["Your cancellation terms", "A change applies to new bookings only", "[4] Keep these"]),
+        ("2", ["Saved. New bookings get these terms", "A break before or after each session", "[1] No breaks"]),
+        ("1", ["That's the whole setup.", "Name: Mykola Bondar", "Not listed yet", "Request verification"]),
+        ("/start", ["Hello again, Mykola Bondar! This is your practice:", "No sessions booked ahead."]),
+    ]
+    output = await _play(steps)
+    _check(output, steps)
+    assert "Traceback" not in output

@@ -52,3 +52,69 @@ async def test_the_professional_side_in_the_demo() -> None:
     output = await _play(PROFESSIONAL)
     _check(output, PROFESSIONAL)
     assert "Traceback" not in output
+
+
+# The professional cancels from /agenda; the client's one message offers times, and a tap rebooks.
+CANCEL_BY_PRO: list[Step] = [
+    ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
+    ("/as client", ["(you are now Olena (client))"]),
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["[1] 1. Anna Koval"]),
+    ("1", ["[1] Free intro call · Free"]),
+    ("1", [f"[2] {TUE_NOV_24}"]),
+    ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),
+    ("1", ["[1] Skip"]),
+    ("1", ["[1] ✅ Confirm"]),
+    ("1", ["✅ Booked!", "bot → Anna Koval (professional):\n  📅 New booking"]),
+    ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
+    ("/agenda", ["[1] ⚙ Cancel or move: "]),
+    ("1", ["[1] ✖ Cancel it   [2] 🔁 Move it"]),
+    ("1", ["Why? Olena reads the reason.", "[1] Illness"]),
+    ("1", ["Reason: illness", "[1] ✖ Yes, cancel it"]),
+    (
+        "1",
+        [
+            "Cancelled: Olena, ",
+            "bot → Olena (client):\n  Anna Koval had to cancel your session.",
+            "Reason: illness",
+            "Tap one of Anna Koval's nearest free times below to rebook at no cost.",
+            "🗓 Other times with Anna Koval]",
+        ],
+    ),
+    ("/as client", ["your buttons: [1] "]),
+    ("1", ["✅ Booked!", "bot → Anna Koval (professional):\n  📅 New booking"]),
+]
+
+
+async def test_the_professional_cancels_and_the_client_rebooks_in_the_demo() -> None:
+    output = await _play(CANCEL_BY_PRO)
+    _check(output, CANCEL_BY_PRO)
+    assert "Traceback" not in output
+
+
+# The professional is available now from /agenda; the client finds them under "Available now", books in
+# one tap, and once booked (or when the window ends) nobody is available now.
+INSTANT: list[Step] = [
+    ("/as pro anna-koval", ["(you are now Anna Koval (professional))"]),
+    ("/agenda", ["⚡ Available now…"]),
+    ("1", ["For how long are you available now?", "[2] 60 min"]),
+    ("2", ["⚡ You are available now until ", ": turn off"]),
+    ("/as client", ["(you are now Olena (client))"]),
+    ("/start", ["Which language should I use?"]),
+    ("1", ["Which time zone are you in?"]),
+    ("kyiv", ["[5] ⚡ Available now"]),
+    (
+        "5",
+        ["⚡ Available now: sessions starting within 15 minutes", "Anna Koval · Free intro call", "[1] ⚡ Anna Koval"],
+    ),
+    ("1", ["✅ Booked!", "bot → Anna Koval (professional):\n  📅 New booking"]),
+    ("/start", ["[5] ⚡ Available now"]),
+    ("5", ["Nobody is available right now."]),
+]
+
+
+async def test_instant_sessions_in_the_demo() -> None:
+    output = await _play(INSTANT)
+    _check(output, INSTANT)
+    assert "Traceback" not in output

@@ -19,8 +19,21 @@ EXAMPLE_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.ya
         ({"STRIPE_SECRET_KEY": "pk_test_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}, "STRIPE_SECRET_KEY"),
         ({"STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_WEBHOOK_SECRET": "abc"}, "STRIPE_WEBHOOK_SECRET"),
         ({"STRIPE_API_BASE": "localhost:12111"}, "STRIPE_API_BASE"),
+        ({"PLATFORM_FEE_PERCENT": "150"}, "PLATFORM_FEE_PERCENT"),
+        ({"PLATFORM_FEE_PERCENT": "-1"}, "PLATFORM_FEE_PERCENT"),
+        ({"PLATFORM_FEE_PERCENT": "ten"}, "PLATFORM_FEE_PERCENT"),
+        ({"PLATFORM_FEE_PERCENT": "2.555"}, "PLATFORM_FEE_PERCENT"),
     ],
-    ids=["key without webhook secret", "publishable key", "webhook secret malformed", "api base not an address"],
+    ids=[
+        "key without webhook secret",
+        "publishable key",
+        "webhook secret malformed",
+        "api base not an address",
+        "fee over 100",
+        "fee negative",
+        "fee not a number",
+        "fee with three decimals",
+    ],
 )
 def test_bad_stripe_settings_stop_run_at_startup_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch,
@@ -38,6 +51,28 @@ def test_bad_stripe_settings_stop_run_at_startup_naming_the_variable(
     assert out == ""
     assert err.startswith("bookbot: ") and named in err and err.count("\n") == 1
     assert "sk_test_abc" not in err and "whsec_abc" not in err  # secrets are never echoed
+
+
+@pytest.mark.parametrize(("raw", "percent"), [("", "0"), ("2.5", "2.5"), ("10 %", "10"), ("100", "100"), ("0", "0")])
+def test_the_platform_fee_percent_reads_plain_numbers(raw: str, percent: str) -> None:
+    from decimal import Decimal
+
+    from bot.settings import Settings
+
+    assert Settings(platform_fee_percent=raw, _env_file=None).platform_fee_percent == Decimal(percent)
+
+
+@pytest.mark.parametrize(
+    ("amount", "percent", "fee"),
+    [(6000, "2.5", 150), (99, "2.5", 2), (101, "2.5", 3), (27000, "0", 0), (6000, "100", 6000), (1, "50", 1)],
+    ids=["exact", "2.475 rounds down", "2.525 rounds up", "no fee", "all of it", "half a cent rounds up"],
+)
+def test_the_platform_fee_is_integer_minor_units_rounded_half_up(amount: int, percent: str, fee: int) -> None:
+    from decimal import Decimal
+
+    from bot.services.payments.gateway import platform_fee
+
+    assert platform_fee(amount, Decimal(percent)) == fee
 
 
 def test_a_restricted_key_with_its_webhook_secret_is_accepted() -> None:

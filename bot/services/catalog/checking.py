@@ -184,6 +184,7 @@ class CatalogChecker(NodeReader):
             address = self.required(loc, "address", lambda n, k: self.text(n, k))
             access_notes = self.optional(loc, "access_notes", lambda n, k: self.text(n, k, blank_ok=True), None) or None
         video_link = self.optional(f, "video_link", self.url, None)
+        stripe_account = self.optional(f, "stripe_account", self.stripe_account, None)
         policy = Policy()
         if f.has_value("policy"):
             policy_node = f.get("policy")
@@ -211,6 +212,7 @@ class CatalogChecker(NodeReader):
             address=address,
             access_notes=access_notes,
             video_link=video_link,
+            stripe_account=stripe_account,
             policy=policy,
             buffer_before_minutes=self.optional(f, "buffer_before_minutes", self.ranged(0, MINUTES_PER_DAY), 0),
             buffer_after_minutes=self.optional(f, "buffer_after_minutes", self.ranged(0, MINUTES_PER_DAY), 0),
@@ -242,6 +244,13 @@ class CatalogChecker(NodeReader):
         value = self.scalar(node, label)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_TELEGRAM_ID:
             self.fail(node, f"{label}: {kind(node)} is not a Telegram user id (a positive whole number) or null")
+        return value
+
+    def stripe_account(self, node: yaml.Node, label: str) -> str:
+        """A Stripe Connect account id (acct_...): the professional's payments go there."""
+        value = self.text(node, label, 255)
+        if not _STRIPE_ACCOUNT.fullmatch(value):
+            self.fail(node, f'{label}: "{value}" is not a Stripe account id (acct_ followed by letters and digits)')
         return value
 
     def url(self, node: yaml.Node, label: str) -> str:
@@ -384,6 +393,7 @@ _PROFESSIONAL_KEYS = (
     "categories",
     "location",
     "video_link",
+    "stripe_account",
     "policy",
     "buffer_before_minutes",
     "buffer_after_minutes",
@@ -396,6 +406,9 @@ _PROFESSIONAL_KEYS = (
 )
 _SERVICE_KEYS = ("slug", "name", "duration_minutes", "price", "currency", "mode")
 _PACKAGE_KEYS = ("slug", "name", "service", "sessions", "price", "currency", "valid_days")
+
+
+_STRIPE_ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,250}")
 
 
 def _is_slug(value: str) -> bool:

@@ -69,6 +69,8 @@ class ProfessionalSpec:
     # Today's sessions at 08:00 in their zone; None: the file does not say, and the professional's own
     # choice in chat (/daily) stays.
     daily_agenda: bool | None = None
+    # Stripe Connect: payments for this professional become destination charges to this account.
+    stripe_account: str | None = None
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,7 @@ async def _fill(session: AsyncSession, pro: Professional, spec: ProfessionalSpec
         "address": spec.address,
         "access_notes": spec.access_notes,
         "video_link": spec.video_link,
+        "stripe_account": spec.stripe_account,
         "buffer_before_minutes": spec.buffer_before_minutes,
         "buffer_after_minutes": spec.buffer_after_minutes,
         "slot_step_minutes": spec.slot_step_minutes,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.services.clock import Clock
-from bot.services.payments.gateway import MIN_CHECKOUT_MINUTES, CheckoutRequest, PaymentGateway
+from bot.services.payments.gateway import BOOKING, MIN_CHECKOUT_MINUTES, CheckoutRequest, PaymentGateway
 from models import Booking, BookingState, Payment, PaymentStatus
 
 # An open session this close to its end is not handed out again: the client could not finish paying.
@@ -70,6 +70,9 @@ async def open_checkout(
             payment.checkout_session_id = created.session_id
             payment.checkout_url = created.url
             payment.updated_at = clock.now()
+            if payment.expire_due_at is not None:
+                # The hold was released while the gateway made the session: the worker expires it.
+                return None
     return PayLink(booking_id, created.url, request.amount_minor, request.currency, hold_expires_at)
 
 
@@ -116,7 +119,9 @@ async def _reserve(
             amount_minor=booking.price_minor,
             currency=booking.currency,
             checkout_expires_at=max(hold_expires_at, now + timedelta(minutes=MIN_CHECKOUT_MINUTES)),
+            destination_account=booking.professional.stripe_account,
             refund_attempts=0,
+            expire_attempts=0,
             created_at=now,
             updated_at=now,
         )
@@ -124,7 +129,8 @@ async def _reserve(
         await session.flush()
     back = return_url(bot_username, booking_id)
     request = CheckoutRequest(
-        booking_id=booking_id,
+        subject=BOOKING,
+        subject_id=booking_id,
         attempt=payment.attempt,
         amount_minor=payment.amount_minor,
         currency=payment.currency,
@@ -132,5 +138,6 @@ async def _reserve(
         expires_at=payment.checkout_expires_at,
         success_url=back,
         cancel_url=back,
+        destination=payment.destination_account,
     )
     return request, hold_expires_at

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bot.services.payments.gateway import CheckoutRequest, CheckoutSession, RefundRequest, RefundResult
-from models import Booking, Payment, PaymentStatus
+from bot.services.payments.gateway import PURCHASE, CheckoutRequest, CheckoutSession, RefundRequest, RefundResult
+from models import Booking, Package, PackagePurchase, Payment, PaymentStatus, PurchaseStatus, User
 
 DEMO_CHECKOUT_PATH = "/demo/checkout"
 DEMO_SESSION_PREFIX = "cs_demo_"
@@ -41,11 +41,21 @@ class DemoGateway:
 
     async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
         # Derived from the idempotency key: asking again for the same attempt gives the same session.
-        session_id = f"{DEMO_SESSION_PREFIX}{request.booking_id}_{request.attempt}"
+        if request.subject == PURCHASE:
+            session_id = f"{DEMO_SESSION_PREFIX}p{request.subject_id}"
+        else:
+            session_id = f"{DEMO_SESSION_PREFIX}{request.subject_id}_{request.attempt}"
         return CheckoutSession(session_id, self.page_url(session_id), request.expires_at)
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         return RefundResult(refund_id=f"re_demo_{request.booking_id}", status="succeeded")
+
+    async def close(self) -> None:
+        return None
+
+    async def expire_checkout(self, session_id: str) -> bool:
+        # The page reads the payment's status: once the worker marks it expired, it is closed.
+        return True
 
     def page_url(self, session_id: str) -> str:
         return f"{self.public_base_url}{DEMO_CHECKOUT_PATH}/{session_id}"
@@ -66,9 +76,17 @@ def checkout_event(
     amount_minor: int,
     currency: str,
     at: datetime,
+    purchase_id: int | None = None,
 ) -> dict[str, Any]:
-    """A Stripe-shaped event about a demo Checkout Session, as Stripe would post it."""
+    """A Stripe-shaped event about a demo Checkout Session, as Stripe would post it (about a booking's
+    payment, or with `purchase_id` about a package purchase)."""
     paid = event_type == "checkout.session.completed"
+    if purchase_id is not None:
+        reference, metadata = f"purchase_{purchase_id}", {"purchase_id": str(purchase_id)}
+        intent = f"pi_demo_p{purchase_id}"
+    else:
+        reference, metadata = str(booking_id), {"booking_id": str(booking_id)}
+        intent = f"pi_demo_{booking_id}"
     return {
         "id": "evt_demo_" + secrets.token_hex(12),
         "object": "event",
@@ -79,11 +97,11 @@ def checkout_event(
             "object": {
                 "id": session_id,
                 "object": "checkout.session",
-                "client_reference_id": str(booking_id),
-                "metadata": {"booking_id": str(booking_id)},
+                "client_reference_id": reference,
+                "metadata": metadata,
                 "payment_status": "paid" if paid else "unpaid",
                 "status": "complete" if paid else "expired",
-                "payment_intent": f"pi_demo_{booking_id}" if paid else None,
+                "payment_intent": intent if paid else None,
                 "amount_total": amount_minor,
                 "currency": currency.lower(),
             }
@@ -97,10 +115,10 @@ def encode(event: dict[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class DemoCheckoutView:
-    """What the demo checkout page shows about its session."""
+    """What the demo checkout page shows about its session (a booking's payment, or a package's)."""
 
     session_id: str
-    booking_id: int
+    booking_id: int  # 0 for a package purchase
     amount_minor: int
     currency: str
     service_name: str
@@ -108,13 +126,16 @@ class DemoCheckoutView:
     locale: str | None
     # "open" (payable), "paid", "expired" (or replaced by a newer attempt)
     status: str
+    purchase_id: int | None = None
 
 
 async def demo_checkout_view(sessions: async_sessionmaker[AsyncSession], session_id: str) -> DemoCheckoutView | None:
+    if not session_id.startswith(DEMO_SESSION_PREFIX):
+        return None
     async with sessions() as session:
         payment = await session.scalar(select(Payment).where(Payment.checkout_session_id == session_id))
-        if payment is None or not session_id.startswith(DEMO_SESSION_PREFIX):
-            return None
+        if payment is None:
+            return await _purchase_view(session, session_id)
         booking = await session.get(
             Booking,
             payment.booking_id,
@@ -134,17 +155,47 @@ async def demo_checkout_view(sessions: async_sessionmaker[AsyncSession], session
         )
 
 
+async def _purchase_view(session: AsyncSession, session_id: str) -> DemoCheckoutView | None:
+    purchase = await session.scalar(select(PackagePurchase).where(PackagePurchase.checkout_session_id == session_id))
+    if purchase is None:
+        return None
+    package = await session.get(Package, purchase.package_id, options=[selectinload(Package.professional)])
+    client = await session.get(User, purchase.client_id)
+    if package is None or client is None:
+        return None
+    return DemoCheckoutView(
+        session_id=session_id,
+        booking_id=0,
+        amount_minor=purchase.amount_minor,
+        currency=purchase.currency,
+        service_name=package.name,
+        professional_name=package.professional.name,
+        locale=client.locale,
+        status=str(purchase.status),
+        purchase_id=purchase.id,
+    )
+
+
 async def latest_open_demo_session(sessions: async_sessionmaker[AsyncSession], client_id: int) -> str | None:
-    """The newest open demo Checkout Session of the client (what the demo's /pay pays)."""
+    """The newest open demo Checkout Session of the client, a booking's or a package's (what the
+    demo's /pay pays)."""
     async with sessions() as session:
-        query = (
-            select(Payment.checkout_session_id)
+        booking_query = (
+            select(Payment.checkout_session_id, Payment.created_at)
             .join(Booking, Booking.id == Payment.booking_id)
             .where(Booking.client_id == client_id, Payment.status == PaymentStatus.OPEN)
             .order_by(Payment.id.desc())
             .limit(1)
         )
-        return await session.scalar(query)
+        purchase_query = (
+            select(PackagePurchase.checkout_session_id, PackagePurchase.created_at)
+            .where(PackagePurchase.client_id == client_id, PackagePurchase.status == PurchaseStatus.OPEN)
+            .order_by(PackagePurchase.id.desc())
+            .limit(1)
+        )
+        found = [row for query in (booking_query, purchase_query) for row in (await session.execute(query)).all()]
+        found.sort(key=lambda row: row[1], reverse=True)
+        return found[0][0] if found else None
 
 
 async def finish_demo_checkout(view: DemoCheckoutView, gateway: DemoGateway, receive: Receive, *, paid: bool) -> int:
@@ -160,6 +211,7 @@ async def finish_demo_checkout(view: DemoCheckoutView, gateway: DemoGateway, rec
         amount_minor=view.amount_minor,
         currency=view.currency,
         at=signed_at,
+        purchase_id=view.purchase_id,
     )
     body = encode(event)
     return await receive(body, gateway.sign(body, signed_at))

@@ -41,6 +41,27 @@ async def request_refund(session: AsyncSession, booking_id: int, amount_minor: i
     return payment
 
 
+async def release_checkout(session: AsyncSession, booking_id: int, now: datetime) -> int:
+    """The booking's hold was released (the client let it go, or it ran out by our clock): its open
+    Checkout Session must not stay payable. Marks it for the worker (released.py), which asks the
+    gateway to expire it once this transaction has committed; returns how many were marked.
+
+    A payment that arrives anyway takes the paid-after-expiry path (webhooks.py)."""
+    query = select(Payment).where(
+        Payment.booking_id == booking_id,
+        Payment.status.in_((PaymentStatus.OPEN, PaymentStatus.CREATING)),
+        Payment.expire_due_at.is_(None),
+    )
+    marked = 0
+    for payment in (await session.scalars(query)).all():
+        payment.expire_due_at = now
+        payment.updated_at = now
+        marked += 1
+    if marked:
+        await session.flush()
+    return marked
+
+
 def refund_key(payment: Payment, first_paid_id: int) -> str:
     """`refund:{booking}` for the payment that paid for the booking; a second paid attempt (the client
     paid twice) is refunded under its own key, so the two never share one."""

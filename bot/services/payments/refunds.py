@@ -83,6 +83,7 @@ async def _claim(session: AsyncSession, now: datetime) -> list[_Claimed]:
                     payment_intent_id=payment.payment_intent_id,
                     amount_minor=payment.refund_minor,
                     idempotency_key=refund_key(payment, first.id),
+                    reverse_transfer=payment.destination_account is not None,
                 ),
             )
         )

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import booking as bookings
 from bot.services.clock import Clock
-from bot.services.payments import refunds
+from bot.services.payments import packages, refunds
 from bot.services.payments.gateway import SIGNATURE_TOLERANCE_SECONDS, PaymentGateway
 from bot.services.payments.records import request_refund
 from models import Booking, Payment, PaymentStatus, ProcessedStripeEvent, RefundStatus
@@ -106,6 +106,14 @@ class _Outcome:
 
 
 async def _apply(session: AsyncSession, event_type: str, obj: dict[str, Any], now: datetime) -> _Outcome:
+    purchase_id = packages.purchase_id_of(obj) if event_type in PAID_EVENTS | UNPAID_EVENTS else None
+    if purchase_id is not None:
+        # A package purchase (bot/services/payments/packages.py), not a booking's payment.
+        if event_type in UNPAID_EVENTS:
+            return _Outcome(await packages.purchase_unpaid(session, purchase_id, obj, now))
+        if obj.get("payment_status") != "paid":
+            return _Outcome("ignored")
+        return _Outcome(await packages.purchase_paid(session, purchase_id, obj, now))
     if event_type in PAID_EVENTS:
         return await _paid(session, event_type, obj, now)
     if event_type in UNPAID_EVENTS:
