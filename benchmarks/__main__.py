@@ -333,6 +333,7 @@ if __name__ == "__main__":
         print("\nCrisis check (no database)")
         bench_scan()
         asyncio.run(bench_middleware())
+        asyncio.run(bench_middleware(model=True))
     if arguments.suite in ("all", "updates"):
         from benchmarks import updates
 

@@ -204,6 +204,7 @@ async def run_worker_process(url: str, api_base: str, redis_url: str, key_prefix
     up, says `ready`, runs the worker as `bookbot run` does until told `stop` on stdin, then prints what
     it saw as one JSON line."""
     from bot.app import build_app
+    from bot.serving import JobsInFlight
     from bot.worker import start_scheduler
 
     recorder = Recorder()
@@ -222,9 +223,11 @@ async def run_worker_process(url: str, api_base: str, redis_url: str, key_prefix
     print("ready", flush=True)
     cpu_started = time.process_time()
     scheduler = start_scheduler(app.worker)
+    jobs = JobsInFlight.watch(scheduler)
     await asyncio.to_thread(sys.stdin.readline)
+    scheduler.pause()  # as `bookbot run` stops: the ticks running finish, none is cancelled
+    await asyncio.wait_for(jobs.idle.wait(), 60)
     scheduler.shutdown(wait=False)
-    await asyncio.sleep(0.5)
     report = {
         "accepted": recorder.accepted,
         "cpu_at": recorder.cpu,
@@ -262,6 +265,7 @@ async def bench_reminders(
                 str(index),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
+                limit=2**28,  # the report is one long JSON line
             )
             processes.append(process)
         for process in processes:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 MonotonicClock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
+# A sender woken this much later than its moment does not use it (see LocalLimiter.acquire).
+LATE_SECONDS = 0.01
 # A sender that would wait longer than this gives its message back (the worker reschedules it) rather
 # than hold its claim on it.
 MAX_WAIT_SECONDS = 20.0
@@ -48,7 +50,7 @@ class Limits:
     per_second: float = 30.0
     per_chat_second: float = 1.0
     per_group_minute: float = 20.0
-    headroom: float = 0.97
+    headroom: float = 0.96
 
     @property
     def interval(self) -> float:
@@ -164,8 +166,16 @@ class LocalLimiter:
             if wait > max_wait:
                 return wait  # a reservation made is left unused: a gap in the schedule, never a burst
             await self._sleep(wait)
-            if reserved and self._paused(chat_id, self._clock()) <= 0:
-                return 0.0
+            if reserved:
+                woke = self._clock()
+                slot = now + wait
+                if woke - slot > LATE_SECONDS:
+                    # Woken too late (a busy machine): sent now it would crowd the next ones. The moment
+                    # is left unused and the chat's own reservation given back; take a new one.
+                    self._chat_next[chat_id] = slot
+                    continue
+                if self._paused(chat_id, woke) <= 0:
+                    return 0.0
             # Not reserved yet (the chat was busy or paused), or a 429 paused us while we waited: again.
 
     async def pause(self, seconds: float, chat_id: int | None = None) -> None:
@@ -187,13 +197,20 @@ local function num(key) return tonumber(redis.call('GET', key)) or 0 end
 local function put(key, at) redis.call('SET', key, string.format('%.3f', at), 'PX', math.ceil(at - now) + 60000) end
 """
 # KEYS: the bot's next moment, the bot's pause, the chat's next moment, the chat's pause.
-# ARGV[2]: the bot's interval, ARGV[3]: the chat's interval (ms); ARGV[4]: "1" only to check the pauses
-# after waiting for a reservation. Returns {wait in microseconds, 1 when the moment is reserved}.
+# ARGV[2]: the bot's interval, ARGV[3]: the chat's interval (ms); ARGV[4]: "1" only to check, after
+# waiting for a reservation, that the moment (ARGV[5]) is not more than ARGV[6] ms past and no pause
+# began meanwhile. Returns {wait in microseconds, 1 when the moment is reserved (then the moment)}.
 _ACQUIRE_SCRIPT = (
     _NOW
     + """
 local paused = math.max(num(KEYS[2]), num(KEYS[4]))
 if ARGV[4] == '1' then
+  local slot = tonumber(ARGV[5])
+  if now - slot > tonumber(ARGV[6]) then
+    -- Woken too late: the moment goes unused and the chat's reservation is given back.
+    put(KEYS[3], slot)
+    return {0, 0}
+  end
   if paused > now then return {math.ceil((paused - now) * 1000), 0} end
   return {0, 1}
 end
@@ -204,7 +221,7 @@ end
 local slot = math.max(now, num(KEYS[1]))
 put(KEYS[1], slot + tonumber(ARGV[2]))
 put(KEYS[3], slot + tonumber(ARGV[3]))
-return {math.ceil((slot - now) * 1000), 1}
+return {math.ceil((slot - now) * 1000), 1, string.format('%.3f', slot)}
 """
 )
 # KEYS: the bot's pause, the chat's pause (or only the first). ARGV[2]: the pause (ms). A later end wins.
@@ -252,27 +269,33 @@ class RedisLimiter:
             f"{self._key}:paused:{chat_id}",
         ]
 
-    async def _call(self, chat_id: int, check: bool) -> tuple[float, bool]:
+    async def _call(self, chat_id: int, slot: str | None = None) -> tuple[float, str | None]:
+        """Reserve (no `slot`) or check a reservation: the wait, and the moment when one is reserved."""
         args: list[str | float] = [
             self._now(),
             self.limits.interval * 1000,
             self.limits.chat_interval(chat_id) * 1000,
-            "1" if check else "0",
+            "0" if slot is None else "1",
+            slot or "",
+            LATE_SECONDS * 1000,
         ]
-        micros, reserved = await self._acquire(keys=self._keys(chat_id), args=args)
-        return int(micros) / 1_000_000, bool(int(reserved))
+        answer = await self._acquire(keys=self._keys(chat_id), args=args)
+        reserved = bool(int(answer[1]))
+        if slot is None:
+            return int(answer[0]) / 1_000_000, answer[2].decode() if reserved else None
+        return int(answer[0]) / 1_000_000, slot if reserved else None
 
     async def acquire(self, chat_id: int, max_wait: float = MAX_WAIT_SECONDS) -> float:
         while True:
-            wait, reserved = await self._call(chat_id, check=False)
-            if reserved and wait <= 0:
+            wait, slot = await self._call(chat_id)
+            if slot is not None and wait <= 0:
                 return 0.0
             if wait > max_wait:
                 return wait
             await self._sleep(wait)
-            if reserved:
-                paused, _ = await self._call(chat_id, check=True)
-                if paused <= 0:
+            if slot is not None:
+                _paused, still = await self._call(chat_id, slot)
+                if still is not None:
                     return 0.0
 
     async def pause(self, seconds: float, chat_id: int | None = None) -> None:

@@ -32,6 +32,11 @@ EXAMPLE_CATALOG = REPO_ROOT / "examples" / "catalog.yaml"
 
 _counter = itertools.count()
 
+# `bookbot run` and `bookbot demo` load the crisis check's model layer in the background into the shared
+# detector; a CLI test run in-process must not leave it attached for the tests after it (their figures are
+# the phrase data's). Tests of the model layer build their own (tests/unit/test_crisis_model.py).
+os.environ.setdefault("BOOKBOT_CRISIS_MODEL", "off")
+
 
 def service_unavailable(what: str, exc: BaseException) -> None:
     message = (

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             'Read one message per line on stdin; print one JSON object per line, in order: {"crisis": '
             'true|false, "lang": "es", "matched": "<rule id or null>"}. The phrase data is in '
-            "bot/services/crisis/phrases/<lang>.yaml."
+            'bot/services/crisis/phrases/<lang>.yaml; matched is "model:<exemplar id>" when only the model layer '
+            "(bot/services/crisis/exemplars/exemplars.tsv) found it."
         ),
     )
     parser.add_argument(
@@ -28,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_language_code,
         metavar="CODE",
         help="the language to report when the text itself does not tell (as Telegram's language_code does)",
+    )
+    parser.add_argument(
+        "--no-model",
+        action="store_true",
+        help="the phrase data alone, without the model layer (to audit the phrase data by itself)",
     )
     parser.set_defaults(handler=_scan)
 
@@ -43,6 +49,12 @@ def _scan(args: argparse.Namespace) -> int:
     from bot.services.crisis.detect import default_detector
 
     detector = default_detector()
+    if not args.no_model:
+        from bot.services.crisis.model import start_model_layer
+
+        # Loaded before the first line is read, so every line gets the answer the bot would give.
+        # (A layer that cannot load says so in one warning line; the phrase data answers alone.)
+        start_model_layer(detector).wait()
     for line in sys.stdin:
         found = detector.detect(line.rstrip("\r\n"), args.lang)
         print(json.dumps(found.as_json(), ensure_ascii=False), flush=True)

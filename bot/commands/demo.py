@@ -73,6 +73,10 @@ def _demo(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.demo.runner import run_demo, stdin_reader
+    from bot.services.crisis.model import start_model_layer
+
+    # In the background: until it has loaded, the crisis check's phrase data answers alone.
+    start_model_layer()
 
     try:
         asyncio.run(

@@ -29,6 +29,10 @@ def _run(args: argparse.Namespace) -> int:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise UsageError("BOT_TOKEN is not set: get a token from @BotFather and export BOT_TOKEN=...")
     configure_logging()
+    from bot.services.crisis.model import start_model_layer
+
+    # In the background: until it has loaded, the crisis check's phrase data answers alone.
+    start_model_layer()
     # Imported here: aiogram's types take seconds to load, which `bookbot import` and the like need not pay.
     from bot.serving import serve
 

