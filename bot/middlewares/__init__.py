@@ -7,8 +7,9 @@ and FSM middlewares):
     further (bot/middlewares/crisis.py); it needs no database session, so it comes before one is opened
     (and it answers at once, in its own short units of work, never inside the update's transaction).
 3. `DbSessionMiddleware`: `session` for the update; commit on success, rollback on error.
-3a. `ConversationMiddleware` (the embedded default's FSM storage, in the database): the update's
-    conversation state, written in its transaction (bot/middlewares/conversation.py).
+3a. `ConversationMiddleware` and aiogram's FSM middleware (the embedded default's FSM storage, in the
+    database): the update's conversation state, read and written in its transaction; `ConversationScope`,
+    outside the database middleware, writes a read-only update's (bot/middlewares/conversation.py).
 4. `UserMiddleware`: `user`, the `models.User` of the sender, created on first contact.
 5. `LocaleMiddleware`: `locale`, and gettext set to it.
 
@@ -23,7 +24,7 @@ from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.middlewares.conversation import ConversationMiddleware, DatabaseStorage
+from bot.middlewares.conversation import ConversationMiddleware, ConversationScope, DatabaseStorage
 from bot.middlewares.crisis import CrisisMiddleware
 from bot.middlewares.database import DbSessionMiddleware
 from bot.middlewares.dedupe import DedupeMiddleware, Deduplicator, MemoryDeduplicator, RedisDeduplicator
@@ -34,6 +35,7 @@ from bot.services.clock import Clock
 
 __all__ = [
     "ConversationMiddleware",
+    "ConversationScope",
     "CrisisMiddleware",
     "DatabaseStorage",
     "DbSessionMiddleware",
@@ -69,6 +71,7 @@ def update_middlewares(
     return [
         DedupeMiddleware(deduplicator),
         ReplyMiddleware(sleep) if sleep is not None else ReplyMiddleware(),
+        *([ConversationScope(conversation[0])] if conversation is not None else []),
         CrisisMiddleware(sessions, clock),
         DbSessionMiddleware(sessions, read_only_sessions, reads_only),
         # The conversation's scope, then aiogram's FSM middleware (the Dispatcher's own, registered here

@@ -9,7 +9,9 @@ returns they are written in the update's transaction, just before it commits. So
   the person where they were, as the rolled-back database does;
 - no second connection ever waits on the update's transaction (on SQLite there is one write lock);
 - a read-only press (Registry.read_only_callbacks) stays read-only: its conversation change is written
-  in a short transaction of its own (its own transaction holds no lock a writer waits for).
+  in a short transaction of its own once the update's has ended (`ConversationScope`, outside the
+  database middleware), so an update never holds two connections at once (a pool of 15 serving 20
+  presses at once would otherwise run dry).
 
 Outside an update (a test, a script), each call reads or writes at once.
 """
@@ -50,7 +52,7 @@ class _Record:
 
 @dataclass
 class _Scope:
-    session: AsyncSession
+    session: AsyncSession | None = None
     records: dict[str, _Record] = field(default_factory=dict)
 
 
@@ -95,43 +97,60 @@ class DatabaseStorage(BaseStorage):
 
     # -- the update's scope ------------------------------------------------------------------------
 
-    def begin(self, session: AsyncSession) -> Any:
-        """Open an update's scope on its session; `end` with the returned token."""
-        return _scope.set(_Scope(session))
+    def begin(self) -> Any:
+        """Open an update's scope (before its session exists); `end` with the returned token."""
+        return _scope.set(_Scope())
 
     def end(self, token: Any) -> None:
         _scope.reset(token)
 
-    async def flush(self) -> None:
-        """Write what this update changed: in its own transaction, or (a read-only update) in one of its own."""
+    def bind(self, session: AsyncSession) -> None:
+        """The update's session, for reading and writing the conversation in its transaction."""
         scope = _scope.get()
-        if scope is None:
+        if scope is not None:
+            scope.session = session
+
+    async def flush(self) -> None:
+        """Write what this update changed, in its transaction; a read-only update's changes wait for
+        `flush_after`."""
+        scope = _scope.get()
+        if scope is None or scope.session is None or scope.session.info.get(READ_ONLY):
             return
+        await self._flush(scope, scope.session)
+
+    async def flush_after(self) -> None:
+        """After the update's transaction has ended: what a read-only update changed, in a short
+        transaction of its own."""
+        scope = _scope.get()
+        if scope is None or not any(record.changed for record in scope.records.values()):
+            return
+        async with self.sessions.begin() as session:
+            await self._flush(scope, session)
+
+    async def _flush(self, scope: _Scope, session: AsyncSession) -> None:
         changed = {key: record for key, record in scope.records.items() if record.changed and record.differs()}
-        if not changed:
-            return
-        if scope.session.info.get(READ_ONLY):
-            async with self.sessions.begin() as session:
-                for key, record in changed.items():
-                    await self._write(session, key, record)
-        else:
-            for key, record in changed.items():
-                await self._write(scope.session, key, record)
-        for record in changed.values():
-            record.changed = False
-            record.stored = (record.state, copy.deepcopy(record.data))
+        for key, record in changed.items():
+            await self._write(session, key, record)
+        for record in scope.records.values():
+            if record.changed:
+                record.changed = False
+                record.stored = (record.state, copy.deepcopy(record.data))
 
     # -- inside ------------------------------------------------------------------------------------
 
     async def _record(self, key: StorageKey) -> _Record:
         name = self.key_builder.build(key)
         scope = _scope.get()
-        if scope is not None:
-            if name not in scope.records:
-                scope.records[name] = await self._read(scope.session, name)
+        if scope is not None and name in scope.records:
             return scope.records[name]
-        async with self.sessions() as session:
-            return await self._read(session, name)
+        if scope is not None and scope.session is not None:
+            record = await self._read(scope.session, name)
+        else:
+            async with self.sessions() as session:
+                record = await self._read(session, name)
+        if scope is not None:
+            scope.records[name] = record
+        return record
 
     async def _read(self, session: AsyncSession, name: str) -> _Record:
         row = (
@@ -171,10 +190,10 @@ class DatabaseStorage(BaseStorage):
         await session.execute(statement)
 
 
-class ConversationMiddleware(BaseMiddleware):
-    """Opens an update's scope on a DatabaseStorage, inside the database middleware, and writes the
-    conversation's changes when the handler returns (before the update's transaction commits); a
-    handler that raised changes nothing."""
+class ConversationScope(BaseMiddleware):
+    """Outside the database middleware: opens an update's scope on a DatabaseStorage, and once the
+    update's transaction has ended writes what a read-only update changed (`flush_after`). A handler
+    that raised changes nothing."""
 
     def __init__(self, storage: DatabaseStorage) -> None:
         self.storage = storage
@@ -185,10 +204,29 @@ class ConversationMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        token = self.storage.begin(data["session"])
+        token = self.storage.begin()
         try:
             result = await handler(event, data)
-            await self.storage.flush()
+            await self.storage.flush_after()
             return result
         finally:
             self.storage.end(token)
+
+
+class ConversationMiddleware(BaseMiddleware):
+    """Inside the database middleware: the conversation is read and written through the update's session,
+    its changes written when the handler returns (before the update's transaction commits)."""
+
+    def __init__(self, storage: DatabaseStorage) -> None:
+        self.storage = storage
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        self.storage.bind(data["session"])
+        result = await handler(event, data)
+        await self.storage.flush()
+        return result
