@@ -197,7 +197,7 @@ async def hours_screen(ctx: Flow, professional: Professional, note: Sequence[str
 
 
 def _back_button() -> tuple[str, Callback]:
-    return (_("‹ Back to my hours"), HoursCb(action="show"))
+    return ("◀ " + _("Back to my hours"), HoursCb(action="show"))
 
 
 async def ask_weekday_hours(ctx: Flow) -> Rendered:

@@ -144,7 +144,7 @@ def no_show_question(booking: Booking, professional: Professional, locale: str) 
     ]
     keyboard = inline_keyboard(
         [(_("Yes, mark as no-show"), NoShowYesCb(id=booking.id, v=booking.version))],
-        [("‹ " + _("Back to my agenda"), SessionBackCb())],
+        [("◀ " + _("Back to my agenda"), SessionBackCb())],
     )
     return Rendered("\n".join(lines), keyboard)
 

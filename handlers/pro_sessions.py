@@ -106,7 +106,7 @@ async def _agenda_with(ctx: Flow, professional: Professional, note: str) -> Rend
 
 
 def _back() -> list[Button]:
-    return [("‹ " + _("Back to my agenda"), SessionBackCb())]
+    return [("◀ " + _("Back to my agenda"), SessionBackCb())]
 
 
 # --- a session's screen ----------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def reason_question(booking: Booking, professional: Professional, locale: str) -
     keyboard = inline_keyboard(
         [pick(Reason.ILLNESS, _("Illness")), pick(Reason.EMERGENCY, _("Emergency"))],
         [pick(Reason.CONFLICT, _("Scheduling conflict")), pick(Reason.OTHER, _("Other (type it)"))],
-        [("‹ " + _("Back to the session"), SessionCb(id=booking.id))],
+        [("◀ " + _("Back to the session"), SessionCb(id=booking.id))],
     )
     return Rendered("\n".join(lines), keyboard)
 
@@ -204,7 +204,7 @@ def cancel_question(booking: Booking, professional: Professional, code: str, tex
     ]
     keyboard = inline_keyboard(
         [("✖ " + _("Yes, cancel it"), CancelYesCb(id=booking.id, v=booking.version, r=code))],
-        [("‹ " + _("Back to the session"), SessionCb(id=booking.id))],
+        [("◀ " + _("Back to the session"), SessionCb(id=booking.id))],
     )
     return Rendered("\n".join(lines), keyboard)
 
@@ -227,7 +227,7 @@ async def ask_reason(ctx: Flow) -> Rendered:
         limit=pro_cancel.MAX_REASON
     )
     booking_id = await ctx.state.get_value(BOOKING, 0)
-    return Rendered(text, inline_keyboard([("‹ " + _("Back to the session"), SessionCb(id=int(booking_id or 0)))]))
+    return Rendered(text, inline_keyboard([("◀ " + _("Back to the session"), SessionCb(id=int(booking_id or 0)))]))
 
 
 async def reason_typed(message: Message, ctx: Flow, professional: Professional) -> None:
@@ -340,7 +340,7 @@ async def move_week_pressed(
         paging.append(("◀ " + _("Previous week"), MoveWeekCb(id=booking.id, week=day_code(week.previous))))
     if week.next is not None:
         paging.append((_("Next week") + " ▶", MoveWeekCb(id=booking.id, week=day_code(week.next))))
-    rows += [paging, [("‹ " + _("Back to the session"), SessionCb(id=booking.id))]]
+    rows += [paging, [("◀ " + _("Back to the session"), SessionCb(id=booking.id))]]
     await replace(query, ctx, Rendered("\n".join(lines), inline_keyboard(*rows)))
 
 

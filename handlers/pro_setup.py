@@ -207,7 +207,7 @@ def weekday_name(weekday: int, locale: str, width: str = "wide") -> str:
 
 def _skip_row(ctx_purpose: str, step: str) -> list[Button]:
     if ctx_purpose == EDIT:
-        return [(_("‹ Back to my profile"), SetupCb(action="profile"))]
+        return [("◀ " + _("Back to my profile"), SetupCb(action="profile"))]
     return [(_("Skip for now"), SetupCb(action="skip", step=step))]
 
 
@@ -365,7 +365,7 @@ async def ask_services(ctx: Flow) -> Rendered:
 
 
 def _cancel_service_row() -> list[Button]:
-    return [(_("‹ Back to my services"), SetupCb(action="go", step="services"))]
+    return [("◀ " + _("Back to my services"), SetupCb(action="go", step="services"))]
 
 
 async def ask_service_name(ctx: Flow) -> Rendered:
@@ -440,7 +440,7 @@ async def ask_day_hours(ctx: Flow) -> Rendered:
     text = _(
         "Your hours on {days}: type them as 9-17, or several as 09:00-12:00, 13:00-17:00. Type “off” for none."
     ).format(days=names or "—")
-    return Rendered(text, inline_keyboard([(_("‹ Back to the days"), SetupCb(action="go", step="hours"))]))
+    return Rendered(text, inline_keyboard([("◀ " + _("Back to the days"), SetupCb(action="go", step="hours"))]))
 
 
 async def ask_policy(ctx: Flow) -> Rendered:

@@ -555,7 +555,7 @@ async def test_days_off_added_merged_and_removed(harness: BotHarness) -> None:
     assert [b["text"] for b in harness.buttons(anna)] == [
         f"✕ {_day(DEC_24)} – {_day(DEC_24 + 3 * DAY)}",
         f"✕ {_day(JAN_5)}",
-        "‹ Back to my hours",
+        "◀ Back to my hours",
     ]
     await harness.press_button(anna, f"✕ {_day(JAN_5)}")
     assert harness.last_text(anna).startswith(
