@@ -67,6 +67,7 @@ Type text to send it to the bot, a number to press a button, or:
   /time +2h               move the clock forward (+30m, +2h, +1d) and run the worker
   /pay                    pay the newest open demo checkout, as its page's Pay button does
   /reply TEXT             send TEXT as a Telegram reply to the bot's newest message to you
+  /file NAME              send a file called NAME (a document, as for verification)
   /quit                   leave (so do Ctrl-D and Ctrl-C)"""
 
 _TIME_STEP = re.compile(r"^\+(\d+)([mhd])$")
@@ -103,6 +104,7 @@ class DemoRunner:
         self.newcomers: list[Person] = []
         self.names: dict[int, str] = {CLIENT_ID: "Olena (client)"}
         self.choices: list[Choice] = []
+        self.sent_files = 0
         self.admin = Person(ADMIN_ID, "Operator", "en")
         self.names[ADMIN_ID] = "the operator (admin)"
 
@@ -135,6 +137,8 @@ class DemoRunner:
             await self.pay()
         elif line.startswith("/reply "):
             await self.reply(line.removeprefix("/reply ").strip())
+        elif line == "/file" or line.startswith("/file "):
+            await self.send_file(line.removeprefix("/file").strip())
         elif line.isdigit():
             await self.choose(int(line))
         else:
@@ -320,6 +324,14 @@ class DemoRunner:
             self.say("  (nothing to reply to; /reply TEXT answers the bot's newest message)")
             return
         await self.step(self.updates.text(self.actor, text, reply_to=chat[-1]))
+
+    async def send_file(self, name: str) -> None:
+        """A document from the person acted as; Telegram would hand the bot only its id and name."""
+        if not name:
+            self.say("  (name the file: /file licence.pdf)")
+            return
+        self.sent_files += 1
+        await self.step(self.updates.document(self.actor, f"demo-file-{self.sent_files}", Path(name).name or name))
 
     async def travel(self, argument: str) -> None:
         if not argument:

@@ -101,6 +101,10 @@ class CrisisMiddleware(BaseMiddleware):
         message, detection = found
         settings = data.get("settings")
         await self._respond(data["bot"], message, detection, getattr(settings, "support_chat_id", None))
+        if detection.by_model_alone:
+            # The resources went out first; the message is still what it was typed for (a reply to a
+            # reminder, notes, an answer), since the model alone also flags ordinary wordings now and then.
+            return await handler(event, data)
         return None
 
     def check(self, update: Update) -> tuple[Message, Detection] | None:
@@ -176,6 +180,7 @@ class CrisisMiddleware(BaseMiddleware):
                     rule_id=rule_id,
                     country=country,
                     support_chat_id=support_chat_id,
+                    alert=not detection.by_model_alone,
                 )
 
         try:

@@ -298,11 +298,43 @@ async def test_a_message_only_the_model_layer_flags_gets_the_reply_and_is_record
     assert harness.last_text(stranger) != asked("en")  # not loaded yet: the phrase data alone, which misses it
     detector.model = _OneWording()
     try:
+        mark = harness.mark()
         await harness.send_text(stranger, "everyone would cope fine without me around")
-        assert harness.last_text(stranger) == asked("en")
+        texts = [message.text for message in harness.messages_since(mark) if message.chat_id == stranger.id]
+        # The resources first; then, the model alone having seen it, the message is still taken as what it
+        # was typed for (here: a stranger's first words, answered with the language question).
+        assert texts[0] == asked("en")
+        assert len(texts) == 2
         await harness.send_text(stranger, "/start")
         assert harness.last_text(stranger) != asked("en")
     finally:
         detector.model = None
     (event,) = await _events(harness)
     assert (event.telegram_id, event.language, event.rule_id) == (stranger.id, "en", "model:en.c036")
+
+
+async def test_the_model_layer_alone_alerts_nobody_and_holds_back_no_later_alert(
+    bot_db_url: str, clock: FrozenClock
+) -> None:
+    async with BotHarness.running(bot_db_url, clock, support_chat_id=777) as harness:
+        anna = harness.person("Anna")
+        _, service_id = await add_professional(harness, telegram_id=anna.id)
+        olena = harness.person("Olena")
+        await add_client(harness, olena, timezone="Europe/Kyiv")
+        await book(harness, olena, service_id, datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+        detector = _crisis_middleware(harness).detector
+        detector.model = _OneWording()
+        try:
+            await harness.send_text(olena, "everyone would cope fine without me around")
+        finally:
+            detector.model = None
+        assert full("en", "UA") in harness.texts(olena)
+
+        async def alerts() -> list[str]:
+            async with harness.db() as session:
+                return sorted(row.kind for row in await session.scalars(select(OutboxMessage)) if "crisis" in row.kind)
+
+        assert await alerts() == []
+        # A clear statement later within the hour alerts as usual: the model's match held nothing back.
+        await harness.send_text(olena, CRISIS)
+        assert await alerts() == ["crisis_alert_pro", "crisis_alert_support"]

@@ -38,6 +38,9 @@ import yaml
 from bot.services.crisis.normalise import Script, Variant, normalise, script_of, variants
 from bot.services.crisis.patterns import compile_pattern
 
+# The rule id of the model layer's matches (bot/services/crisis/model.py): "model:<exemplar id>".
+MODEL_RULE_PREFIX = "model:"
+
 PHRASES_DIR = Path(__file__).resolve().parent / "phrases"
 # libyaml's safe loader where PyYAML was built with it: the same documents, read about 15 times faster
 # (the phrase data is most of `bookbot crisis-scan`'s start).
@@ -145,6 +148,13 @@ class Detection:
     crisis: bool
     lang: str
     matched: str | None
+
+    @property
+    def by_model_alone(self) -> bool:
+        """Only the model layer saw a crisis (no rule or signal of the phrase data matched): the reply
+        still goes out, but the message is also taken as what it was typed for, and nobody is alerted
+        (bot/middlewares/crisis.py), because the model also flags ordinary wordings now and then."""
+        return self.crisis and (self.matched or "").startswith(MODEL_RULE_PREFIX)
 
     def as_json(self) -> dict[str, Any]:
         return {"crisis": self.crisis, "lang": self.lang, "matched": self.matched}

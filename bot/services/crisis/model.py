@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.services.crisis.detect import MODEL_RULE_PREFIX
+
 if TYPE_CHECKING:
     from bot.services.crisis.detect import Detector
 
@@ -89,6 +91,20 @@ def load_exemplars(path: Path = EXEMPLARS) -> Exemplars:
     return Exemplars(threshold, tuple(items))
 
 
+# The model is asked only about prose: an answer such as "9-17", "80.00", "Mykola Bondar" or a link has
+# no meaning for it, and its nearest exemplar is then noise (in the demo "9-17" came out as a crisis).
+# Short crisis wordings ("kms", "want to die") are the phrase data's; it answers those with or without
+# the model.
+MIN_WORDS = 3
+_LINK = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def has_words_enough(text: str) -> bool:
+    """At least MIN_WORDS words (runs of letters), links and addresses aside."""
+    return len(_WORD.findall(_LINK.sub(" ", text))) >= MIN_WORDS
+
+
 class ModelLayer:
     """Nearest exemplars by cosine; `match` says which crisis exemplar a message is too close to, if any."""
 
@@ -119,10 +135,10 @@ class ModelLayer:
         return [(float(b - c), self.crisis_ids[int(n)]) for b, c, n in zip(best, calm, nearest, strict=True)]
 
     def match(self, text: str) -> str | None:
-        if not text.strip():
+        if not has_words_enough(text):
             return None
         score, nearest = self.score(text)
-        return f"model:{nearest}" if score >= self.threshold else None
+        return f"{MODEL_RULE_PREFIX}{nearest}" if score >= self.threshold else None
 
 
 def sentence_encoder() -> Encoder:

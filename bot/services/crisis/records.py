@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import outbox
+from bot.services.crisis.detect import MODEL_RULE_PREFIX
 from bot.services.users import user_for_chat
 from models import Booking, BookingState, CrisisEvent, Professional, User
 
@@ -75,13 +76,19 @@ async def record_crisis(
     rule_id: str,
     country: str | None,
     support_chat_id: int | None,
+    alert: bool = True,
 ) -> Recorded:
     """Record the event and queue the alerts (unless this client had some within ALERT_WINDOW), in the
-    caller's transaction."""
+    caller's transaction. `alert=False` (the model layer's match alone, bot/middlewares/crisis.py)
+    records the event and alerts nobody; such an event does not count as an alert already sent."""
     user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
     alerted_lately = await session.scalar(
         select(CrisisEvent.id)
-        .where(CrisisEvent.telegram_id == telegram_id, CrisisEvent.occurred_at > now - ALERT_WINDOW)
+        .where(
+            CrisisEvent.telegram_id == telegram_id,
+            CrisisEvent.occurred_at > now - ALERT_WINDOW,
+            ~CrisisEvent.rule_id.startswith(MODEL_RULE_PREFIX),
+        )
         .limit(1)
     )
     event = CrisisEvent(
@@ -97,7 +104,7 @@ async def record_crisis(
     await session.flush()
     name = (user.first_name if user else "") or first_name
     alerted = 0
-    if user is not None and alerted_lately is None:
+    if alert and user is not None and alerted_lately is None:
         for professional, booking in await _professionals_to_alert(session, user, now):
             assert professional.telegram_id is not None
             recipient = await user_for_chat(session, professional.telegram_id, now)
@@ -115,7 +122,7 @@ async def record_crisis(
             alerted += int(queued)
     event.professionals_alerted = alerted
     support = False
-    if support_chat_id is not None and alerted_lately is None:
+    if alert and support_chat_id is not None and alerted_lately is None:
         payload = {"client_name": name, "telegram_id": telegram_id, "language": language, "rule_id": rule_id}
         # The support chat (often a group) gets a users row of its own: outbox rows name a recipient user.
         support_chat = await user_for_chat(session, support_chat_id, now)
