@@ -97,12 +97,14 @@ def load_exemplars(path: Path = EXEMPLARS) -> Exemplars:
 # the model.
 MIN_WORDS = 3
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]+")
+# A word: letters only, with an apostrophe or hyphen inside ("don't", "п'ять", "well-being"), and any
+# punctuation around it; a command, a code or a token ("/start", "inv_Ab3d", "9-17") is not one.
+_WORD = re.compile(r"[^\w/]*([^\W\d_]+(?:['’-][^\W\d_]+)*)[^\w/]*")
 
 
 def has_words_enough(text: str) -> bool:
-    """At least MIN_WORDS words (runs of letters), links and addresses aside."""
-    return len(_WORD.findall(_LINK.sub(" ", text))) >= MIN_WORDS
+    """At least MIN_WORDS words, links, commands and codes aside."""
+    return sum(1 for token in _LINK.sub(" ", text).split() if _WORD.fullmatch(token)) >= MIN_WORDS
 
 
 class ModelLayer:
