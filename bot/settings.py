@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("self_signup", mode="before")
+    @classmethod
+    def _blank_is_false(cls, value: object) -> object:
+        # `SELF_SIGNUP=` in an env file means "not set", as for the other settings.
+        return False if isinstance(value, str) and not value.strip() else value
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

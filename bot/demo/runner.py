@@ -63,7 +63,7 @@ Type text to send it to the bot, a number to press a button, or:
   /as client              act as the client (Olena)
   /as pro anna-koval      act as that professional (their chat gets linked to you)
   /as newpro              act as a newcomer an operator invited: open the invite, set up a profile
-  /as admin               act as an operator (shows /admin)
+  /as admin               act as an operator (their newest message with buttons, else /admin)
   /time +2h               move the clock forward (+30m, +2h, +1d) and run the worker
   /pay                    pay the newest open demo checkout, as its page's Pay button does
   /reply TEXT             send TEXT as a Telegram reply to the bot's newest message to you
@@ -247,6 +247,13 @@ class DemoRunner:
         elif words == ["admin"]:
             self.actor = self.admin
             self.say(f"  (you are now {self.names[self.actor.id]})")
+            waiting = self.recording.chat(self.admin.id)
+            if waiting and waiting[-1].inline_buttons():
+                # Something arrived for the operator (a verification request): its buttons come first.
+                self.choices = self._current_choices()
+                self._print_message(waiting[-1])
+                self.say("  (/admin opens the operator menu)")
+                return
             await self.step(self.updates.text(self.actor, "/admin"))
             return
         elif words == ["newpro"]:

@@ -162,7 +162,9 @@ async def submit(
                 recipient_id=recipient.id,
                 subject=subject,
                 kind="verification_document",
-                payload={"request_id": request.id, "name": professional.name, **document.to_json()},
+                # The document's own "name" is its file name; the caption names the professional.
+                payload={**document.to_json(), "file_name": document.name, "request_id": request.id}
+                | {"name": professional.name},
                 due_at=now,
             )
         await outbox.enqueue(

@@ -377,8 +377,22 @@ async def test_a_newcomer_sets_up_a_profile_in_the_demo() -> None:
         ("9-17", ["Saved: Monday:", "[8] Done, next step"]),
         ("8", ["Your cancellation terms", "A change applies to new bookings only", "[4] Keep these"]),
         ("2", ["Saved. New bookings get these terms", "A break before or after each session", "[1] No breaks"]),
-        ("1", ["That's the whole setup.", "Name: Mykola Bondar", "Not listed yet", "Request verification"]),
-        ("/start", ["Hello again, Mykola Bondar! This is your practice:", "No sessions booked ahead."]),
+        ("1", ["That's the whole setup.", "Name: Mykola Bondar", "Not listed yet", "[14] Request verification"]),
+        ("14", ["Your licence or registration number:"]),
+        ("PSY-12345", ["Which body issued it"]),
+        ("Ministry of Health of Ukraine", ["In which country?"]),
+        ("Ukraine", ["Send your documents as files or photos", "Received so far: 0."]),
+        ("/file licence.pdf", ["Received so far: 1.", "[1] Send the request"]),
+        (
+            "1",
+            [
+                "Verification requested: an operator is checking your documents.",
+                "bot → the operator (admin):\n  Verification document from Mykola Bondar",
+                "Licence or registration number: PSY-12345",
+            ],
+        ),
+        ("/as admin", ["🪪 Verification request", "Documents: 1 (sent above).", "[1] ✓ Approve   [2] ✗ Reject"]),
+        ("1", ["✓ Approved: Mykola Bondar is verified", "✓ You are verified.", "Clients find you in the directory"]),
     ]
     output = await _play(steps)
     _check(output, steps)

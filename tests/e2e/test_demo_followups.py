@@ -57,7 +57,7 @@ DAILY: list[Step] = [
     ("/as client", ["(you are now Olena (client))"]),
     ("/start", ["Which language should I use?"]),
     ("1", ["Which time zone are you in?"]),
-    ("kyiv", ["[1] 1. Anna Koval"]),
+    ("kyiv", ["[1] Anna Koval"]),
     ("1", ["[1] Free intro call · Free"]),
     ("1", [f"[2] {TUE_NOV_24}"]),
     ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),

@@ -42,7 +42,7 @@ PROFESSIONAL: list[Step] = [
     ),
     ("/as pro anna-koval", ["your buttons: [1] Open my agenda"]),
     ("1", [f"bot → you (edited):\n  Your agenda, times in {zone_suffix(KYIV, 'en', NOW)}", "No sessions."]),
-    ("/hours", ["Monday: 09:00-12:00, 13:30-17:00", "Friday: 09:00-13:00", "Days off ahead:\n  • "]),
+    ("/hours", ["Your weekly hours, in ", "Monday: ", "Friday: ", "Days off ahead:\n  • "]),
     ("/as client", ["(you are now Olena (client))"]),
     ("/agenda", ["This is for professionals"]),
 ]
@@ -60,7 +60,7 @@ CANCEL_BY_PRO: list[Step] = [
     ("/as client", ["(you are now Olena (client))"]),
     ("/start", ["Which language should I use?"]),
     ("1", ["Which time zone are you in?"]),
-    ("kyiv", ["[1] 1. Anna Koval"]),
+    ("kyiv", ["[1] Anna Koval"]),
     ("1", ["[1] Free intro call · Free"]),
     ("1", [f"[2] {TUE_NOV_24}"]),
     ("2", [f"[1] {format_clock(TUE_0900, KYIV, 'en')}"]),

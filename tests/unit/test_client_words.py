@@ -8,11 +8,19 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.i18n import build_i18n
-from bot.render import format_instant, format_money
+from bot.render import format_money, zone_suffix
 from bot.services.errors import NotFound
 from bot.services.policy import CancelTerms, Policy
 from handlers.client_callbacks import category_code, day_code, day_from_code, instant_from_code, minute_code
-from handlers.client_wording import category_label, language_label, policy_lines, refund_words, their_time, week_label
+from handlers.client_wording import (
+    category_label,
+    language_label,
+    other_clock,
+    policy_lines,
+    refund_words,
+    their_time,
+    week_label,
+)
 from models import Booking, BookingState
 
 
@@ -95,8 +103,12 @@ def test_refunds_in_plain_words(booking: Booking, terms: CancelTerms, words: str
 
 def test_the_other_partys_time() -> None:
     late_evening = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)  # 11 PM in New York, 6 AM next day in Kyiv
+    # Their clock with their weekday, since their date is not the viewer's (the exact CLDR words are in
+    # tests/bot/test_render.py).
+    clock = other_clock(late_evening, "Europe/Kyiv", "America/New_York", "en")
+    assert clock is not None and clock.startswith("Wed ")
     assert their_time(late_evening, "Anna Koval", "Europe/Kyiv", "America/New_York", "en") == (
-        f"Anna Koval's time: {format_instant(late_evening, 'Europe/Kyiv', 'en')}"
+        f"Anna Koval's time: {clock} ({zone_suffix('Europe/Kyiv', 'en', late_evening)})"
     )
     assert their_time(late_evening, "Anna Koval", "Europe/Kiev", "Europe/Kyiv", "en") is None
 
