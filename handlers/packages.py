@@ -15,7 +15,7 @@ from typing import Any
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -28,6 +28,7 @@ from handlers.booking_picker import local_day
 from handlers.client_callbacks import BrowseCb, ProfileCb, WeekCb
 from handlers.client_wording import short_day, viewer_zone
 from handlers.common import Button, Callback, Flow, answer, inline_keyboard, send
+from handlers.payments import pay_row
 from handlers.registry import Registry
 from models import Package, Policy
 
@@ -98,14 +99,10 @@ def purchase_screen(package: Package, locale: str, link: packages.PackageLink | 
         _("1 credit = 1 session. Credits cover sessions that start before they expire."),
         "",
     ]
-    rows: list[list[Button]] = []
     price = format_price(package.price_minor, package.currency, locale)
-    if link is not None:
-        lines.append(_("Pay to get your credits; they show in /credits once the payment is confirmed."))
-        rows.append([InlineKeyboardButton(text="💳 " + _("Pay {price}").format(price=price), url=link.url)])
-    else:
-        lines.append(_("The payment page could not be opened just now. Please try again in a moment."))
-        rows.append([("💳 " + _("Try paying again"), BuyCb(id=package.id))])
+    row, failed = pay_row(link.url if link is not None else None, price, BuyCb(id=package.id))
+    lines.append(failed or _("Pay to get your credits; they show in /credits once the payment is confirmed."))
+    rows: list[list[Button]] = [row]
     rows.append(
         [("◀ " + _("Back to {name}").format(name=package.professional.name), ProfileCb(id=package.professional_id))]
     )

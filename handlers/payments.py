@@ -51,6 +51,15 @@ class PayCb(Callback, prefix="pay"):
     id: int
 
 
+def pay_row(url: str | None, price: str, retry: Callback) -> tuple[list[Any], str | None]:
+    """The "Pay €60.00" button that opens the checkout page at `url`; without a page (the gateway could
+    not be reached), "Try paying again" pressing `retry`, and the line that says why."""
+    if url is not None:
+        return [InlineKeyboardButton(text="💳 " + _("Pay {price}").format(price=price), url=url)], None
+    failed = _("The payment page could not be opened just now. Please try again in a moment.")
+    return [("💳 " + _("Try paying again"), retry)], failed
+
+
 def held_screen(view: BookingView, zone: str, locale: str, now: datetime, link: checkout.PayLink | None) -> Rendered:
     """A paid session held while the client pays; with the gateway's link, or a retry when it had none."""
     expires = link.hold_expires_at if link is not None else (view.hold_expires_at or view.starts_at)
@@ -64,14 +73,10 @@ def held_screen(view: BookingView, zone: str, locale: str, now: datetime, link: 
         *notes_line(view.notes),
         "",
     ]
-    rows: list[list[Any]] = []
     price = format_price(view.price_minor, view.currency, locale)
-    if link is not None:
-        lines.append(_("Pay by then to confirm it; otherwise the time is released for others."))
-        rows.append([InlineKeyboardButton(text="💳 " + _("Pay {price}").format(price=price), url=link.url)])
-    else:
-        lines.append(_("The payment page could not be opened just now. Please try again in a moment."))
-        rows.append([("💳 " + _("Try paying again"), PayCb(id=view.booking_id))])
+    row, failed = pay_row(link.url if link is not None else None, price, PayCb(id=view.booking_id))
+    lines.append(failed or _("Pay by then to confirm it; otherwise the time is released for others."))
+    rows: list[list[Any]] = [row]
     rows.append(
         [(_("Release this time"), CancelCb(id=view.booking_id, v=view.version)), (_("My sessions"), BookingsCb())]
     )
