@@ -75,6 +75,19 @@ def test_the_known_lines() -> None:
     assert [line.number for line in resources.countries["NL"].lines] == ["113"]
     nz = resources.countries["NZ"].lines[0]
     assert (nz.number, nz.text) == ("1737", "1737")
+    de = resources.countries["DE"].lines
+    assert [line.number for line in de] == ["0800 111 0 111", "0800 111 0 222"]
+    assert de[0].tel == "tel:08001110111"
+    assert [line.number for line in resources.countries["PL"].lines] == ["116 123", "116 111"]
+    assert [line.number for line in resources.countries["IN"].lines] == ["14416"]
+    emergency = {code: country.emergency.number for code, country in resources.countries.items() if country.emergency}
+    assert {code: emergency.get(code) for code in ("MX", "BR", "NZ", "IN", "ES")} == {
+        "MX": "911",
+        "BR": "192",
+        "NZ": "111",
+        "IN": "112",
+        "ES": "112",
+    }
 
 
 def test_every_detected_language_has_texts_and_countries_to_offer() -> None:
