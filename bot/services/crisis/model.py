@@ -148,8 +148,10 @@ class ModelLayer:
 
         pieces = [sentences(text) for text in texts]
         vectors = np.asarray(self.encoder.encode([piece for each in pieces for piece in each]), dtype=np.float32)
-        crisis = vectors @ self._crisis.T
-        calm = vectors @ self._calm.T
+        # One matrix-vector product per piece: a matrix product of several rows would start BLAS threads,
+        # several times the CPU of the encoding itself on a shared machine.
+        crisis = np.stack([self._crisis @ vector for vector in vectors])
+        calm = np.stack([self._calm @ vector for vector in vectors])
         nearest = crisis.argmax(axis=1)
         score = _mean_of_nearest(crisis) - _mean_of_nearest(calm)
         results: list[tuple[float, str]] = []
