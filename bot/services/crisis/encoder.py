@@ -8,11 +8,14 @@
   40 MiB), built from sp.model on every start (about a second of CPU).
 
 Here the table is written once to an uncompressed .npy file in the cache folder (bot/services/zone_index's
-`cache_folder`) and memory-mapped read-only: its pages are the file's, shared by every process of the
-machine, read from disk only when a message uses their rows, and reclaimable by the kernel. The vocabulary is
-built once, in a child process (building it leaves tens of MiB of freed small objects that the allocator
-keeps), and kept in a file as one UTF-8 blob with an open-addressing hash table of offsets (about 7 MiB
-when loaded). The encoder's own code (tokenizer walk, normaliser, forward pass) is the package's, unchanged:
+`cache_folder`), and a message's rows are read from it (FileRows): the file's pages stay in the page cache,
+shared by every process of the machine and reclaimable by the kernel, outside the process's own memory. The
+package still decompresses its table while it loads (its own loading, for the small weights); that copy is
+freed at once. Both files are built once, in a child process (building the vocabulary leaves tens of MiB of
+freed small objects that the allocator keeps); the vocabulary is kept as one UTF-8 blob with an
+open-addressing hash table of offsets (about 9 MiB when loaded). Reading a message's tokens through it costs
+about 0.1 ms more than the dict (measured: 2.5 against 2.4 ms a message).
+The encoder's own code (tokenizer walk, normaliser, forward pass) is the package's, unchanged:
 only where its data lives differs, so its vectors are bit-for-bit the package's
 (tests/unit/test_crisis_encoder.py). Where the files cannot be written or read, the package loads as it
 always did (a warning says so).
