@@ -32,9 +32,14 @@ ODD_TEXTS = (
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    folder = tmp_path_factory.mktemp("cache")
+    older = folder / "crisis-encoder-0123456789abcdef.table.npy"
+    older.write_bytes(b"another release's")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BOOKBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield encoder.ensure_files()
+        patch.setenv("BOOKBOT_CACHE_DIR", str(folder))
+        built = encoder.ensure_files()
+    assert sorted(folder.iterdir()) == sorted(built)  # another release's files go
+    yield built
 
 
 @pytest.fixture(scope="module")

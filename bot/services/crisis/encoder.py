@@ -23,6 +23,7 @@ always did (a warning says so).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -262,7 +263,16 @@ def ensure_files() -> tuple[Path, Path]:
         )
         if completed.returncode != 0 or not (tokenizer_path.exists() and table_path.exists()):
             raise RuntimeError(f"building the encoder's files failed: {completed.stderr.strip()[-500:]}")
+        _remove_older_files(keep=(tokenizer_path, table_path))
     return tokenizer_path, table_path
+
+
+def _remove_older_files(keep: tuple[Path, ...]) -> None:
+    """Another release's files (74 MiB a pair); a process still reading one keeps it open until it stops."""
+    for path in keep[0].parent.glob("crisis-encoder-*"):
+        if path not in keep and not path.name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def load_tokenizer(path: Path) -> Any:
