@@ -2,7 +2,12 @@
 
 Both run as processes of their own against a fake Bot API server on 127.0.0.1 (tests/bot/test_serving.py's
 `FakeTelegram`), on a webhook, with nothing to do; each is measured (VmRSS) once its memory has stopped
-growing (bookbot builds its zone-search index in a background thread after start). Linux only (/proc).
+growing (bookbot builds its zone-search index in a background thread after start). The crisis model's
+encoder files (bot/services/crisis/encoder.py) are built first, as a deployment builds them (the Docker
+image does, once per release): a start that builds them itself loads the model only once a child process
+has written them, which could be after the memory looked settled. Besides VmRSS, each line gives its
+anonymous part (the process's own) and its file-backed part (mapped files: code, libraries). Linux only
+(/proc).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.updates import GOAL_RSS_RATIO
@@ -62,14 +68,24 @@ def _free_port() -> int:
         return port
 
 
-def _rss_mib(pid: int) -> float:
+def _rss_mib(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
-def _settled_rss(process: subprocess.Popen[bytes], limit_seconds: float = 180.0) -> float:
+@dataclass(frozen=True)
+class Resident:
+    total: float
+    anonymous: float
+    files: float
+
+    def __str__(self) -> str:
+        return f"{self.total:6.1f} MiB (anonymous {self.anonymous:.1f}, files {self.files:.1f})"
+
+
+def _settled_rss(process: subprocess.Popen[bytes], limit_seconds: float = 180.0) -> Resident:
     """VmRSS once it has not grown by more than 1 MiB for 5 s (or at the time limit)."""
     deadline = time.monotonic() + limit_seconds
     last, steady_since = _rss_mib(process.pid), time.monotonic()
@@ -81,11 +97,15 @@ def _settled_rss(process: subprocess.Popen[bytes], limit_seconds: float = 180.0)
         if now > last + 1:
             last, steady_since = now, time.monotonic()
         elif time.monotonic() - steady_since >= 5:
-            return now
-    return _rss_mib(process.pid)
+            return _resident(process.pid)
+    return _resident(process.pid)
 
 
-def _measure(command: list[str], environment: dict[str, str], cwd: Path) -> float:
+def _resident(pid: int) -> Resident:
+    return Resident(_rss_mib(pid), _rss_mib(pid, "RssAnon"), _rss_mib(pid, "RssFile"))
+
+
+def _measure(command: list[str], environment: dict[str, str], cwd: Path) -> Resident:
     process = subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         return _settled_rss(process)
@@ -114,17 +134,21 @@ def main() -> None:
             DATABASE_URL=database,
         )
         bookbot = Path(sys.executable).with_name("bookbot")
+        build = "from bot.services.crisis import encoder; encoder.ensure_files()"
+        subprocess.run([sys.executable, "-c", build], env=environment, check=True, timeout=600)
         bare = _measure([sys.executable, "-c", BARE_BOT], {**environment, "WEB_PORT": str(_free_port())}, folder)
         ours = _measure([str(bookbot), "run"], {**environment, "WEB_PORT": str(_free_port())}, folder)
         # The crisis check's model layer (README "Safety") is most of what bookbot adds: measured apart.
         unmodelled = {**environment, "WEB_PORT": str(_free_port()), "BOOKBOT_CRISIS_MODEL": "off"}
         without_model = _measure([str(bookbot), "run"], unmodelled, folder)
-    ratio = ours / bare
+    ratio = ours.total / bare.total
     goal = "goal met" if ratio <= GOAL_RSS_RATIO else "goal missed"
-    print(f"  bare aiogram bot: {bare:6.1f} MiB; bookbot run: {ours:6.1f} MiB")
-    added = ours - without_model
-    print(f"  bookbot run, BOOKBOT_CRISIS_MODEL=off: {without_model:6.1f} MiB (the model layer: {added:+.1f} MiB)")
-    print(f"  ratio: {ratio:.2f} (<= {GOAL_RSS_RATIO}: {goal})")
+    print(f"  bare aiogram bot: {bare}")
+    print(f"  bookbot run: {ours}")
+    added = ours.total - without_model.total
+    print(f"  bookbot run, BOOKBOT_CRISIS_MODEL=off: {without_model} (the model layer: {added:+.1f} MiB)")
+    unmodelled_ratio = without_model.total / bare.total
+    print(f"  ratio: {ratio:.2f}; without the model {unmodelled_ratio:.2f} (<= {GOAL_RSS_RATIO}: {goal})")
 
 
 if __name__ == "__main__":

@@ -19,14 +19,14 @@ test, say).
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeGuard
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.aiogram_responses import hold_response_types
@@ -45,13 +45,16 @@ from bot.render import RendererRegistry
 from bot.services.clock import Clock, FrozenClock
 from bot.services.payments.demo import DemoGateway
 from bot.services.payments.gateway import PaymentGateway
-from bot.services.payments.stripe_gateway import StripeGateway
 from bot.services.payments.webhooks import WebhookReceiver
 from bot.settings import Settings
 from bot.worker import WorkerDeps
 from handlers import setup_routers
 from handlers.registry import Registry
 from models.db import make_engine, make_read_only_sessionmaker, make_sessionmaker
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisStorage
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +135,11 @@ def build_app(
         bot = Bot(settings.bot_token.get_secret_value())
     refuse_calls_in_transaction(bot)
 
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = _redis(settings.redis_url) if settings.redis_url else None
     if storage is None:
         # Conversation state survives a restart: in Redis when there is one, else in the database.
-        storage = (
-            RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{key_prefix}:fsm", with_bot_id=True))
-            if redis is not None
-            else DatabaseStorage(session_factory, clock)
-        )
-    isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
+        storage = _redis_storage(redis, key_prefix) if redis is not None else DatabaseStorage(session_factory, clock)
+    isolation = storage.create_isolation() if _is_redis_storage(storage) else None
     deduplicator: Deduplicator = RedisDeduplicator(redis, key_prefix) if redis is not None else MemoryDeduplicator()
 
     gateway = gateway or make_gateway(settings)
@@ -191,6 +190,9 @@ def make_gateway(settings: Settings) -> PaymentGateway:
     """Stripe with STRIPE_SECRET_KEY (Settings makes sure its webhook secret is there), else the demo
     gateway, whose checkout page is this process's web server."""
     if settings.stripe_secret_key is not None and settings.stripe_webhook_secret is not None:
+        # Imported only here: the Stripe library (with requests and httpx) is 7 MiB of a bot without it.
+        from bot.services.payments.stripe_gateway import StripeGateway
+
         return StripeGateway(
             settings.stripe_secret_key.get_secret_value(),
             settings.stripe_webhook_secret.get_secret_value(),
@@ -198,6 +200,26 @@ def make_gateway(settings: Settings) -> PaymentGateway:
             platform_fee_percent=settings.platform_fee_percent,
         )
     return DemoGateway(settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}")
+
+
+# Redis (the client, aiogram's RedisStorage) is imported only when REDIS_URL is set: 6 MiB of a process
+# that keeps its state in the database.
+def _redis(url: str) -> Redis:
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url)
+
+
+def _redis_storage(redis: Redis, key_prefix: str) -> RedisStorage:
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    return RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{key_prefix}:fsm", with_bot_id=True))
+
+
+def _is_redis_storage(storage: BaseStorage) -> TypeGuard[RedisStorage]:
+    # Not imported to ask: a storage can only be a RedisStorage once its module has been imported.
+    module = sys.modules.get("aiogram.fsm.storage.redis")
+    return module is not None and isinstance(storage, module.RedisStorage)
 
 
 def _read_only_twin(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession] | None:

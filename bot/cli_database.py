@@ -22,7 +22,7 @@ from models.migrate import MIGRATIONS_DIR
 
 UPGRADE_FIRST = "run `bookbot db upgrade` first"
 
-__all__ = ["UPGRADE_FIRST", "UsageError", "check_sqlite_file", "check_sqlite_folder", "open_database"]
+__all__ = ["UPGRADE_FIRST", "UsageError", "check_sqlite_file", "check_sqlite_folder", "is_at_heads", "open_database"]
 
 
 def check_sqlite_file(database_url: str, set_up: str = UPGRADE_FIRST) -> None:
@@ -102,6 +102,12 @@ def _revisions() -> tuple[set[str], set[str]]:
         if down is not None:
             below.update(_QUOTED.findall(down.group(1)))
     return known, known - below
+
+
+def is_at_heads(connection: Connection) -> bool:
+    """The database is at this Bookbot's newest schema revision (nothing to migrate)."""
+    current = _current_revisions(connection)
+    return bool(current) and current == _revisions()[1]
 
 
 def _current_revisions(connection: Connection) -> set[str]:

@@ -25,18 +25,18 @@ from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from redis.exceptions import RedisError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App, announce_commands, build_app
-from bot.cli_database import UsageError, check_sqlite_folder, open_database
+from bot.cli_database import UsageError, check_sqlite_folder, is_at_heads, open_database
 from bot.services import zone_search
 from bot.services.clock import Clock, SystemClock
 from bot.services.payments.demo import DemoGateway
 from bot.settings import Settings
 from bot.web import DemoCheckout, TelegramWebhook, build_web_app
 from bot.worker import start_scheduler
+from models.db import make_engine
 from models.migrate import upgrade
 
 log = logging.getLogger("bookbot.run")
@@ -74,6 +74,11 @@ async def prepare_database(database_url: str) -> None:
             return
     check_sqlite_folder(database_url)
     try:
+        if await at_newest_schema(database_url):
+            # Alembic (with Mako) is 10 MiB that a process keeps once imported: only a start that has
+            # something to migrate pays for it.
+            log.info("database %s is at the newest schema", make_url(database_url).database)
+            return
         await upgrade(database_url)
     except (DBAPIError, OSError) as exc:
         reason = exc.orig if isinstance(exc, DBAPIError) else exc
@@ -81,6 +86,16 @@ async def prepare_database(database_url: str) -> None:
             f"cannot open the database {make_url(database_url).database} (DATABASE_URL): {reason}"
         ) from None
     log.info("database %s migrated to the newest schema", make_url(database_url).database)
+
+
+async def at_newest_schema(database_url: str) -> bool:
+    """Whether the database is at this Bookbot's schema, read without Alembic (bot/cli_database.py)."""
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(is_at_heads)
+    finally:
+        await engine.dispose()
 
 
 async def serve(
@@ -148,6 +163,8 @@ async def _check_redis(app: App) -> None:
     """REDIS_URL must answer before updates are taken: every update's conversation state lives there."""
     if app.redis is None:
         return
+    from redis.exceptions import RedisError
+
     try:
         await asyncio.wait_for(app.redis.ping(), REDIS_CHECK_SECONDS)
     except (RedisError, OSError, TimeoutError) as exc:

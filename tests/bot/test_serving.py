@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -187,6 +188,34 @@ async def test_the_embedded_database_is_migrated_on_start(
             assert await connection.scalar(text("SELECT count(*) FROM alembic_version")) == 1
     finally:
         await engine.dispose()
+
+
+# What an idle `bookbot run` keeps out of memory (README "Benchmarks"): Alembic when the database is already
+# migrated, Stripe without STRIPE_SECRET_KEY, Redis without REDIS_URL. Checked in a process of its own: this one
+# has imported them all for other tests.
+IDLE_IMPORTS = """
+import asyncio, sys
+from bot.app import build_app
+from bot.serving import prepare_database
+from bot.services.clock import SystemClock
+from bot.settings import Settings
+
+asyncio.run(prepare_database(sys.argv[1]))
+settings = Settings(bot_token="123:abc", database_url=sys.argv[1], _env_file=None)
+asyncio.run(build_app(settings, clock=SystemClock()).close())
+print(" ".join(name for name in ("alembic", "stripe", "redis") if name in sys.modules))
+"""
+
+
+def test_a_start_on_a_migrated_database_imports_neither_alembic_nor_stripe_nor_redis(fresh_database: Path) -> None:
+    url = f"sqlite+aiosqlite:///{fresh_database}"
+    run_in_own_loop(upgrade(url))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("BOOKBOT", "STRIPE", "REDIS"))}
+    completed = subprocess.run(
+        [sys.executable, "-c", IDLE_IMPORTS, url], capture_output=True, text=True, env=environment, timeout=240
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == ""
 
 
 async def test_an_unreachable_telegram_at_start_is_retried(

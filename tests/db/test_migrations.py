@@ -203,3 +203,19 @@ def test_the_cli_reads_the_revisions_as_alembic_does(tmp_path: Path) -> None:
     known, heads = _revisions()
     assert heads == set(script.get_heads())
     assert known == {revision.revision for revision in script.walk_revisions()}
+
+
+async def test_run_migrates_an_older_sqlite_and_leaves_a_current_one_alone(tmp_path: Path) -> None:
+    """`bookbot run` reads the revision without Alembic and migrates only a database behind this Bookbot."""
+    from bot.serving import at_newest_schema, prepare_database
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    assert not await at_newest_schema(url)  # no tables yet
+    first = _revisions(url)[0]
+    await upgrade(url, first)
+    assert not await at_newest_schema(url)
+    await prepare_database(url)
+    assert await _current_revision(url) == _revisions(url)[-1]
+    assert await at_newest_schema(url)
+    await prepare_database(url)  # nothing to do
+    assert await _current_revision(url) == _revisions(url)[-1]

@@ -1,0 +1,114 @@
+"""The model layer's encoder held in less memory (bot/services/crisis/encoder.py): the same token ids and the
+very same vectors as the package loading itself, and the package's own loading where the files cannot be had.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.services.crisis import encoder
+from bot.services.crisis.model import load_exemplars
+from tests.unit.test_crisis_detect import BLIND_TEST, SETS
+
+# Beyond the data sets: scripts, emoji, whitespace and characters the normaliser rewrites.
+ODD_TEXTS = (
+    "",
+    " ",
+    "  leading and   inner  spaces ",
+    "ＦＵＬＬＷＩＤＴＨ and ﬁ ligatures",
+    "emoji 😂🙏 and 🇺🇦",
+    "日本語のテキスト",
+    "עברית וערבית عربي",
+    "tab\tand\nnewline",
+    "x" * 300,
+)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    folder = tmp_path_factory.mktemp("cache")
+    older = folder / "crisis-encoder-0123456789abcdef.table.npy"
+    older.write_bytes(b"another release's")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BOOKBOT_CACHE_DIR", str(folder))
+        built = encoder.ensure_files()
+    assert sorted(folder.iterdir()) == sorted(built)  # another release's files go
+    yield built
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    found = [item.text for item in load_exemplars().items]
+    for path in (*SETS, BLIND_TEST):
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                found.append(line.split("\t")[-1])
+    return [*found, *ODD_TEXTS]
+
+
+@pytest.fixture(scope="module")
+def packaged() -> Any:
+    return encoder.packaged_encoder()
+
+
+def test_the_compact_vocabulary_answers_every_prefix_as_the_package_does(
+    files: tuple[Path, Path], packaged: Any
+) -> None:
+    stock = packaged._tokenizer
+    compact = encoder.load_tokenizer(files[0])
+    assert len(compact._prefixes) == len(stock._prefixes)
+    for key, value in stock._prefixes.items():
+        assert compact._prefixes.get(key) == value, key
+    for missing in ("", "\x00", "qzxqzxqzx", "▁" * 40, "nicht-ein-stück"):
+        assert compact._prefixes.get(missing) == stock._prefixes.get(missing)
+    assert compact.vocab_size == stock.vocab_size
+    assert list(compact._pieces[:50]) == stock._pieces[:50]
+    assert compact._pieces[-1] == stock._pieces[-1]
+
+
+def test_token_ids_are_the_packages_for_every_text(files: tuple[Path, Path], packaged: Any, texts: list[str]) -> None:
+    stock = packaged._tokenizer
+    compact = encoder.load_tokenizer(files[0])
+    for text in texts:
+        assert compact.encode(text) == stock.encode(text), text
+    assert compact.encode(texts[:5], out_type=str) == stock.encode(texts[:5], out_type=str)
+
+
+def test_table_rows_come_from_the_file_as_they_are_in_memory(files: tuple[Path, Path], packaged: Any) -> None:
+    rows = encoder.FileRows(files[1])
+    table = packaged._model.table
+    assert rows.shape == table.shape and rows.dtype == table.dtype
+    wanted = np.array([0, 1, 2, 17, 4242, table.shape[0] - 1, -1, 4242], dtype=np.int64)
+    assert np.array_equal(rows[wanted], table[wanted])
+    with pytest.raises(IndexError):
+        rows[np.array([table.shape[0]])]
+
+
+def test_vectors_are_bit_for_bit_the_packages(files: tuple[Path, Path], packaged: Any, texts: list[str]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BOOKBOT_CACHE_DIR", str(files[0].parent))
+        mapped = encoder.mapped_encoder()
+    assert isinstance(mapped._model.table, encoder.FileRows)
+    assert np.array_equal(mapped.encode(texts), packaged.encode(texts))
+    # One at a time, as the bot asks (batches differ from a single message only in their grouping).
+    for text in texts[:40]:
+        assert np.array_equal(mapped.encode([text]), packaged.encode([text]))
+
+
+def test_without_its_files_the_package_loads_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    monkeypatch.setenv("BOOKBOT_CACHE_DIR", str(blocked))
+    with caplog.at_level(logging.WARNING):
+        loaded = encoder.load_encoder()
+    assert "encoder files unavailable" in caplog.text
+    assert not isinstance(loaded._model.table, encoder.FileRows)
+    assert loaded.encode(["still works"]).shape == (1, 512)
