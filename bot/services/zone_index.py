@@ -27,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
+from bot.services.cache_dir import cache_folder
+
 if TYPE_CHECKING:
     from bot.services.zone_search import _City, _Index
 
@@ -263,14 +265,6 @@ def compact(index: _Index) -> _Index:
 
 
 # --- the file ----------------------------------------------------------------------------------------
-
-
-def cache_folder() -> Path:
-    configured = os.environ.get("BOOKBOT_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bookbot"
 
 
 def fingerprint() -> str:
