@@ -81,7 +81,8 @@ UNSEEN_CALM = (
 
 @pytest.fixture(scope="module")
 def layer() -> ModelLayer:
-    return load_model_layer()
+    # Computed here, not read from the cache folder: the vectors the file must reproduce.
+    return load_model_layer(cache=None)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,20 @@ def both(layer: ModelLayer) -> Detector:
     detector = load_detector()
     detector.model = layer
     return detector
+
+
+def test_exemplar_vectors_from_the_cache_file_equal_computed_ones(layer: ModelLayer, tmp_path: Path) -> None:
+    import numpy as np
+
+    cache = tmp_path / "vectors.npz"
+    written = load_model_layer(cache=cache)
+    assert cache.is_file()
+    read = load_model_layer(cache=cache)
+    for other in (written, read):
+        assert np.array_equal(other._crisis, layer._crisis) and np.array_equal(other._calm, layer._calm)
+        assert other.crisis_ids == layer.crisis_ids
+    text = UNSEEN_CRISIS[0][1]
+    assert read.score(text) == layer.score(text)
 
 
 def test_exemplars_come_from_the_development_and_held_out_sets_never_the_blind_set() -> None:
