@@ -17,6 +17,8 @@
    (benchmarks/idle_memory.py).
 8. `bench reminders`: N reminders due at once sent by the real worker to a Bot API that enforces
    Telegram's limits: the rate as a fraction of 30/s, 429s, duplicates, misses (benchmarks/reminders.py).
+9. `bench cli`: how soon `bookbot --help` and each audit command print their first line, cold (empty cache
+   folder) and warm (benchmarks/cli_start.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -292,9 +294,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("all", "core", "when", "crisis", "webhooks", "updates", "memory", "reminders"),
+        choices=("all", "core", "when", "crisis", "cli", "webhooks", "updates", "memory", "reminders"),
         default="all",
         help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check; "
+        "cli: each audit command's time to first output; "
         "webhooks: Stripe events; updates: booking conversations through the dispatcher; "
         "memory: idle RSS of bookbot run; reminders: reminders sent within Telegram's limits (default: all)",
     )
@@ -334,6 +337,11 @@ if __name__ == "__main__":
 
         print()
         crisis.main()
+    if arguments.suite in ("all", "cli"):
+        from benchmarks import cli_start
+
+        print("\nAudit commands: time to first output (goal of issue 12: under 0.3 s)")
+        cli_start.measure()
     if arguments.suite in ("all", "updates"):
         from benchmarks import updates
 
