@@ -326,3 +326,29 @@ def test_the_model_is_asked_about_prose_only() -> None:
         assert not has_words_enough(answer), answer
     for prose in ["i give up", "je veux mourir", "я не хочу жити", "tomorrow at 3pm please"]:
         assert has_words_enough(prose), prose
+
+
+class _Flagging:
+    def match(self, text: str) -> str | None:
+        return "model:en.c001"
+
+
+def test_crisis_scan_waits_for_the_model_only_on_lines_it_is_asked_about() -> None:
+    import threading
+
+    from bot.services.crisis.model import AwaitedLayer
+
+    loading = ModelLoading(load_detector(), EXEMPLARS)  # never started: it has not loaded
+    awaited = AwaitedLayer(loading)
+    assert awaited.match("hello") is None  # too short for the model: answered without waiting
+    answers: list[str | None] = []
+    reader = threading.Thread(target=lambda: answers.append(awaited.match("i feel like a burden to everyone")))
+    reader.start()
+    reader.join(0.2)
+    assert reader.is_alive() and answers == []  # prose: waits for the layer
+    loading.layer = _Flagging()  # type: ignore[assignment]
+    loading.done.set()
+    reader.join(10)
+    assert answers == ["model:en.c001"]
+    loading.layer = None  # a layer that failed to load: the phrase data answers alone
+    assert awaited.match("i feel like a burden to everyone") is None
