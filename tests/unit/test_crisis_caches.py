@@ -148,6 +148,20 @@ def test_no_cache_file_at_all_when_asked(cache_dir: Path) -> None:
     assert not from_file and encoded == len(TEXTS) and not cache_dir.exists()
 
 
+def test_the_layer_loads_without_a_cache_folder_to_be_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.services import cache_dir
+    from bot.services.crisis import model
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory")
+
+    encoder = CountingEncoder()
+    monkeypatch.setattr(cache_dir, "cache_folder", no_home)
+    monkeypatch.setattr(model, "sentence_encoder", lambda: encoder)
+    layer = model.load_model_layer()
+    assert encoder.encoded == len(load_exemplars().items) and layer.crisis_ids
+
+
 def test_the_shipped_exemplars_fingerprint_follows_their_texts() -> None:
     from bot.services.crisis.model import exemplar_texts
 
@@ -254,6 +268,18 @@ def test_phrase_data_with_an_unwritable_cache_folder(
         detector = load_detector()
     assert _answers(detector) == fresh_answers
     assert any("not kept" in record.getMessage() for record in caplog.records)
+
+
+def test_no_cache_folder_to_be_found_means_reading_the_phrase_files(
+    monkeypatch: pytest.MonkeyPatch, fresh_answers: list[tuple[bool, str, str | None]]
+) -> None:
+    from bot.services import cache_dir
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory")
+
+    monkeypatch.setattr(cache_dir, "cache_folder", no_home)
+    assert _answers(load_detector()) == fresh_answers
 
 
 def test_another_phrase_folder_is_never_cached(cache_dir: Path, tmp_path: Path) -> None:

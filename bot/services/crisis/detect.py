@@ -464,7 +464,7 @@ def load_detector(directory: Path = PHRASES_DIR) -> Detector:
         raise PhraseDataError(f"no phrase files in {directory}")
     # The shipped phrase data is read once and kept, checked and translated to regex sources, in the cache
     # folder (about half of the time it takes to load); another folder (a test's) is read every time.
-    cache = prepared_path() if directory.resolve() == PHRASES_DIR else None
+    cache = _cache_path() if directory.resolve() == PHRASES_DIR else None
     languages = _from_prepared(cache, paths) if cache is not None else None
     if languages is None:
         prepared = [read_language(path) for path in paths]
@@ -486,6 +486,14 @@ def prepared_path() -> Path:
     from bot.services.cache_dir import cache_folder
 
     return cache_folder() / PREPARED_FILE
+
+
+def _cache_path() -> Path | None:
+    try:
+        return prepared_path()
+    except Exception as exc:  # no home folder to find: the phrase files are read, as before the cache
+        log.warning("crisis check: no cache folder (%r); reading the phrase files", exc)
+        return None
 
 
 def prepared_fingerprint(paths: Sequence[Path]) -> str:

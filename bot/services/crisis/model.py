@@ -299,7 +299,13 @@ def load_model_layer(path: Path = EXEMPLARS, cache: Path | None = _DEFAULT_CACHE
     exemplars = load_exemplars(path)
     encoder = sentence_encoder()
     texts = exemplar_texts(exemplars)
-    vectors, from_file = exemplar_vectors(encoder, texts, vectors_path() if cache is _DEFAULT_CACHE else cache)
+    if cache is _DEFAULT_CACHE:
+        try:
+            cache = vectors_path()
+        except Exception as exc:  # no home folder to find: computed, as before the cache
+            log.warning("crisis check: no cache folder (%r); computing the exemplar vectors", exc)
+            cache = None
+    vectors, from_file = exemplar_vectors(encoder, texts, cache)
     if from_file:
         # Nothing was encoded yet: load the tokenizer and weights now, in the loader's thread, so the first
         # message asked about does not wait for them.
