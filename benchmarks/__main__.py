@@ -5,8 +5,9 @@
 2. Hold + confirm throughput with 50 concurrent clients, on SQLite and on PostgreSQL: all 50 booking
    one professional (writes to one calendar queue behind its lock), and spread over 10 professionals.
 3. `bench when`: the free-text time parser per message (benchmarks/when.py).
-4. `bench crisis`: `crisis-scan` messages per second, and the latency the crisis middleware adds to an
-   ordinary update, p50/p99 (benchmarks/crisis.py).
+4. `bench crisis`: `crisis-scan` messages per second, the latency the crisis middleware adds to an ordinary
+   update, p50/p99, each with the model layer off and on; the model's load time; how soon `bookbot
+   crisis-scan` prints its first line (benchmarks/crisis.py; every audit command: benchmarks/cli_start.py).
 5. `bench webhooks`: Stripe webhook events per second through /webhooks/stripe, valid, duplicate and
    forged mixed, on SQLite and PostgreSQL (benchmarks/webhooks.py).
 6. `bench updates`: 9-update booking conversations through the real dispatcher, one after another and
@@ -16,6 +17,8 @@
    (benchmarks/idle_memory.py).
 8. `bench reminders`: N reminders due at once sent by the real worker to a Bot API that enforces
    Telegram's limits: the rate as a fraction of 30/s, 429s, duplicates, misses (benchmarks/reminders.py).
+9. `bench cli`: how soon `bookbot --help` and each audit command print their first line, cold (empty cache
+   folder) and warm (benchmarks/cli_start.py).
 
 PostgreSQL is the machine's server (BOOKBOT_BENCH_PG_URL, default the tests' admin URL); a throw-away
 database is created and dropped. Without the server those rows say so and the rest still runs.
@@ -38,7 +41,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from benchmarks.crisis import bench_middleware, bench_scan
 from benchmarks.data import busy_professional
 from bot.services import booking as bookings
 from bot.services.availability import _load_busy, compute_slots, free_slots, schedule_of, step_of
@@ -292,9 +294,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "suite",
         nargs="?",
-        choices=("all", "core", "when", "crisis", "webhooks", "updates", "memory", "reminders"),
+        choices=("all", "core", "when", "crisis", "cli", "webhooks", "updates", "memory", "reminders"),
         default="all",
         help="core: slots and bookings; when: the free-text time parser; crisis: the crisis check; "
+        "cli: each audit command's time to first output; "
         "webhooks: Stripe events; updates: booking conversations through the dispatcher; "
         "memory: idle RSS of bookbot run; reminders: reminders sent within Telegram's limits (default: all)",
     )
@@ -330,10 +333,15 @@ if __name__ == "__main__":
         print()
         when.main(arguments.runs)
     if arguments.suite in ("all", "crisis"):
-        print("\nCrisis check (no database)")
-        bench_scan()
-        asyncio.run(bench_middleware())
-        asyncio.run(bench_middleware(model=True))
+        from benchmarks import crisis
+
+        print()
+        crisis.main()
+    if arguments.suite in ("all", "cli"):
+        from benchmarks import cli_start
+
+        print("\nAudit commands: time to first output (goal of issue 12: under 0.3 s)")
+        cli_start.measure()
     if arguments.suite in ("all", "updates"):
         from benchmarks import updates
 

@@ -1,9 +1,15 @@
-"""Crisis check figures: `bookbot crisis-scan` throughput over the development set, and the latency the
-crisis middleware adds to an ordinary (calm) update, p50/p99. Pure CPU: no database, no Telegram."""
+"""Crisis check figures, each with the model layer off (the phrase data alone) and on: `bookbot crisis-scan`
+throughput over the development set, the latency the crisis middleware adds to an ordinary (calm) update,
+p50/p99, how long the model layer takes to load with and without its vectors file, and how soon
+`bookbot crisis-scan` prints its first line. No database, no Telegram."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,9 +35,13 @@ def _dev_rows() -> list[tuple[bool, str]]:
     return rows
 
 
-def bench_scan(rounds: int = 20) -> None:
+def bench_scan(rounds: int = 20, *, model: bool = False) -> None:
     texts = [text for _crisis, text in _dev_rows()]
     detector = default_detector()
+    if model:
+        detector = load_detector()
+        detector.model = load_model_layer()
+        rounds = max(1, rounds // 5)  # the model makes each calm message several times slower
     for text in texts:  # warm the caches
         detector.detect(text)
     started = time.perf_counter()
@@ -40,7 +50,48 @@ def bench_scan(rounds: int = 20) -> None:
             detector.detect(text)
     elapsed = time.perf_counter() - started
     count = rounds * len(texts)
-    print(f"  crisis-scan: {count / elapsed:8.0f} messages/s ({count} messages of the development set)")
+    layers = "phrase data and model" if model else "phrase data alone"
+    print(f"  crisis-scan ({layers}): {count / elapsed:8.0f} messages/s ({count} messages of the development set)")
+
+
+def bench_model_load() -> None:
+    """The model layer's load, in the background of `bookbot run`: its exemplar vectors computed (no file yet)
+    and read from the cache folder's file."""
+    from bot.services.crisis import model
+
+    scratch = Path(tempfile.mkdtemp(prefix="bookbot-bench-crisis-"))
+    try:
+        cache = scratch / model.VECTORS_FILE
+        for label in ("vectors computed and written", "vectors read from the file"):
+            started = time.perf_counter()
+            load_model_layer(cache=cache)
+            print(f"  model layer loaded in {time.perf_counter() - started:5.2f} s ({label})")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def bench_first_output(runs: int = 5) -> None:
+    """`bookbot crisis-scan` started for one line: a greeting (the phrase data decides it, the model is never
+    waited for) and a sentence the model is asked about; cold = an empty cache folder."""
+    from benchmarks.cli_start import first_output
+
+    scratch = Path(tempfile.mkdtemp(prefix="bookbot-bench-crisis-"))
+    lines = (("hello", "a greeting"), ("i keep thinking everyone would cope fine without me around", "a sentence"))
+    try:
+        environment = {key: value for key, value in os.environ.items() if key != "BOOKBOT_CRISIS_MODEL"}
+        for arguments in (("crisis-scan",), ("crisis-scan", "--no-model")):
+            for line, what in lines:
+                if "--no-model" in arguments and line != lines[0][0]:
+                    continue
+                environment["BOOKBOT_CACHE_DIR"] = str(scratch / f"cache-{len(arguments)}-{len(line)}")
+                cold = first_output(arguments, line + "\n", environment)
+                warm = [first_output(arguments, line + "\n", environment) for _ in range(runs)]
+                print(
+                    f"  bookbot {' '.join(arguments):24} first output for {what:10}: cold {cold:5.2f} s,"
+                    f" warm median {statistics.median(warm):5.2f} s ({runs} runs)"
+                )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _update(index: int, text: str) -> Update:
@@ -62,9 +113,7 @@ async def bench_middleware(rounds: int = 10, *, model: bool = False) -> None:
     detector = load_detector()
     if model:
         # The model layer is asked about every message the phrase data finds calm: the case measured here.
-        started = time.perf_counter()
         detector.model = load_model_layer()
-        print(f"  model layer loaded in {time.perf_counter() - started:.1f} s (in the background in the bot)")
     middleware = CrisisMiddleware(make_sessionmaker(engine), FrozenClock(_epoch()), detector=detector)
 
     async def handler(event: Any, data: dict[str, Any]) -> None:
@@ -96,10 +145,13 @@ def _epoch() -> Any:
 
 
 def main() -> None:
-    print("Crisis check")
+    print("Crisis check (no database)")
     bench_scan()
+    bench_scan(model=True)
     asyncio.run(bench_middleware())
     asyncio.run(bench_middleware(model=True))
+    bench_model_load()
+    bench_first_output()
 
 
 if __name__ == "__main__":

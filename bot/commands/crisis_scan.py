@@ -50,11 +50,15 @@ def _scan(args: argparse.Namespace) -> int:
 
     detector = default_detector()
     if not args.no_model:
-        from bot.services.crisis.model import start_model_layer
+        from bot.services.crisis.model import AwaitedLayer, start_model_layer
 
-        # Loaded before the first line is read, so every line gets the answer the bot would give.
-        # (A layer that cannot load says so in one warning line; the phrase data answers alone.)
-        start_model_layer(detector).wait()
+        # Loaded in the background while lines are read; a line the model would be asked about waits for it,
+        # so every line gets the answer the bot gives once the layer has loaded (a layer that cannot load says
+        # so in one warning line, and the phrase data answers alone). Lines the phrase data decides, or too
+        # short for the model, are answered at once.
+        loading = start_model_layer(detector)
+        if detector.model is None:
+            detector.model = AwaitedLayer(loading)
     for line in sys.stdin:
         found = detector.detect(line.rstrip("\r\n"), args.lang)
         print(json.dumps(found.as_json(), ensure_ascii=False), flush=True)

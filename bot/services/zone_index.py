@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import pickle
 import subprocess
 import sys
-import tempfile
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +24,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
+
+from bot.services.cache_dir import cache_folder, write_atomically
 
 if TYPE_CHECKING:
     from bot.services.zone_search import _City, _Index
@@ -265,14 +265,6 @@ def compact(index: _Index) -> _Index:
 # --- the file ----------------------------------------------------------------------------------------
 
 
-def cache_folder() -> Path:
-    configured = os.environ.get("BOOKBOT_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bookbot"
-
-
 def fingerprint() -> str:
     """What the index is made of: this code, the word tables, and the versions of the data packages."""
     digest = hashlib.sha256(f"format {FORMAT} python {sys.version_info[:2]}".encode())
@@ -323,10 +315,7 @@ def write(path: Path) -> None:
     """Build the index and write it to `path` atomically (another process may be writing it too)."""
     from bot.services.zone_search import _build_full_index
 
-    data = dumps(_build_full_index())
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as file:
-        file.write(data)
-    os.replace(file.name, path)
+    write_atomically(path, dumps(_build_full_index()))
 
 
 if __name__ == "__main__":

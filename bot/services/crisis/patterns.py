@@ -81,9 +81,14 @@ class _Parser:
         return body + "?" if len(present) < len(options) else body
 
 
-def compile_pattern(source: str) -> re.Pattern[str]:
-    """`source` in the data files' syntax -> a regex to search in ``" " + normalised + " "``."""
+def pattern_source(source: str) -> str:
+    """`source` in the data files' syntax -> the source of a regex to search in ``" " + normalised + " "``."""
     body = _Parser(source.strip()).sequence(inside_group=False)
     if not body:
         raise PatternError(f"empty pattern {source!r}")
-    return re.compile(r"(?<= )" + body)
+    return r"(?<= )" + body
+
+
+def compile_pattern(source: str) -> re.Pattern[str]:
+    """`source` in the data files' syntax -> a regex to search in ``" " + normalised + " "``."""
+    return re.compile(pattern_source(source))
