@@ -70,9 +70,7 @@ async def to_notes_step(harness: BotHarness, person: Person) -> None:
     assert last(harness, person).endswith("Type it here, or press Skip.")
 
 
-async def test_the_conversation_is_read_once_and_still_written_on_every_change(
-    db_url: str, clock: FrozenClock
-) -> None:
+async def test_the_conversation_is_read_once_and_still_written_on_every_change(db_url: str, clock: FrozenClock) -> None:
     async with BotHarness.running(db_url, clock) as harness:
         await with_catalog(harness)
         olena = await client(harness)
