@@ -98,6 +98,11 @@ class ConversationCache:
         if name not in self._writing:
             self._put(name, entry)
 
+    def abandoned(self, name: str, token: object) -> None:
+        """The read failed."""
+        if self._loading.get(name) is token:
+            del self._loading[name]
+
     def writing(self, name: str) -> None:
         """A write of `name` is about to reach the database."""
         self._entries.pop(name, None)
@@ -267,11 +272,15 @@ class DatabaseStorage(BaseStorage):
         entry = self.cache.get(name)
         if entry is None:
             token = self.cache.loading(name)
-            if scope is not None and scope.session is not None:
-                entry = await self._read(scope.session, name)
-            else:
-                async with self.sessions() as session:
-                    entry = await self._read(session, name)
+            try:
+                if scope is not None and scope.session is not None:
+                    entry = await self._read(scope.session, name)
+                else:
+                    async with self.sessions() as session:
+                        entry = await self._read(session, name)
+            except BaseException:
+                self.cache.abandoned(name, token)
+                raise
             self.cache.loaded(name, token, entry)
         record = _Record(entry[0], entry[1], stored=entry)
         if scope is not None:
