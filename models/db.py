@@ -103,10 +103,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # A read-only unit of work (make_read_only_sessionmaker) reads a WAL snapshot and never writes, so
-        # it need not queue for the write lock behind a booking being written.
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # A read-only unit of work (make_read_only_sessionmaker) and a one-statement one
+        # (make_autocommit_sessionmaker) open no transaction: each statement is its own (the driver runs
+        # in autocommit mode, `isolation_level = None` above), so a read never queues for the write lock
+        # behind a booking being written, and neither pays a BEGIN.
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY) or options.get(AUTOCOMMIT):
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -121,14 +125,34 @@ class ReadOnlyViolation(RuntimeError):
     """A unit of work declared read-only tried to write: its declaration is wrong, fix the declaration."""
 
 
+# The execution option of a unit of work that runs without a transaction of its own (see below).
+AUTOCOMMIT = "bookbot_autocommit"
+
+
+def _autocommit(engine: AsyncEngine, **options: Any) -> AsyncEngine:
+    """`engine` with each statement its own transaction: no BEGIN, no COMMIT round trip. SQLite's begin
+    hook above opens none when it sees AUTOCOMMIT (SQLAlchemy's own AUTOCOMMIT isolation level would
+    instead switch pysqlite's implicit transactions back on when the connection returns to the pool);
+    PostgreSQL uses SQLAlchemy's AUTOCOMMIT isolation level (asyncpg then starts no transaction)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{AUTOCOMMIT: True}, **options)
+    return engine.execution_options(isolation_level="AUTOCOMMIT", **{AUTOCOMMIT: True}, **options)
+
+
 def make_read_only_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for units of work that only read. On SQLite their transactions start with a plain (deferred)
-    BEGIN instead of BEGIN IMMEDIATE, so they never wait for, nor hold, the write lock. A write in one raises
-    `ReadOnlyViolation` (on PostgreSQL too, so the tests catch a wrong declaration on either database):
-    upgrading a deferred SQLite transaction to a writer is exactly what fails with SQLITE_BUSY."""
-    return async_sessionmaker(
-        engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info={READ_ONLY: True}
-    )
+    """Sessions for units of work that only read. They open no transaction (each statement reads what is
+    committed when it runs; a screen is a view, and whatever it offers is checked again by the write that
+    acts on it), so on SQLite they never wait for, nor hold, the write lock, and pay no BEGIN on either
+    database. A write in one raises `ReadOnlyViolation` (on PostgreSQL too, so the tests catch a wrong
+    declaration on either database)."""
+    return async_sessionmaker(_autocommit(engine, **{READ_ONLY: True}), expire_on_commit=False, info={READ_ONLY: True})
+
+
+def make_autocommit_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for a unit of work of ONE statement (an upsert), which is atomic by itself: no BEGIN and
+    no COMMIT around it. On SQLite the statement takes the write lock itself: queue on `write_lock` first,
+    as every writer does. Never for two statements that must stand or fall together."""
+    return async_sessionmaker(_autocommit(engine), expire_on_commit=False)
 
 
 @event.listens_for(Session, "before_flush")

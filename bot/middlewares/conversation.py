@@ -9,33 +9,128 @@ returns they are written in the update's transaction, just before it commits. So
   the person where they were, as the rolled-back database does;
 - no second connection ever waits on the update's transaction (on SQLite there is one write lock);
 - a read-only press (Registry.read_only_callbacks) stays read-only: its conversation change is written
-  in a short transaction of its own once the update's has ended (`ConversationScope`, outside the
-  database middleware), so an update never holds two connections at once (a pool of 15 serving 20
+  once the update's unit of work has ended (`ConversationScope`, outside the database middleware), as
+  one upsert without a transaction around it (no BEGIN/COMMIT; on SQLite queued on the process's write
+  lock like every writer), so an update never holds two connections at once (a pool of 15 serving 20
   presses at once would otherwise run dry).
 
 Outside an update (a test, a script), each call reads or writes at once.
+
+The storage also keeps the conversations it has read or written in memory (`ConversationCache`: a
+bounded LRU), so a person's row is read from the database once per process, not on every update. That
+is right only because the database storage serves ONE process: several replicas need REDIS_URL (and
+get aiogram's RedisStorage, which this cache is no part of), and nothing else writes the table. The
+cache follows the database, never leads it: a write enters it only once its transaction has committed
+(a rolled-back or failed update drops the key instead, so the next update reads the database), and a
+key read or written by two updates at once is dropped rather than guessed.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aiogram import BaseMiddleware
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 from aiogram.types import TelegramObject
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services.clock import Clock
 from models import ConversationState
-from models.db import READ_ONLY
+from models.db import READ_ONLY, make_autocommit_sessionmaker, write_lock
+
+# What the database holds for one conversation: (state, data). Shared between the cache and the records
+# made from it, so never changed in place (a record's data is replaced, never mutated: `set_data` stores a
+# copy, `get_data` hands one out).
+Entry = tuple[str | None, dict[str, Any]]
+_NOWHERE: Entry = (None, {})
+
+# Conversations kept in memory per storage: a process serving this many people at once still reads each
+# one from the database only when it comes back after a long pause.
+CACHE_SIZE = 10_000
+
+
+class ConversationCache:
+    """The conversations this process read or wrote lately, as the database has them (bounded LRU).
+
+    A write enters it only when it has committed (`writing` before the statement, `written` after the
+    transaction: with the entry when it committed, None when it did not or may not have). While a key is
+    being written it is not served, and a key written by two updates at once, or read while being
+    written, is dropped: the next update reads the database, which decides.
+    """
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._writing: dict[str, int] = {}
+        self._contended: set[str] = set()
+        self._loading: dict[str, object] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, name: str) -> Entry | None:
+        entry = self._entries.get(name)
+        if entry is not None:
+            self._entries.move_to_end(name)
+        return entry
+
+    def loading(self, name: str) -> object:
+        """A read of `name` from the database begins; hand the token to `loaded`."""
+        token = object()
+        self._loading[name] = token
+        return token
+
+    def loaded(self, name: str, token: object, entry: Entry) -> None:
+        """What the read found: kept unless a write of `name` overlapped the read."""
+        if self._loading.get(name) is not token:
+            return
+        del self._loading[name]
+        if name not in self._writing:
+            self._put(name, entry)
+
+    def abandoned(self, name: str, token: object) -> None:
+        """The read failed."""
+        if self._loading.get(name) is token:
+            del self._loading[name]
+
+    def writing(self, name: str) -> None:
+        """A write of `name` is about to reach the database."""
+        self._entries.pop(name, None)
+        self._loading.pop(name, None)
+        if self._writing.get(name):
+            self._contended.add(name)
+        self._writing[name] = self._writing.get(name, 0) + 1
+
+    def written(self, name: str, entry: Entry | None) -> None:
+        """The write's transaction is over: committed with `entry`, or None (rolled back, or unknown)."""
+        self._loading.pop(name, None)
+        left = self._writing.get(name, 0) - 1
+        if left > 0:
+            self._writing[name] = left
+            return
+        self._writing.pop(name, None)
+        if entry is not None and name not in self._contended:
+            self._put(name, entry)
+        self._contended.discard(name)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def _put(self, name: str, entry: Entry) -> None:
+        self._entries[name] = entry
+        self._entries.move_to_end(name)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
 
 @dataclass
@@ -43,8 +138,8 @@ class _Record:
     state: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
-    # As read from the database: a change that comes back to it writes nothing.
-    stored: tuple[str | None, dict[str, Any]] = (None, {})
+    # As the database has it: a change that comes back to it writes nothing.
+    stored: Entry = _NOWHERE
 
     def differs(self) -> bool:
         return (self.state, self.data) != self.stored
@@ -54,6 +149,9 @@ class _Record:
 class _Scope:
     session: AsyncSession | None = None
     records: dict[str, _Record] = field(default_factory=dict)
+    # Keys this update wrote (or tried to), with what it wrote: they enter the cache once its
+    # transaction is known to have committed (`DatabaseStorage.settle`).
+    written: dict[str, Entry] = field(default_factory=dict)
 
 
 # The update under way: its session and the records it has read or written, by storage key.
@@ -67,10 +165,16 @@ class DatabaseStorage(BaseStorage):
         clock: Clock,
         *,
         key_builder: KeyBuilder | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.key_builder = key_builder or DefaultKeyBuilder(prefix="fsm", with_bot_id=True)
+        self.cache = ConversationCache(cache_size)
+        bind = sessions.kw.get("bind")
+        # One upsert needs no transaction around it (no BEGIN, no COMMIT round trip).
+        self._one_statement = make_autocommit_sessionmaker(bind) if isinstance(bind, AsyncEngine) else None
+        self._write_lock = write_lock(sessions)
 
     # -- aiogram's storage API ---------------------------------------------------------------------
 
@@ -119,22 +223,44 @@ class DatabaseStorage(BaseStorage):
         await self._flush(scope, scope.session)
 
     async def flush_after(self) -> None:
-        """After the update's transaction has ended: what a read-only update changed, in a short
-        transaction of its own."""
+        """After the update's transaction has ended: what a read-only update changed, in a short unit of
+        work of its own (one statement, the usual case, without a transaction around it)."""
         scope = _scope.get()
-        if scope is None or not any(record.changed for record in scope.records.values()):
+        if scope is None:
             return
-        async with self.sessions.begin() as session:
+        changed = [record for record in scope.records.values() if record.changed and record.differs()]
+        if not changed:
+            return
+        queue: AbstractAsyncContextManager[Any] = nullcontext() if self._write_lock is None else self._write_lock
+        if len(changed) == 1 and self._one_statement is not None:
+            async with queue, self._one_statement() as session:
+                await self._flush(scope, session)
+                await session.commit()
+            return
+        async with queue, self.sessions.begin() as session:
             await self._flush(scope, session)
+
+    def settle(self, committed: bool) -> None:
+        """The update is over: what it wrote enters the cache if its transactions committed (else those
+        keys are dropped from it, and the next update reads them from the database)."""
+        scope = _scope.get()
+        if scope is None:
+            return
+        for name, entry in scope.written.items():
+            self.cache.written(name, entry if committed else None)
+        scope.written.clear()
 
     async def _flush(self, scope: _Scope, session: AsyncSession) -> None:
         changed = {key: record for key, record in scope.records.items() if record.changed and record.differs()}
         for key, record in changed.items():
+            if key not in scope.written:
+                self.cache.writing(key)
+            scope.written[key] = (record.state, record.data)
             await self._write(session, key, record)
         for record in scope.records.values():
             if record.changed:
                 record.changed = False
-                record.stored = (record.state, copy.deepcopy(record.data))
+                record.stored = (record.state, record.data)
 
     # -- inside ------------------------------------------------------------------------------------
 
@@ -143,57 +269,81 @@ class DatabaseStorage(BaseStorage):
         scope = _scope.get()
         if scope is not None and name in scope.records:
             return scope.records[name]
-        if scope is not None and scope.session is not None:
-            record = await self._read(scope.session, name)
-        else:
-            async with self.sessions() as session:
-                record = await self._read(session, name)
+        entry = self.cache.get(name)
+        if entry is None:
+            token = self.cache.loading(name)
+            try:
+                if scope is not None and scope.session is not None:
+                    entry = await self._read(scope.session, name)
+                else:
+                    async with self.sessions() as session:
+                        entry = await self._read(session, name)
+            except BaseException:
+                self.cache.abandoned(name, token)
+                raise
+            self.cache.loaded(name, token, entry)
+        record = _Record(entry[0], entry[1], stored=entry)
         if scope is not None:
             scope.records[name] = record
         return record
 
-    async def _read(self, session: AsyncSession, name: str) -> _Record:
-        row = (
-            await session.execute(
-                select(ConversationState.state, ConversationState.data).where(ConversationState.key == name)
-            )
-        ).first()
+    async def _read(self, session: AsyncSession, name: str) -> Entry:
+        row = (await session.execute(_SELECT, {"name": name})).first()
         if row is None:
-            return _Record()
-        data = dict(row.data or {})
-        return _Record(row.state, data, stored=(row.state, copy.deepcopy(data)))
+            return _NOWHERE
+        return (row.state, dict(row.data or {}))
 
     async def _changed(self, key: StorageKey, record: _Record) -> None:
         if _scope.get() is not None:
             record.changed = True
             return
-        async with self.sessions.begin() as session:
-            await self._write(session, self.key_builder.build(key), record)
+        name = self.key_builder.build(key)
+        entry: Entry = (record.state, record.data)
+        committed: Entry | None = None
+        self.cache.writing(name)
+        try:
+            async with self.sessions.begin() as session:
+                await self._write(session, name, record)
+            committed = record.stored = entry
+        finally:
+            self.cache.written(name, committed)
 
     async def _write(self, session: AsyncSession, name: str, record: _Record) -> None:
         if record.state is None and not record.data:
             # Nowhere in particular, nothing remembered: no row (the table holds conversations under way).
-            await session.execute(delete(ConversationState).where(ConversationState.key == name))
+            await session.execute(_DELETE, {"name": name})
             return
         values = {"key": name, "state": record.state, "data": record.data, "updated_at": self.clock.now()}
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(ConversationState).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[ConversationState.key],
-            set_={
-                "state": statement.excluded.state,
-                "data": statement.excluded.data,
-                "updated_at": statement.excluded.updated_at,
-            },
-        )
-        await session.execute(statement)
+        await session.execute(_UPSERT[session.get_bind().dialect.name == "postgresql"], values)
+
+
+# The statements, built once: building an INSERT ... ON CONFLICT costs about 0.5 ms of CPU, executing a
+# ready one (SQLAlchemy then finds its compiled form by a memoized key) next to nothing.
+_TABLE = cast(Table, ConversationState.__table__)
+_SELECT = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("name"))
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("name"))
+
+
+def _upsert(insert: Callable[[Any], Any]) -> Any:
+    statement = insert(_TABLE)
+    return statement.on_conflict_do_update(
+        index_elements=[_TABLE.c.key],
+        set_={
+            "state": statement.excluded.state,
+            "data": statement.excluded.data,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+
+
+# By "is this PostgreSQL".
+_UPSERT = {False: _upsert(sqlite.insert), True: _upsert(postgresql.insert)}
 
 
 class ConversationScope(BaseMiddleware):
     """Outside the database middleware: opens an update's scope on a DatabaseStorage, and once the
-    update's transaction has ended writes what a read-only update changed (`flush_after`). A handler
-    that raised changes nothing."""
+    update's transaction has ended writes what a read-only update changed (`flush_after`) and lets what
+    the update wrote into the storage's cache (`settle`). A handler that raised changes nothing."""
 
     def __init__(self, storage: DatabaseStorage) -> None:
         self.storage = storage
@@ -205,11 +355,14 @@ class ConversationScope(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         token = self.storage.begin()
+        committed = False
         try:
             result = await handler(event, data)
             await self.storage.flush_after()
+            committed = True
             return result
         finally:
+            self.storage.settle(committed)
             self.storage.end(token)
 
 

@@ -6,8 +6,9 @@ commits together or not at all; the handler's own replies go out only after that
 (DESIGN.md, data flow step 3).
 
 Presses of buttons the routers declared read-only (`Registry.read_only_callbacks`) get a read-only
-session (models.db.make_read_only_sessionmaker): on SQLite their transaction never takes the write lock,
-so browsing the calendar never waits behind someone's booking. The other updates on SQLite queue on
+session (models.db.make_read_only_sessionmaker), which opens no transaction (no BEGIN: each statement
+reads what is committed): on SQLite it never takes the write lock, so browsing the calendar never waits
+behind someone's booking. The other updates on SQLite queue on
 the process's write lock (models.db.write_lock) rather than in SQLite's busy loop.
 """
 

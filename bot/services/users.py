@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import User
 
 MAX_FIRST_NAME = 128
+
+# Every update looks its sender up: built once (a fresh SELECT costs its construction and its cache key,
+# a ready one neither).
+_BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
 
 
 async def get_or_create_user(
@@ -24,7 +28,7 @@ async def get_or_create_user(
     back on `language_code` meanwhile.
     """
     name = first_name[:MAX_FIRST_NAME]
-    user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    user = await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
     if user is None:
         # One statement, no savepoint: ON CONFLICT DO NOTHING when two first updates from one person
         # race, and RETURNING gives the row (as an ORM object) without a SELECT after the INSERT.
@@ -50,7 +54,7 @@ def _insert_for(session: AsyncSession) -> Any:
 
 
 async def find_user(session: AsyncSession, telegram_id: int) -> User | None:
-    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    return await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
 
 def user_is_current(user: User | None, first_name: str) -> bool:

@@ -4,9 +4,10 @@ unit of work; the person's row is still made or brought up to date, in a write o
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from aiogram.types import Update
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from handlers.client_callbacks import ProfileCb
 from models import User
@@ -38,3 +39,27 @@ async def test_a_read_only_press_from_someone_new_makes_their_row(harness: BotHa
     await harness.press(stranger, ProfileCb(id=catalog.anna))
     row = await _row(harness, stranger.id)
     assert row is not None and row.first_name == "Nick"
+
+
+async def test_a_read_only_press_opens_no_transaction(harness: BotHarness) -> None:
+    """Its reads need no BEGIN (each reads what is committed), and the conversation's change, if any, is
+    one statement of its own, after the reads."""
+    catalog = await with_catalog(harness)
+    olena = await client(harness)
+    await harness.press(olena, ProfileCb(id=catalog.anna))  # her first update: the row is read once
+    engine = harness.app.engine
+    assert engine is not None
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split()[0].upper())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await harness.press(olena, ProfileCb(id=catalog.anna))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert last(harness, olena).startswith("Anna Koval")
+    assert "BEGIN" not in seen
+    assert set(seen) <= {"SELECT", "INSERT", "DELETE"}
+    assert seen.count("INSERT") + seen.count("DELETE") <= 1
