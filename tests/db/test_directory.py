@@ -74,10 +74,25 @@ async def test_pages_of_five(sessions: async_sessionmaker[AsyncSession], catalog
     )
 
 
+async def test_the_home_screens_one_statement_says_what_facets_and_the_list_say(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog, clock: FrozenClock
+) -> None:
+    # `unfiltered_page` (the home screen) answers with `facets` and `list_professionals` in one statement.
+    await add_coaches(sessions, 9)
+    await add_reviews(sessions, catalog.anna, [5, 4], clock.now())
+    async with sessions() as session:
+        for page in (0, 1, 2, 7):
+            assert await directory.unfiltered_page(session, page=page) == (
+                await directory.facets(session),
+                await directory.list_professionals(session, page=page),
+            )
+
+
 async def test_an_empty_directory_still_has_one_page(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session:
         found = await directory.list_professionals(session)
         facets = await directory.facets(session)
+        assert await directory.unfiltered_page(session) == (facets, found)
     assert (found.items, found.page, found.pages, found.total) == ([], 0, 1, 0)
     assert (facets.categories, facets.languages) == ([], [])
 
