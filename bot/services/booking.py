@@ -544,15 +544,14 @@ _EVENT_COLUMNS = ("at", "actor", "action", "from_state", "to_state", "version", 
 
 
 async def _insert_events(session: AsyncSession, booking: Booking, events: list[BookingEvent]) -> None:
-    """The first events of a booking just inserted, in one INSERT, then in the session as if loaded.
-
-    (The ORM's own flush inserts them one statement each on SQLite, which cannot tell which RETURNING
-    row belongs to which object.) Rows of one multi-row INSERT take their ids in the order of its
-    VALUES on both databases (SQLite's rowids, PostgreSQL's sequence), so sorted ids pair up in order."""
+    """The first events of a booking just inserted (one per version), in one INSERT, then in the session
+    as if loaded. (The ORM's own flush inserts them one statement each on SQLite, which cannot tell
+    which RETURNING row belongs to which object; their versions can.)"""
     rows = [{"booking_id": booking.id} | {name: getattr(event, name) for name in _EVENT_COLUMNS} for event in events]
-    ids = sorted((await session.scalars(insert(BookingEvent).values(rows).returning(BookingEvent.id))).all())
-    for event, event_id in zip(events, ids, strict=True):
-        event.id, event.booking_id = event_id, booking.id
+    returned = await session.execute(insert(BookingEvent).values(rows).returning(BookingEvent.id, BookingEvent.version))
+    ids = {version: event_id for event_id, version in returned}
+    for event in events:
+        event.id, event.booking_id = ids[event.version], booking.id
         make_transient_to_detached(event)
         session.add(event)
         set_committed_value(event, "booking", booking)
