@@ -367,10 +367,7 @@ async def _take(
             if find_own and (own := await _own_booking_at(session, client, service.id, starts_at, now)) is not None:
                 return Booked(own, again=True)
             raise await _unavailable(session, professional, service, starts_at, now)
-        if (
-            paid_with == PaidWith.CREDIT
-            and await credits.usable_credit(session, client.id, service.id, starts_at, now) is None
-        ):
+        if use_credit and await credits.usable_credit(session, client.id, service.id, starts_at, now) is None:
             raise credits.NoCreditLeft(service.id)
         booking = await _insert_booking(session, client, professional, service, starts_at, now, notes, phone, paid_with)
         if booking is None:
