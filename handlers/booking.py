@@ -80,12 +80,12 @@ from models import Booking, BookingState, Service
 
 
 async def time_pressed(query: CallbackQuery, callback_data: TimeCb, ctx: Flow) -> None:
-    service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
+    starts = instant_from_code(callback_data.at)
+    service, booking = await subject(ctx, callback_data.svc, callback_data.rb, (starts, starts))
     now = ctx.clock.now()
     if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=now)):
         await replace(query, ctx, refusal_screen(booking, reason))
         return
-    starts = instant_from_code(callback_data.at)
     try:
         await picker.check_free(ctx.session, service, starts, now, exclude_booking_id=booking.id if booking else None)
     except SlotUnavailable as gone:

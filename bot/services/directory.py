@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, and_, case, exists, func, literal, select
@@ -18,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.expression import cast
 
+from bot.services import availability
 from bot.services.errors import NotFound
 from bot.services.pro_profile import listable
 from models import Package, Professional, Review, Service
@@ -330,11 +332,22 @@ async def profile_by_id(session: AsyncSession, professional_id: int) -> ProfileV
     return await _profile(session, Professional.id == professional_id, professional_id)
 
 
-async def bookable_service(session: AsyncSession, service_id: int) -> Service:
-    """An active service of a verified professional, with its professional loaded; NotFound otherwise."""
-    service = await session.scalar(
-        select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
-    )
+async def bookable_service(
+    session: AsyncSession, service_id: int, *, busy_between: tuple[datetime, datetime] | None = None
+) -> Service:
+    """An active service of a verified professional, with its professional loaded; NotFound otherwise.
+
+    `busy_between` (a calendar screen, bot.services.availability.busy_window): the professional's
+    bookings meeting that range come in the same statement, for the slot engine to use."""
+    query = select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
+    if busy_between is None:
+        service = await session.scalar(query)
+    else:
+        low, high = busy_between
+        rows = (await session.execute(availability.with_busy(query, Service.professional_id, low, high))).all()
+        service = rows[0][0] if rows else None
+        if service is not None:
+            availability.remember_busy(session, service.professional_id, low, high, [row[1:] for row in rows])
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     return service
