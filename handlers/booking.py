@@ -80,12 +80,12 @@ from models import Booking, BookingState, Service
 
 
 async def time_pressed(query: CallbackQuery, callback_data: TimeCb, ctx: Flow) -> None:
-    service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
+    starts = instant_from_code(callback_data.at)
+    service, booking = await subject(ctx, callback_data.svc, callback_data.rb, (starts, starts))
     now = ctx.clock.now()
     if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=now)):
         await replace(query, ctx, refusal_screen(booking, reason))
         return
-    starts = instant_from_code(callback_data.at)
     try:
         await picker.check_free(ctx.session, service, starts, now, exclude_booking_id=booking.id if booking else None)
     except SlotUnavailable as gone:
@@ -292,6 +292,8 @@ async def send_calendar_file(ctx: Flow, booking: Booking) -> None:
 
 async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: Flow, gateway: PaymentGateway) -> None:
     starts = instant_from_code(callback_data.at)
+    # Loaded once and kept: booking finds it in the session instead of selecting it again.
+    service = await directory.bookable_service(ctx.session, callback_data.svc)
     data = await ctx.state.get_data()
     notes: str | None = None
     if callback_data.n:
@@ -300,12 +302,11 @@ async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: F
         same = data.get(SVC) == callback_data.svc and data.get(AT) == callback_data.at
         kept = data.get(NOTES)
         if not same or not isinstance(kept, str) or not kept:
-            service = await directory.bookable_service(ctx.session, callback_data.svc)
             await replace(query, ctx, await show_notes(ctx, service, starts, _("Please write your notes again.")))
             return
         notes = kept
     # A phone session asks for the number first (handlers/phone_consent.py), then shows this summary again.
-    number, question = await phone_consent.number_for(ctx, callback_data.svc, callback_data.at)
+    number, question = await phone_consent.number_for(ctx, service, callback_data.at)
     if question is not None:
         await replace(query, ctx, question)
         return
@@ -322,12 +323,10 @@ async def confirm_pressed(query: CallbackQuery, callback_data: ConfirmCb, ctx: F
             use_credit=bool(callback_data.c),
         )
     except SlotUnavailable as gone:
-        service = await directory.bookable_service(ctx.session, callback_data.svc)
         await replace(query, ctx, await show_gone(ctx, service, gone, None))
         return
     except credits.NoCreditLeft:
         # Spent or expired since the summary: the summary again, with what can be done now.
-        service = await directory.bookable_service(ctx.session, callback_data.svc)
         summary = await show_summary(ctx, service, starts, notes or "")
         problem = _("You have no credit left that covers this session.")
         await replace(query, ctx, dataclasses.replace(summary, text=f"{problem}\n\n{summary.text}"))

@@ -13,8 +13,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.render import Rendered, format_clock, format_instant, zone_suffix
+from bot.services import availability, directory, picker
 from bot.services import booking as bookings
-from bot.services import directory, picker
 from bot.services.errors import NotAllowed, NotFound, SlotUnavailable
 from bot.services.policy import Actor, RescheduleRefusal, can_reschedule
 from bot.services.timezones import zone as zone_named
@@ -65,15 +65,19 @@ def local_day(instant: datetime, zone_name: str) -> date:
     return instant.astimezone(zone_named(zone_name)).date()
 
 
-async def subject(ctx: Flow, service_id: int, booking_id: int) -> tuple[Service, Booking | None]:
+async def subject(
+    ctx: Flow, service_id: int, booking_id: int, shows: tuple[datetime, datetime] | None = None
+) -> tuple[Service, Booking | None]:
     """What a picker button is about: a bookable service, or (rb) the client's own booking to move.
 
     Both raise NotFound / NotAllowed for anything stale or forged; a booking to move takes its service
-    from itself, whatever service id the button claims."""
+    from itself, whatever service id the button claims. `shows`: the range of slot starts the screen
+    will show, whose busy intervals then come with the service (one statement fewer)."""
     if booking_id:
         booking = await bookings.client_booking(ctx.session, booking_id, ctx.user)
         return booking.service, booking
-    return await directory.bookable_service(ctx.session, service_id), None
+    busy = availability.busy_window(*shows) if shows is not None else None
+    return await directory.bookable_service(ctx.session, service_id, busy_between=busy), None
 
 
 def refusal_screen(booking: Booking, reason: RescheduleRefusal) -> Rendered:
@@ -173,7 +177,9 @@ async def show_week(ctx: Flow, service: Service, day: date | None, booking: Book
 
 
 async def week_pressed(query: CallbackQuery, callback_data: WeekCb, ctx: Flow) -> None:
-    service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
+    zone = viewer_zone(ctx)
+    shown = day_from_code(callback_data.week) if callback_data.week else local_day(ctx.clock.now(), zone)
+    service, booking = await subject(ctx, callback_data.svc, callback_data.rb, picker.week_bounds(shown, zone))
     if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())):
         await replace(query, ctx, refusal_screen(booking, reason))
         return
@@ -229,7 +235,8 @@ async def show_times(ctx: Flow, service: Service, day: date, booking: Booking | 
 
 
 async def day_pressed(query: CallbackQuery, callback_data: DayCb, ctx: Flow) -> None:
-    service, booking = await subject(ctx, callback_data.svc, callback_data.rb)
+    shown = picker.day_bounds(day_from_code(callback_data.day), viewer_zone(ctx))
+    service, booking = await subject(ctx, callback_data.svc, callback_data.rb, shown)
     if booking is not None and (reason := can_reschedule(booking, by=Actor.CLIENT, now=ctx.clock.now())):
         await replace(query, ctx, refusal_screen(booking, reason))
         return

@@ -62,11 +62,16 @@ def _category(code: str, facets: Facets) -> str | None:
 
 async def show_list(ctx: Flow, cat: str = "", lang: str = "", page: int = 0) -> Rendered:
     """The list for these filters (codes that are no longer valid count as "all")."""
-    facets = await directory.facets(ctx.session)
-    category = _category(cat, facets)
-    language = lang if lang in facets.languages else None
-    cat, lang = (category_code(category) if category else ""), (language or "")
-    found = await directory.list_professionals(ctx.session, category=category, language=language, page=page)
+    if not cat and not lang:
+        # The home screen: its filters' choices and the page in one statement.
+        _facets, found = await directory.unfiltered_page(ctx.session, page=page)
+        category = language = None
+    else:
+        facets = await directory.facets(ctx.session)
+        category = _category(cat, facets)
+        language = lang if lang in facets.languages else None
+        cat, lang = (category_code(category) if category else ""), (language or "")
+        found = await directory.list_professionals(ctx.session, category=category, language=language, page=page)
     await ctx.state.set_state(Browse.list)
     await ctx.state.update_data({CAT: cat, LANG: lang, PAGE: found.page})
 

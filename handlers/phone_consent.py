@@ -41,10 +41,10 @@ def phone_lines(service: Service, data: dict[str, object]) -> list[str]:
     ]
 
 
-async def number_for(ctx: Flow, service_id: int, at: int) -> tuple[str | None, Rendered | None]:
+async def number_for(ctx: Flow, service: Service, at: int) -> tuple[str | None, Rendered | None]:
     """At Confirm: (the number given, None), or (None, the question) when a phone session still needs
     one (the conversation then waits for it). (None, None) for any other service."""
-    service = await directory.bookable_service(ctx.session, service_id)
+    service_id = service.id
     if service.mode != ServiceMode.PHONE:
         return None, None
     data = await ctx.state.get_data()

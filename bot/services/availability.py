@@ -19,10 +19,12 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Date, Integer, Select, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.services import schedule_cache
 from bot.services.timezones import zone as zone_named
@@ -321,6 +323,89 @@ async def _load_schedule(session: AsyncSession, professional: Professional, firs
 _WEEKLY, _OVERRIDE, _TIME_OFF, _VERSION = 0, 1, 2, 3
 
 
+# --- busy intervals read with the service (the calendar screens) -------------------------------------
+
+# How far a calendar screen's busy intervals are read beyond the range it shows: the buffers and the
+# session's length reach that far at most for any professional of a sane setup; one that reaches further
+# is read again by `_load_busy` (the range is checked, never assumed).
+PREFETCH_SLACK = timedelta(days=1)
+_PREFETCH = "bookbot_busy_prefetch"
+
+
+@dataclass(frozen=True)
+class _Prefetched:
+    stamp: int  # the transaction it was read in (schedule_cache.transaction_stamp)
+    professional_id: int
+    low: datetime
+    high: datetime
+    # (block start, block end, state, hold expiry) of every active booking meeting [low, high)
+    rows: tuple[tuple[datetime, datetime, str, datetime | None], ...]
+
+
+def busy_window(first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """What to read beside the service for a screen of the slots starting in [first, last)."""
+    return first - PREFETCH_SLACK, last + PREFETCH_SLACK
+
+
+def with_busy(query: Select[Any], professional_id: Any, low: datetime, high: datetime) -> Select[Any]:
+    """`query` (one row per service) outer-joined with the active bookings of the service's professional
+    that meet [low, high), as four more columns; `remember_busy` keeps them for `free_slots`. Lapsed
+    holds come too: `_load_busy` tells them apart with the `now` it is called with."""
+    busy, earlier = aliased(Booking), aliased(Booking)
+    # As in `_load_busy`: only the latest booking starting before `low` can reach into the range.
+    latest_before = (
+        select(earlier.block_starts_at)
+        .where(
+            earlier.professional_id == professional_id,
+            earlier.state.in_(ACTIVE_STATES),
+            earlier.block_starts_at <= literal(low, UTCDateTime()),
+        )
+        .order_by(earlier.block_starts_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return query.add_columns(busy.block_starts_at, busy.block_ends_at, busy.state, busy.hold_expires_at).outerjoin(
+        busy,
+        and_(
+            busy.professional_id == professional_id,
+            busy.state.in_(ACTIVE_STATES),
+            busy.block_starts_at >= func.coalesce(latest_before, literal(low, UTCDateTime())),
+            busy.block_starts_at < literal(high, UTCDateTime()),
+            busy.block_ends_at > literal(low, UTCDateTime()),
+        ),
+    )
+
+
+def remember_busy(
+    session: AsyncSession, professional_id: int, low: datetime, high: datetime, rows: Iterable[Sequence[Any]]
+) -> None:
+    """Keep what `with_busy` read for the rest of this transaction, while it writes nothing."""
+    stamp = schedule_cache.transaction_stamp(session.sync_session)
+    if stamp is None:
+        return
+    found = tuple((row[0], row[1], str(row[2]), row[3]) for row in rows if row[0] is not None)
+    session.info[_PREFETCH] = _Prefetched(stamp, professional_id, _as_utc(low, "low"), _as_utc(high, "high"), found)
+
+
+def _prefetched(
+    session: AsyncSession, professional_id: int, low: datetime, high: datetime, now: datetime
+) -> list[tuple[datetime, datetime]] | None:
+    found = session.info.get(_PREFETCH)
+    if (
+        not isinstance(found, _Prefetched)
+        or found.stamp != schedule_cache.transaction_stamp(session.sync_session)
+        or found.professional_id != professional_id
+        or not (found.low <= low and high <= found.high)
+    ):
+        return None
+    held = str(BookingState.HELD)
+    return [
+        (start, end)
+        for start, end, state, expires in found.rows
+        if start < high and end > low and (state != held or expires is None or expires > now)
+    ]
+
+
 async def _load_busy(
     session: AsyncSession,
     professional_id: int,
@@ -330,6 +415,8 @@ async def _load_busy(
     exclude_booking_id: int | None,
 ) -> list[tuple[datetime, datetime]]:
     """Buffered intervals of the bookings that occupy the calendar somewhere in [low, high)."""
+    if exclude_booking_id is None and (found := _prefetched(session, professional_id, low, high, now)) is not None:
+        return found
     active = and_(
         Booking.professional_id == professional_id,
         Booking.state.in_(ACTIVE_STATES),

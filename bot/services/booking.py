@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
+from sqlalchemy.orm.session import make_transient_to_detached
 
 from bot.services import credits, outbox, reminders
 from bot.services.availability import is_offered, nearest_free_slots
@@ -351,29 +352,77 @@ async def _take(
     if is_own_service(client, professional):
         raise NotAllowed("own service", service_id)
 
+    # Decided before the lock: how the booking ends up (a free or credit-paid session is confirmed at once).
+    paid_with: PaidWith | None = None
+    if service.price_minor == 0:
+        paid_with = PaidWith.FREE
+    elif use_credit:
+        paid_with = PaidWith.CREDIT
+
     async def check_and_write() -> Booked:
-        await _expire_overdue(session, now, professional.id)
-        if find_own and (own := await _own_booking_at(session, client, service.id, starts_at, now)) is not None:
-            return Booked(own, again=True)
+        # An overdue hold is free here already (the slot engine ignores it); the database still counts it
+        # until it is marked expired, which happens below only when it is in the way.
         if not await is_offered(session, professional, service, starts_at, now):
+            # The client's own live booking at this start occupies it too: Confirm pressed twice.
+            if find_own and (own := await _own_booking_at(session, client, service.id, starts_at, now)) is not None:
+                return Booked(own, again=True)
             raise await _unavailable(session, professional, service, starts_at, now)
         if use_credit and await credits.usable_credit(session, client.id, service.id, starts_at, now) is None:
             raise credits.NoCreditLeft(service.id)
-        booking = await _insert_hold(session, client, professional, service, starts_at, now, notes, phone)
+        booking = await _insert_booking(session, client, professional, service, starts_at, now, notes, phone, paid_with)
+        if booking is None:
+            booking = await _insert_after_expiring(
+                session, client, professional, service, starts_at, now, notes, phone, paid_with
+            )
         if booking is None:
             # Another client's hold came between our check and our write: the database decided.
             raise await _unavailable(session, professional, service, starts_at, now, taken=True)
-        if use_credit and booking.price_minor > 0:
+        if paid_with == PaidWith.CREDIT:
             # Checked above under the calendar lock (every credit of this service is the professional's).
             await credits.spend(session, client.id, booking, now)
-            return Booked(await _confirm(session, booking, now, PaidWith.CREDIT), again=False)
-        if booking.price_minor == 0:
-            # Just written in this transaction, with everything confirming needs: no reload.
-            return Booked(await _confirm(session, booking, now, PaidWith.FREE), again=False)
+        if paid_with is not None:
+            # Written confirmed, in this transaction: no hold warning can exist to void.
+            await _announce_confirmed(session, booking, now, paid_with, fresh=True)
+            return Booked(booking, again=False)
         await reminders.schedule_hold_warning(session, booking, now)
         return Booked(booking, again=False)
 
-    return await guarded(session, professional.id, check_and_write)
+    # On SQLite a refused check writes nothing before it raises, so only a credit's spend (which can still
+    # find none) needs the savepoint that takes a booking back with it.
+    return await guarded(session, professional.id, check_and_write, sqlite_savepoint=paid_with == PaidWith.CREDIT)
+
+
+class _StillTaken(Exception):
+    """The second try after expiring overdue holds was refused too (rolls their expiry back)."""
+
+
+async def _insert_after_expiring(
+    session: AsyncSession,
+    client: User,
+    professional: Professional,
+    service: Service,
+    starts_at: datetime,
+    now: datetime,
+    notes: str | None,
+    phone: str | None,
+    paid_with: PaidWith | None,
+) -> Booking | None:
+    """The database refused the new booking. A hold past its time still occupies the calendar there
+    until it is marked expired: expire the professional's overdue holds and try once more. None when
+    the slot is really taken; the expiries are then taken back with their savepoint (the worker's
+    tick expires them instead), so a refused write leaves nothing behind."""
+    try:
+        async with session.begin_nested():
+            if not await _expire_overdue(session, now, professional.id):
+                raise _StillTaken
+            booking = await _insert_booking(
+                session, client, professional, service, starts_at, now, notes, phone, paid_with
+            )
+            if booking is None:
+                raise _StillTaken
+            return booking
+    except _StillTaken:
+        return None
 
 
 async def _insert_hold(
@@ -385,14 +434,40 @@ async def _insert_hold(
     now: datetime,
     notes: str | None,
     phone: str | None = None,
+    *,
+    detail: dict[str, Any] | None = None,
 ) -> Booking | None:
-    """Write a new hold, or None when the database refuses it as overlapping another booking.
+    """Write a new hold (`detail` on its event), or None when the database refuses it as overlapping
+    another booking."""
+    return await _insert_booking(
+        session, client, professional, service, starts_at, now, notes, phone, None, detail or {}
+    )
+
+
+async def _insert_booking(
+    session: AsyncSession,
+    client: User,
+    professional: Professional,
+    service: Service,
+    starts_at: datetime,
+    now: datetime,
+    notes: str | None,
+    phone: str | None,
+    paid_with: PaidWith | None,
+    hold_detail: dict[str, Any] | None = None,
+) -> Booking | None:
+    """Write a new booking, or None when the database refuses it as overlapping another booking.
+
+    Without `paid_with` the row is a hold. With it (a free session, or one paid with a credit) the row
+    is written as the hold confirmed at once: state, version and both events (`hold`, then `confirm`)
+    are what a hold followed by `_confirm` leaves, in one INSERT each.
 
     On PostgreSQL as INSERT ... ON CONFLICT DO NOTHING: plain inserts racing into an exclusion
     constraint can each wait for the other's row, a deadlock PostgreSQL breaks by failing one; a
     speculative insertion waits its turn instead (PostgreSQL's execIndexing.c), so without the
     calendar lock a crowd of clients still gets one winner and "taken" for the rest. SQLite's trigger
-    aborts an overlapping insert (IntegrityError)."""
+    aborts an overlapping insert (IntegrityError); RAISE(ABORT) undoes that one statement and leaves the
+    transaction as it was, so no savepoint is needed around it."""
     await session.flush()  # the client's row may be new in this transaction: it needs its id
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
     block_start, block_end = _buffered(professional, starts_at, ends_at)
@@ -405,9 +480,10 @@ async def _insert_hold(
         "ends_at": ends_at,
         "block_starts_at": block_start,
         "block_ends_at": block_end,
-        "state": BookingState.HELD,
-        "version": 1,
-        "hold_expires_at": now + timedelta(minutes=policy.hold_minutes),
+        "state": BookingState.HELD if paid_with is None else BookingState.CONFIRMED,
+        "version": 1 if paid_with is None else 2,
+        "hold_expires_at": now + timedelta(minutes=policy.hold_minutes) if paid_with is None else None,
+        "paid_with": paid_with,
         "price_minor": service.price_minor,
         "currency": service.currency,
         "policy": policy.to_json(),
@@ -426,20 +502,57 @@ async def _insert_hold(
         )
     else:
         try:
-            async with session.begin_nested():
-                booking = await session.scalar(insert(Booking).values(row).returning(Booking))
+            booking = await session.scalar(insert(Booking).values(row).returning(Booking))
         except IntegrityError:
             return None
     if booking is None:
         return None
-    # What `_LOADED` would load, known already: a new booking has no events yet.
-    for name, value in (("service", service), ("professional", professional), ("client", client), ("events", [])):
+    # What `_LOADED` would load, known already.
+    for name, value in (("service", service), ("professional", professional), ("client", client)):
         set_committed_value(booking, name, value)
-    # Flushed with the next change (a free booking's confirmation): both events in one INSERT.
-    booking.events.append(
-        BookingEvent(at=now, actor=Actor.CLIENT, action="hold", from_state=None, to_state="held", version=1)
-    )
+    events = [
+        BookingEvent(
+            at=now,
+            actor=Actor.CLIENT,
+            action="hold",
+            from_state=None,
+            to_state="held",
+            version=1,
+            detail=hold_detail or {},
+        )
+    ]
+    if paid_with is not None:
+        events.append(
+            BookingEvent(
+                at=now,
+                actor=Actor.CLIENT if paid_with == PaidWith.FREE else Actor.SYSTEM,
+                action="confirm",
+                from_state=str(BookingState.HELD),
+                to_state=str(BookingState.CONFIRMED),
+                version=2,
+                detail={},
+            )
+        )
+    await _insert_events(session, booking, events)
     return cast(Booking, booking)
+
+
+_EVENT_COLUMNS = ("at", "actor", "action", "from_state", "to_state", "version", "detail")
+
+
+async def _insert_events(session: AsyncSession, booking: Booking, events: list[BookingEvent]) -> None:
+    """The first events of a booking just inserted (one per version), in one INSERT, then in the session
+    as if loaded. (The ORM's own flush inserts them one statement each on SQLite, which cannot tell
+    which RETURNING row belongs to which object; their versions can.)"""
+    rows = [{"booking_id": booking.id} | {name: getattr(event, name) for name in _EVENT_COLUMNS} for event in events]
+    returned = await session.execute(insert(BookingEvent).values(rows).returning(BookingEvent.id, BookingEvent.version))
+    ids = {version: event_id for event_id, version in returned}
+    for event in events:
+        event.id, event.booking_id = ids[event.version], booking.id
+        make_transient_to_detached(event)
+        session.add(event)
+        set_committed_value(event, "booking", booking)
+    set_committed_value(booking, "events", events)
 
 
 async def _own_booking_at(
@@ -500,13 +613,26 @@ async def _confirm(session: AsyncSession, booking: Booking, now: datetime, paid_
     return booking
 
 
-async def _announce_confirmed(session: AsyncSession, booking: Booking, now: datetime, paid_with: PaidWith) -> None:
-    await _notify_professional(session, booking, "booking_new_pro", now)
-    await reminders.void(session, booking, [reminders.HOLD_EXPIRING], now, "confirmed")
-    await reminders.schedule_session(session, booking, now)
+async def _announce_confirmed(
+    session: AsyncSession, booking: Booking, now: datetime, paid_with: PaidWith, *, fresh: bool = False
+) -> None:
+    """The outbox rows of a confirmation (the professional's news, the reminders, and the client's own
+    messages when the payment came from elsewhere), in one INSERT. `fresh`: the booking was written
+    confirmed in this very transaction, so no hold warning of it can be queued to void."""
+    professional = booking.professional
+    linked = None
+    if professional.telegram_id is not None:
+        linked = await user_for_chat(session, professional.telegram_id, now)
+    messages: list[outbox.Message] = []
+    if linked is not None:
+        messages.append(_professional_message(booking, "booking_new_pro", now, linked))
+    if not fresh:
+        await reminders.void(session, booking, [reminders.HOLD_EXPIRING], now, "confirmed")
+    messages += await reminders.session_messages(session, booking, now, linked)
     if paid_with in CONFIRMED_ELSEWHERE:
-        await _notify_client(session, booking, BOOKING_CONFIRMED_CLIENT, now)
-        await _notify_client(session, booking, BOOKING_CALENDAR_CLIENT, now, {"stamp": now.isoformat()})
+        messages.append(_client_message(booking, BOOKING_CONFIRMED_CLIENT, now))
+        messages.append(_client_message(booking, BOOKING_CALENDAR_CLIENT, now, {"stamp": now.isoformat()}))
+    await outbox.enqueue_many(session, messages)
     await session.flush()
 
 
@@ -826,8 +952,20 @@ async def _notify_professional(
     if professional.telegram_id is None:
         return  # not linked yet: nobody to tell in chat
     recipient = await user_for_chat(session, professional.telegram_id, now)
-    await _enqueue(
-        session,
+    await outbox.enqueue_many(session, [_professional_message(booking, kind, now, recipient, extra)])
+
+
+async def _notify_client(
+    session: AsyncSession, booking: Booking, kind: str, now: datetime, extra: dict[str, Any] | None = None
+) -> None:
+    await outbox.enqueue_many(session, [_client_message(booking, kind, now, extra)])
+
+
+def _professional_message(
+    booking: Booking, kind: str, now: datetime, recipient: User, extra: dict[str, Any] | None = None
+) -> outbox.Message:
+    professional = booking.professional
+    return _message(
         booking,
         kind,
         now,
@@ -838,15 +976,12 @@ async def _notify_professional(
     )
 
 
-async def _notify_client(
-    session: AsyncSession, booking: Booking, kind: str, now: datetime, extra: dict[str, Any] | None = None
-) -> None:
+def _client_message(booking: Booking, kind: str, now: datetime, extra: dict[str, Any] | None = None) -> outbox.Message:
     view_zone = booking.client.timezone or booking.professional.timezone
-    await _enqueue(session, booking, kind, now, booking.client, extra, fallback_locale=None, fallback_zone=view_zone)
+    return _message(booking, kind, now, booking.client, extra, fallback_locale=None, fallback_zone=view_zone)
 
 
-async def _enqueue(
-    session: AsyncSession,
+def _message(
     booking: Booking,
     kind: str,
     now: datetime,
@@ -855,11 +990,10 @@ async def _enqueue(
     *,
     fallback_locale: str | None,
     fallback_zone: str,
-) -> None:
+) -> outbox.Message:
     """The booking as it stands now (its view) plus what this kind adds; language and zone are the
     recipient's at send time, the fallbacks only while they have none."""
-    await outbox.enqueue(
-        session,
+    return outbox.Message(
         f"{kind}:{booking.id}:{booking.version}:{recipient.id}",
         recipient_id=recipient.id,
         subject=_subject(booking),

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, Text, and_, exists, func, literal, null, select, union_all
+from sqlalchemy import ColumnElement, Float, and_, case, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.expression import cast
 
+from bot.services import availability
 from bot.services.errors import NotFound
 from bot.services.pro_profile import listable
 from models import Package, Professional, Review, Service
@@ -167,6 +170,72 @@ async def list_professionals(
     return DirectoryPage(items=items, page=page, pages=pages, total=total)
 
 
+async def unfiltered_page(
+    session: AsyncSession, *, page: int = 0, per_page: int = PER_PAGE
+) -> tuple[Facets, DirectoryPage]:
+    """`facets` and `list_professionals` without filters, in one statement (the home screen, shown
+    after every onboarding): every listed professional's row with its place in the list, and the
+    rating only for the rows of the page asked for (a CASE around the subqueries: both databases
+    evaluate only the branch taken). A page past the end (a stale button) rates its rows afterwards."""
+    if per_page < 1:
+        raise ValueError("per_page must be positive")
+    page = max(page, 0)
+    ranked = (
+        select(
+            Professional.id,
+            Professional.slug,
+            Professional.name,
+            Professional.headline,
+            Professional.languages,
+            Professional.categories,
+            func.row_number().over(order_by=(func.lower(Professional.name), Professional.id)).label("position"),
+        )
+        .where(*_listed())
+        .subquery()
+    )
+    on_page = and_(ranked.c.position > page * per_page, ranked.c.position <= (page + 1) * per_page)
+    average = select(func.avg(Review.rating)).where(Review.professional_id == ranked.c.id).scalar_subquery()
+    reviews = select(func.count(Review.id)).where(Review.professional_id == ranked.c.id).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(
+                ranked,
+                case((on_page, average)).label("average"),
+                case((on_page, reviews), else_=0).label("reviews"),
+            ).order_by(ranked.c.position)
+        )
+    ).all()
+    categories: set[str] = set()
+    languages: set[str] = set()
+    for row in rows:
+        categories.update(str(item) for item in row.categories or ())
+        languages.update(str(item) for item in row.languages or ())
+    total = len(rows)
+    pages = max(1, -(-total // per_page))
+    shown = rows[page * per_page : (page + 1) * per_page]
+    if page > pages - 1:
+        page = pages - 1
+        shown = rows[page * per_page : (page + 1) * per_page]
+        rated = await ratings(session, [row.id for row in shown])
+    else:
+        rated = {row.id: Rating(float(row.average), int(row.reviews)) if row.reviews else NO_REVIEWS for row in shown}
+    items = [
+        Listing(
+            id=row.id,
+            slug=row.slug,
+            name=row.name,
+            headline=row.headline,
+            languages=tuple(row.languages or ()),
+            categories=tuple(row.categories or ()),
+            rating=rated[row.id],
+        )
+        for row in shown
+    ]
+    return Facets(sorted(categories), sorted(languages)), DirectoryPage(
+        items=items, page=page, pages=pages, total=total
+    )
+
+
 async def facets(session: AsyncSession) -> Facets:
     """Categories and languages of the verified professionals.
 
@@ -182,88 +251,103 @@ async def facets(session: AsyncSession) -> Facets:
     return Facets(sorted(categories), sorted(languages))
 
 
-async def _profile_of(
-    session: AsyncSession, professional: Professional | None, services: list[Service], key: object
-) -> ProfileView:
-    if professional is None or not professional.verified:
-        raise NotFound("professional", key)
-    # The rating and the latest comments in one statement: the aggregate row (rank 0), then the comments.
-    latest = (
+async def _profile(session: AsyncSession, where: ColumnElement[bool], key: object) -> ProfileView:
+    """A verified professional's profile in one statement: the professional, their active services
+    (catalog order) each joined with its active packages, and, computed once on a one-row derived
+    table, the rating and the newest comments (one scalar subquery per place, LATEST_COMMENTS of them)."""
+    newest = [
+        select(Review.comment)
+        .where(Review.professional_id == Professional.id, Review.comment.is_not(None))
+        .order_by(Review.created_at.desc(), Review.id.desc())
+        .offset(place)
+        .limit(1)
+        .scalar_subquery()
+        .label(f"comment_{place}")
+        for place in range(LATEST_COMMENTS)
+    ]
+    head = (
         select(
-            Review.comment.label("comment"),
-            func.row_number().over(order_by=(Review.created_at.desc(), Review.id.desc())).label("rank"),
+            Professional.id.label("id"),
+            select(cast(func.avg(Review.rating), Float))
+            .where(Review.professional_id == Professional.id)
+            .scalar_subquery()
+            .label("average"),
+            select(func.count(Review.id))
+            .where(Review.professional_id == Professional.id)
+            .scalar_subquery()
+            .label("reviews"),
+            *newest,
         )
-        .where(Review.professional_id == professional.id, Review.comment.is_not(None))
+        .where(where)
+        # LIMIT keeps SQLite from flattening it into the join (and running the subqueries once a row).
+        .limit(1)
         .subquery()
     )
     rows = (
         await session.execute(
-            union_all(
-                select(
-                    literal(0).label("rank"),
-                    cast(func.avg(Review.rating), Float).label("average"),
-                    func.count(Review.id).label("reviews"),
-                    cast(null(), Text).label("comment"),
-                ).where(Review.professional_id == professional.id),
-                select(latest.c.rank, cast(null(), Float), cast(null(), Integer), latest.c.comment).where(
-                    latest.c.rank <= LATEST_COMMENTS
+            select(Professional, Service, Package, head)
+            .join(head, head.c.id == Professional.id)
+            .outerjoin(Service, and_(Service.professional_id == Professional.id, Service.active.is_(True)))
+            .outerjoin(
+                Package,
+                and_(
+                    Package.service_id == Service.id,
+                    Package.professional_id == Professional.id,
+                    Package.active.is_(True),
                 ),
             )
+            .order_by(Service.id, Package.id)
         )
     ).all()
-    summary = next(row for row in rows if row.rank == 0)
-    rating = Rating(float(summary.average), int(summary.reviews)) if summary.reviews else NO_REVIEWS
-    comments = [row.comment for row in sorted(rows, key=lambda row: int(row.rank)) if row.rank and row.comment]
-    packages = await session.scalars(
-        select(Package)
-        .options(joinedload(Package.service))
-        .join(Service, Package.service_id == Service.id)
-        .where(Package.professional_id == professional.id, Package.active.is_(True), Service.active.is_(True))
-        .order_by(Package.id)
-    )
+    professional = rows[0].Professional if rows else None
+    if professional is None or not professional.verified:
+        raise NotFound("professional", key)
+    services: list[Service] = []
+    packages: list[Package] = []
+    for row in rows:
+        if row.Service is not None and (not services or services[-1] is not row.Service):
+            services.append(row.Service)
+        if row.Package is not None:
+            set_committed_value(row.Package, "service", row.Service)
+            packages.append(row.Package)
+    first = rows[0]
+    rating = Rating(float(first.average), int(first.reviews)) if first.reviews else NO_REVIEWS
+    comments = tuple(comment for comment in (getattr(first, f"comment_{n}") for n in range(LATEST_COMMENTS)) if comment)
     return ProfileView(
         professional=professional,
         services=services,
         rating=rating,
-        comments=tuple(comments),
-        packages=tuple(packages),
+        comments=comments,
+        packages=tuple(sorted(packages, key=lambda package: package.id)),
     )
-
-
-async def _with_services(
-    session: AsyncSession, where: ColumnElement[bool]
-) -> tuple[Professional | None, list[Service]]:
-    """The professional and their active services (catalog order), in one statement."""
-    rows = (
-        await session.execute(
-            select(Professional, Service)
-            .outerjoin(Service, and_(Service.professional_id == Professional.id, Service.active.is_(True)))
-            .where(where)
-            .order_by(Service.id)
-        )
-    ).all()
-    if not rows:
-        return None, []
-    return rows[0].Professional, [row.Service for row in rows if row.Service is not None]
 
 
 async def profile_by_slug(session: AsyncSession, slug: str) -> ProfileView:
     """A verified professional's profile; NotFound otherwise (a deep link to someone not listed). Any
     case finds it: people retype links (`pro_ANNA-KOVAL`)."""
-    professional, services = await _with_services(session, func.lower(Professional.slug) == slug.lower())
-    return await _profile_of(session, professional, services, slug)
+    return await _profile(session, func.lower(Professional.slug) == slug.lower(), slug)
 
 
 async def profile_by_id(session: AsyncSession, professional_id: int) -> ProfileView:
-    professional, services = await _with_services(session, Professional.id == professional_id)
-    return await _profile_of(session, professional, services, professional_id)
+    return await _profile(session, Professional.id == professional_id, professional_id)
 
 
-async def bookable_service(session: AsyncSession, service_id: int) -> Service:
-    """An active service of a verified professional, with its professional loaded; NotFound otherwise."""
-    service = await session.scalar(
-        select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
-    )
+async def bookable_service(
+    session: AsyncSession, service_id: int, *, busy_between: tuple[datetime, datetime] | None = None
+) -> Service:
+    """An active service of a verified professional, with its professional loaded; NotFound otherwise.
+
+    `busy_between` (a calendar screen, bot.services.availability.busy_window): the professional's
+    bookings meeting that range come in the same statement, for the slot engine to use."""
+    query = select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
+    if busy_between is None:
+        service = await session.scalar(query)
+    else:
+        low, high = busy_between
+        rows = (await session.execute(availability.with_busy(query, Service.professional_id, low, high))).all()
+        service = rows[0][0] if rows else None
+        if service is not None:
+            availability.remember_busy(session, service.professional_id, low, high, [row[1:] for row in rows])
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     return service

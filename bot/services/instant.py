@@ -148,11 +148,12 @@ async def book(session: AsyncSession, *, client: User, service_id: int, now: dat
         start = await next_start(session, professional, service, now)
         if start is None:
             raise SlotUnavailable(now, "not_offered", [])
-        booking = await bookings._insert_hold(session, client, professional, service, start, now, None)
+        booking = await bookings._insert_hold(
+            session, client, professional, service, start, now, None, detail={"instant": True}
+        )
         if booking is None:
             raise SlotUnavailable(start, "taken", [])
         booking.hold_expires_at = now + timedelta(minutes=hold_minutes(stripe=stripe))
-        booking.events[-1].detail = {"instant": True}
         professional.instant_until = None
         if booking.price_minor == 0:
             return await bookings._confirm(session, booking, now, PaidWith.FREE)

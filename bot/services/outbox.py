@@ -89,6 +89,20 @@ def _subject(subject_type: str | None, subject_id: int | None) -> Subject | None
     return Subject(subject_type, subject_id) if subject_type is not None and subject_id is not None else None
 
 
+@dataclass(frozen=True)
+class Message:
+    """One row to queue (see `enqueue`)."""
+
+    key: str
+    recipient_id: int
+    kind: str
+    payload: Mapping[str, Any]
+    due_at: datetime
+    subject: Subject | None = None
+    fallback_locale: str | None = None
+    fallback_zone: str = "UTC"
+
+
 async def enqueue(
     session: AsyncSession,
     key: str,
@@ -105,26 +119,39 @@ async def enqueue(
 
     ON CONFLICT DO NOTHING on both backends, so two transactions racing on one key never fail.
     """
-    if due_at.tzinfo is None:
-        raise ValueError("due_at must be timezone-aware")
-    # Fail here, at the call that made the payload, rather than at commit time in the worker.
-    json.dumps(payload)
-    values = {
-        "key": key,
-        "recipient_id": recipient_id,
-        "subject_type": subject.type if subject else None,
-        "subject_id": subject.id if subject else None,
-        "kind": kind,
-        "payload": dict(payload),
-        "fallback_locale": fallback_locale,
-        "fallback_zone": fallback_zone,
-        "due_at": due_at,
-        "attempts": 0,
-    }
+    message = Message(key, recipient_id, kind, payload, due_at, subject, fallback_locale, fallback_zone)
+    return await enqueue_many(session, [message]) == 1
+
+
+async def enqueue_many(session: AsyncSession, messages: Sequence[Message]) -> int:
+    """Queue several messages in one INSERT (in this order), each unless one with its key exists;
+    returns how many this call queued."""
+    if not messages:
+        return 0
+    rows = []
+    for message in messages:
+        if message.due_at.tzinfo is None:
+            raise ValueError("due_at must be timezone-aware")
+        # Fail here, at the call that made the payload, rather than at commit time in the worker.
+        json.dumps(message.payload)
+        rows.append(
+            {
+                "key": message.key,
+                "recipient_id": message.recipient_id,
+                "subject_type": message.subject.type if message.subject else None,
+                "subject_id": message.subject.id if message.subject else None,
+                "kind": message.kind,
+                "payload": dict(message.payload),
+                "fallback_locale": message.fallback_locale,
+                "fallback_zone": message.fallback_zone,
+                "due_at": message.due_at,
+                "attempts": 0,
+            }
+        )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    statement = insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(statement.returning(OutboxMessage.id))
-    return result.scalar_one_or_none() is not None
+    return len(result.all())
 
 
 def _unsent() -> Any:

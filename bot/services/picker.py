@@ -34,6 +34,19 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def day_bounds(day: date, viewer_zone: str) -> tuple[datetime, datetime]:
+    """The instants of one local date in the viewer's zone."""
+    zone = zone_named(viewer_zone)
+    return start_of_local_day(day, zone), start_of_local_day(day + timedelta(days=1), zone)
+
+
+def week_bounds(day: date, viewer_zone: str) -> tuple[datetime, datetime]:
+    """The instants of the week (Monday to Sunday) of a local date in the viewer's zone."""
+    zone = zone_named(viewer_zone)
+    monday = monday_of(day)
+    return start_of_local_day(monday, zone), start_of_local_day(monday + timedelta(days=7), zone)
+
+
 def bookable_days(service: Service, viewer_zone: str, now: datetime) -> tuple[date, date]:
     """The first and last local dates (viewer's zone) that can hold a slot under the horizon."""
     zone = zone_named(viewer_zone)

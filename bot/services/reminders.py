@@ -105,10 +105,15 @@ def plan_session(booking: Booking, now: datetime) -> list[Planned]:
 
 async def schedule_session(session: AsyncSession, booking: Booking, now: datetime) -> int:
     """Write the reminders of a booking just confirmed or moved (its version as it stands); returns how many."""
-    written = 0
-    for item in plan_session(booking, now):
-        written += await _write(session, booking, item, now)
-    return written
+    return await outbox.enqueue_many(session, await session_messages(session, booking, now))
+
+
+async def session_messages(
+    session: AsyncSession, booking: Booking, now: datetime, professional_user: User | None = None
+) -> list[outbox.Message]:
+    """The rows `schedule_session` writes, for a caller that queues them with others in one INSERT.
+    `professional_user`: the linked professional's users row when the caller has it already."""
+    return [await _message(session, booking, item, now, professional_user) for item in plan_session(booking, now)]
 
 
 async def schedule_hold_warning(session: AsyncSession, booking: Booking, now: datetime) -> bool:
@@ -138,12 +143,17 @@ async def void(session: AsyncSession, booking: Booking, kinds: Sequence[str], no
 
 
 async def _write(session: AsyncSession, booking: Booking, item: Planned, now: datetime) -> int:
+    return await outbox.enqueue_many(session, [await _message(session, booking, item, now)])
+
+
+async def _message(
+    session: AsyncSession, booking: Booking, item: Planned, now: datetime, professional_user: User | None = None
+) -> outbox.Message:
     professional = booking.professional
     recipient: User
     if item.to_professional:
-        if professional.telegram_id is None:
-            return 0
-        recipient = await user_for_chat(session, professional.telegram_id, now)
+        assert professional.telegram_id is not None  # plan_session plans none for a professional not linked
+        recipient = professional_user or await user_for_chat(session, professional.telegram_id, now)
         fallback_locale, fallback_zone = next(iter(professional.languages), None), professional.timezone
     else:
         recipient = booking.client
@@ -153,8 +163,7 @@ async def _write(session: AsyncSession, booking: Booking, item: Planned, now: da
         "offset_minutes": item.offset_minutes,
     }
     offset = item.offset_minutes if item.offset_minutes is not None else 0
-    queued = await outbox.enqueue(
-        session,
+    return outbox.Message(
         f"{item.kind}:{booking.id}:{booking.version}:{offset}:{recipient.id}",
         recipient_id=recipient.id,
         subject=outbox.Subject(SUBJECT, booking.id),
@@ -164,7 +173,6 @@ async def _write(session: AsyncSession, booking: Booking, item: Planned, now: da
         fallback_locale=fallback_locale,
         fallback_zone=fallback_zone,
     )
-    return 1 if queued else 0
 
 
 async def stale_reason(session: AsyncSession, message: outbox.ClaimedMessage, now: datetime) -> str | None:

@@ -74,6 +74,15 @@ def fresh_version(session: Session, professional: Professional) -> int | None:
     return professional.schedule_version
 
 
+def transaction_stamp(session: Session) -> int | None:
+    """When the current transaction began (a stamp), or None once it has written: what a value read in
+    it may be trusted for."""
+    if session.info.get(_WROTE):
+        return None
+    stamp = session.info.get(_TX_STARTED)
+    return stamp if isinstance(stamp, int) else None
+
+
 def cached(session: Session, professional: Professional, first: date) -> Schedule | None:
     version = fresh_version(session, professional)
     cache = _cache(session)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import directory, picker
+from bot.services import availability, directory, picker
 from bot.services.booking import hold
 from bot.services.clock import FrozenClock
 from bot.services.directory import NO_REVIEWS, Rating
@@ -74,10 +74,25 @@ async def test_pages_of_five(sessions: async_sessionmaker[AsyncSession], catalog
     )
 
 
+async def test_the_home_screens_one_statement_says_what_facets_and_the_list_say(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog, clock: FrozenClock
+) -> None:
+    # `unfiltered_page` (the home screen) answers with `facets` and `list_professionals` in one statement.
+    await add_coaches(sessions, 9)
+    await add_reviews(sessions, catalog.anna, [5, 4], clock.now())
+    async with sessions() as session:
+        for page in (0, 1, 2, 7):
+            assert await directory.unfiltered_page(session, page=page) == (
+                await directory.facets(session),
+                await directory.list_professionals(session, page=page),
+            )
+
+
 async def test_an_empty_directory_still_has_one_page(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session:
         found = await directory.list_professionals(session)
         facets = await directory.facets(session)
+        assert await directory.unfiltered_page(session) == (facets, found)
     assert (found.items, found.page, found.pages, found.total) == ([], 0, 1, 0)
     assert (facets.categories, facets.languages) == ([], [])
 
@@ -199,3 +214,30 @@ async def test_times_of_a_day_and_the_last_check(
             kyiv_time("2026-11-24 11:00"),
             kyiv_time("2026-11-24 13:30"),
         ]
+
+
+async def test_busy_intervals_read_with_the_service_give_the_same_screens(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog, clock: FrozenClock
+) -> None:
+    # A calendar screen reads the professional's bookings in the service's own statement
+    # (`busy_between`); the slots must be those of the slot engine's own query, lapsed holds included.
+    now = clock.now()
+    async with sessions.begin() as session:
+        client = User(telegram_id=78, first_name="Client", timezone="Europe/Kyiv", created_at=now)
+        session.add(client)
+        await session.flush()
+        for starts, at in (("2026-11-24 10:00", now), ("2026-11-24 13:30", now + timedelta(minutes=20))):
+            await hold(session, client=client, service_id=catalog.coaching, starts_at=kyiv_time(starts), now=at)
+    later = now + timedelta(minutes=40)  # the 10:00 hold has lapsed, the 13:30 one has not
+    day, zone = date(2026, 11, 24), "Europe/Kyiv"
+    screens = []
+    for prefetch in (False, True):
+        async with sessions() as session:
+            window = availability.busy_window(*picker.week_bounds(day, zone)) if prefetch else None
+            coaching = await directory.bookable_service(session, catalog.coaching, busy_between=window)
+            week = await picker.week_of(session, coaching, day, zone, later)
+            times = [slot.start for slot in await picker.times_on(session, coaching, day, zone, later)]
+            screens.append((week, times))
+    assert screens[0] == screens[1]
+    assert kyiv_time("2026-11-24 10:00") in screens[0][1]
+    assert kyiv_time("2026-11-24 13:30") not in screens[0][1]
