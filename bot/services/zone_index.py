@@ -19,13 +19,14 @@ import subprocess
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from bot.services.cache_dir import cache_folder, write_atomically
+from bot.services.packed_strings import Strings
 
 if TYPE_CHECKING:
     from bot.services.zone_search import _City, _Index
@@ -34,48 +35,6 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 _SEPARATOR = "\x1f"
-
-
-class Strings(Sequence[str]):
-    """Many strings as one UTF-8 byte string and their offsets; an item is decoded when asked for."""
-
-    def __init__(self, blob: bytes, offsets: array[int]) -> None:
-        self._blob = blob
-        self._offsets = offsets
-
-    @classmethod
-    def of(cls, items: Iterable[str]) -> Strings:
-        offsets = array("q", [0])
-        parts = []
-        for item in items:
-            encoded = item.encode()
-            parts.append(encoded)
-            offsets.append(offsets[-1] + len(encoded))
-        return cls(b"".join(parts), offsets)
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        offsets = self._offsets
-        count = len(offsets) - 1
-        if index < 0:
-            index += count
-        if not 0 <= index < count:
-            raise IndexError(index)
-        return self._blob[offsets[index] : offsets[index + 1]].decode()
-
-    def __iter__(self) -> Iterator[str]:
-        return (self[index] for index in range(len(self)))
-
-    def state(self) -> tuple[bytes, bytes]:
-        return self._blob, self._offsets.tobytes()
 
 
 class Cities(Sequence["_City"]):

