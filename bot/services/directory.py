@@ -155,19 +155,21 @@ async def list_professionals(
         row.Professional.id: Rating(float(row.average), int(row.reviews)) if row.reviews else NO_REVIEWS
         for row in found
     }
-    items = [
-        Listing(
-            id=row.id,
-            slug=row.slug,
-            name=row.name,
-            headline=row.headline,
-            languages=tuple(row.languages or ()),
-            categories=tuple(row.categories or ()),
-            rating=rated[row.id],
-        )
-        for row in rows
-    ]
+    items = [_listing(row, rated[row.id]) for row in rows]
     return DirectoryPage(items=items, page=page, pages=pages, total=total)
+
+
+def _listing(row: Any, rating: Rating) -> Listing:
+    """A directory line from a professional's row (an ORM object or a result row with the same names)."""
+    return Listing(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        headline=row.headline,
+        languages=tuple(row.languages or ()),
+        categories=tuple(row.categories or ()),
+        rating=rating,
+    )
 
 
 async def unfiltered_page(
@@ -219,18 +221,7 @@ async def unfiltered_page(
         rated = await ratings(session, [row.id for row in shown])
     else:
         rated = {row.id: Rating(float(row.average), int(row.reviews)) if row.reviews else NO_REVIEWS for row in shown}
-    items = [
-        Listing(
-            id=row.id,
-            slug=row.slug,
-            name=row.name,
-            headline=row.headline,
-            languages=tuple(row.languages or ()),
-            categories=tuple(row.categories or ()),
-            rating=rated[row.id],
-        )
-        for row in shown
-    ]
+    items = [_listing(row, rated[row.id]) for row in shown]
     return Facets(sorted(categories), sorted(languages)), DirectoryPage(
         items=items, page=page, pages=pages, total=total
     )
