@@ -495,3 +495,16 @@ def test_bookbot_run_serves_a_webhook_and_stops_cleanly_on_sigterm(
     assert webhook["secret_token"] == derive_webhook_secret(BOT_TOKEN)
     assert "deleteWebhook" not in telegram.methods()
     assert _health(port) is None, "the web server is closed"
+
+
+async def test_start_up_objects_are_frozen_out_of_the_collectors_way_once_the_background_loads_are_in() -> None:
+    import gc
+
+    from bot import serving
+
+    warming = asyncio.create_task(asyncio.sleep(0))
+    try:
+        await serving._settle_after(warming)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

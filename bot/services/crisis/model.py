@@ -370,6 +370,11 @@ _started: ModelLoading | None = None
 _lock = threading.Lock()
 
 
+def started_loading() -> ModelLoading | None:
+    """The bot's own loading (`start_model_layer()` without a detector), if it was started."""
+    return _started
+
+
 def start_model_layer(detector: Detector | None = None) -> ModelLoading:
     """Load the model layer in the background into `detector` (default: the bot's detector), once."""
     global _started
