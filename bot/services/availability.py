@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, Select, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Date, Integer, Select, and_, bindparam, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -351,20 +351,24 @@ def busy_window(first: datetime, last: datetime) -> tuple[datetime, datetime]:
 # which cost a third of a calendar screen's CPU when made on every call.
 _BUSY = aliased(Booking, name="busy")
 _EARLIER = aliased(Booking, name="earlier")
+# The range of a `with_busy` statement, bound at each execution (`busy_range`), so that the statement
+# itself can be built once.
+_LOW = bindparam("busy_low", type_=UTCDateTime())
+_HIGH = bindparam("busy_high", type_=UTCDateTime())
 
 
-def with_busy(query: Select[Any], professional_id: Any, low: datetime, high: datetime) -> Select[Any]:
+def with_busy(query: Select[Any], professional_id: Any) -> Select[Any]:
     """`query` (one row per service) outer-joined with the active bookings of the service's professional
-    that meet [low, high), as four more columns; `remember_busy` keeps them for `free_slots`. Lapsed
-    holds come too: `_load_busy` tells them apart with the `now` it is called with."""
+    that meet the range `busy_range` binds, as four more columns; `remember_busy` keeps them for
+    `free_slots`. Lapsed holds come too: `_load_busy` tells them apart with the `now` it is called with."""
     busy, earlier = _BUSY, _EARLIER
-    # As in `_load_busy`: only the latest booking starting before `low` can reach into the range.
+    # As in `_load_busy`: only the latest booking starting before the range can reach into it.
     latest_before = (
         select(earlier.block_starts_at)
         .where(
             earlier.professional_id == professional_id,
             earlier.state.in_(ACTIVE_STATES),
-            earlier.block_starts_at <= literal(low, UTCDateTime()),
+            earlier.block_starts_at <= _LOW,
         )
         .order_by(earlier.block_starts_at.desc())
         .limit(1)
@@ -375,11 +379,16 @@ def with_busy(query: Select[Any], professional_id: Any, low: datetime, high: dat
         and_(
             busy.professional_id == professional_id,
             busy.state.in_(ACTIVE_STATES),
-            busy.block_starts_at >= func.coalesce(latest_before, literal(low, UTCDateTime())),
-            busy.block_starts_at < literal(high, UTCDateTime()),
-            busy.block_ends_at > literal(low, UTCDateTime()),
+            busy.block_starts_at >= func.coalesce(latest_before, _LOW),
+            busy.block_starts_at < _HIGH,
+            busy.block_ends_at > _LOW,
         ),
     )
+
+
+def busy_range(low: datetime, high: datetime) -> dict[str, datetime]:
+    """The parameters of a `with_busy` statement: the bookings meeting [low, high)."""
+    return {_LOW.key: low, _HIGH.key: high}
 
 
 def remember_busy(

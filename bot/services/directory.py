@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, Float, and_, bindparam, case, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -323,6 +323,11 @@ async def profile_by_id(session: AsyncSession, professional_id: int) -> ProfileV
     return await _profile(session, Professional.id == professional_id, professional_id)
 
 
+# Built once (every booking step asks for its service): only the values are bound at each call.
+_BOOKABLE = select(Service).options(joinedload(Service.professional)).where(Service.id == bindparam("service_id"))
+_BOOKABLE_WITH_BUSY = availability.with_busy(_BOOKABLE, Service.professional_id)
+
+
 async def bookable_service(
     session: AsyncSession, service_id: int, *, busy_between: tuple[datetime, datetime] | None = None
 ) -> Service:
@@ -330,12 +335,13 @@ async def bookable_service(
 
     `busy_between` (a calendar screen, bot.services.availability.busy_window): the professional's
     bookings meeting that range come in the same statement, for the slot engine to use."""
-    query = select(Service).options(joinedload(Service.professional)).where(Service.id == service_id)
     if busy_between is None:
-        service = await session.scalar(query)
+        service = await session.scalar(_BOOKABLE, {"service_id": service_id})
     else:
         low, high = busy_between
-        rows = (await session.execute(availability.with_busy(query, Service.professional_id, low, high))).all()
+        rows = (
+            await session.execute(_BOOKABLE_WITH_BUSY, {"service_id": service_id, **availability.busy_range(low, high)})
+        ).all()
         service = rows[0][0] if rows else None
         if service is not None:
             availability.remember_busy(session, service.professional_id, low, high, [row[1:] for row in rows])
