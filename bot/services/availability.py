@@ -421,6 +421,42 @@ def _prefetched(
     ]
 
 
+def _busy_of() -> Select[datetime, datetime]:
+    """The buffered intervals of one professional's bookings that occupy [low, high) at `now` (all bound)."""
+    low, high = bindparam("low", type_=UTCDateTime()), bindparam("high", type_=UTCDateTime())
+    active = and_(
+        Booking.professional_id == bindparam("professional_id"),
+        Booking.state.in_(ACTIVE_STATES),
+    )
+    # Active bookings of one professional never overlap (the database enforces it), so the intervals
+    # sorted by start are sorted by end too: of those starting before `low`, only the latest can reach
+    # into the range. Bounding the start from below by it lets the (professional, block start) index
+    # skip the whole history instead of scanning it for block ends.
+    latest_before = (
+        select(Booking.block_starts_at)
+        .where(active, Booking.block_starts_at <= low)
+        .order_by(Booking.block_starts_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(Booking.block_starts_at, Booking.block_ends_at).where(
+        active,
+        Booking.block_starts_at >= func.coalesce(latest_before, low),
+        Booking.block_starts_at < high,
+        Booking.block_ends_at > low,
+        # A hold the client let run out frees the slot even before the worker marks it expired.
+        or_(
+            Booking.state != BookingState.HELD,
+            Booking.hold_expires_at.is_(None),
+            Booking.hold_expires_at > bindparam("now", type_=UTCDateTime()),
+        ),
+    )
+
+
+# Built once: every calendar screen and booking asks it (only the values are bound at each call).
+_BUSY_OF = _busy_of()
+
+
 async def _load_busy(
     session: AsyncSession,
     professional_id: int,
@@ -432,36 +468,9 @@ async def _load_busy(
     """Buffered intervals of the bookings that occupy the calendar somewhere in [low, high)."""
     if exclude_booking_id is None and (found := _prefetched(session, professional_id, low, high, now)) is not None:
         return found
-    active = and_(
-        Booking.professional_id == professional_id,
-        Booking.state.in_(ACTIVE_STATES),
-    )
-    # Active bookings of one professional never overlap (the database enforces it), so the intervals
-    # sorted by start are sorted by end too: of those starting before `low`, only the latest can reach
-    # into the range. Bounding the start from below by it lets the (professional, block start) index
-    # skip the whole history instead of scanning it for block ends.
-    latest_before = (
-        select(Booking.block_starts_at)
-        .where(active, Booking.block_starts_at <= literal(low, UTCDateTime()))
-        .order_by(Booking.block_starts_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = select(Booking.block_starts_at, Booking.block_ends_at).where(
-        active,
-        Booking.block_starts_at >= func.coalesce(latest_before, literal(low, UTCDateTime())),
-        Booking.block_starts_at < literal(high, UTCDateTime()),
-        Booking.block_ends_at > literal(low, UTCDateTime()),
-        # A hold the client let run out frees the slot even before the worker marks it expired.
-        or_(
-            Booking.state != BookingState.HELD,
-            Booking.hold_expires_at.is_(None),
-            Booking.hold_expires_at > literal(now, UTCDateTime()),
-        ),
-    )
-    if exclude_booking_id is not None:
-        query = query.where(Booking.id != exclude_booking_id)
-    rows = await session.execute(query)
+    query = _BUSY_OF if exclude_booking_id is None else _BUSY_OF.where(Booking.id != exclude_booking_id)
+    params = {"professional_id": professional_id, "low": low, "high": high, "now": now}
+    rows = await session.execute(query, params)
     return [(row[0], row[1]) for row in rows]
 
 
