@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, bindparam, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, Float, Select, and_, bindparam, case, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -172,16 +172,9 @@ def _listing(row: Any, rating: Rating) -> Listing:
     )
 
 
-async def unfiltered_page(
-    session: AsyncSession, *, page: int = 0, per_page: int = PER_PAGE
-) -> tuple[Facets, DirectoryPage]:
-    """`facets` and `list_professionals` without filters, in one statement (the home screen, shown
-    after every onboarding): every listed professional's row with its place in the list, and the
-    rating only for the rows of the page asked for (a CASE around the subqueries: both databases
-    evaluate only the branch taken). A page past the end (a stale button) rates its rows afterwards."""
-    if per_page < 1:
-        raise ValueError("per_page must be positive")
-    page = max(page, 0)
+def _unfiltered() -> Select[Any]:
+    """Every listed professional with their place in the list, rated only on the page between the bound
+    positions (a CASE around the subqueries: both databases evaluate only the branch taken)."""
     ranked = (
         select(
             Professional.id,
@@ -195,18 +188,32 @@ async def unfiltered_page(
         .where(*_listed())
         .subquery()
     )
-    on_page = and_(ranked.c.position > page * per_page, ranked.c.position <= (page + 1) * per_page)
+    on_page = and_(ranked.c.position > bindparam("first_position"), ranked.c.position <= bindparam("last_position"))
     average = select(func.avg(Review.rating)).where(Review.professional_id == ranked.c.id).scalar_subquery()
     reviews = select(func.count(Review.id)).where(Review.professional_id == ranked.c.id).scalar_subquery()
-    rows = (
-        await session.execute(
-            select(
-                ranked,
-                case((on_page, average)).label("average"),
-                case((on_page, reviews), else_=0).label("reviews"),
-            ).order_by(ranked.c.position)
-        )
-    ).all()
+    return select(
+        ranked,
+        case((on_page, average)).label("average"),
+        case((on_page, reviews), else_=0).label("reviews"),
+    ).order_by(ranked.c.position)
+
+
+# Built once: the home screen follows every onboarding (only the page's positions are bound).
+_UNFILTERED = _unfiltered()
+
+
+async def unfiltered_page(
+    session: AsyncSession, *, page: int = 0, per_page: int = PER_PAGE
+) -> tuple[Facets, DirectoryPage]:
+    """`facets` and `list_professionals` without filters, in one statement (the home screen, shown
+    after every onboarding): every listed professional's row with its place in the list, and the
+    rating only for the rows of the page asked for (a CASE around the subqueries: both databases
+    evaluate only the branch taken). A page past the end (a stale button) rates its rows afterwards."""
+    if per_page < 1:
+        raise ValueError("per_page must be positive")
+    page = max(page, 0)
+    positions = {"first_position": page * per_page, "last_position": (page + 1) * per_page}
+    rows = (await session.execute(_UNFILTERED, positions)).all()
     categories: set[str] = set()
     languages: set[str] = set()
     for row in rows:
