@@ -249,7 +249,7 @@ async def facets(session: AsyncSession) -> Facets:
     return Facets(sorted(categories), sorted(languages))
 
 
-async def _profile(session: AsyncSession, where: ColumnElement[bool], key: object) -> ProfileView:
+def _profile_statement(where: ColumnElement[bool]) -> Select[Any]:
     """A verified professional's profile in one statement: the professional, their active services
     (catalog order) each joined with its active packages, and, computed once on a one-row derived
     table, the rating and the newest comments (one scalar subquery per place, LATEST_COMMENTS of them)."""
@@ -281,22 +281,30 @@ async def _profile(session: AsyncSession, where: ColumnElement[bool], key: objec
         .limit(1)
         .subquery()
     )
-    rows = (
-        await session.execute(
-            select(Professional, Service, Package, head)
-            .join(head, head.c.id == Professional.id)
-            .outerjoin(Service, and_(Service.professional_id == Professional.id, Service.active.is_(True)))
-            .outerjoin(
-                Package,
-                and_(
-                    Package.service_id == Service.id,
-                    Package.professional_id == Professional.id,
-                    Package.active.is_(True),
-                ),
-            )
-            .order_by(Service.id, Package.id)
+    return (
+        select(Professional, Service, Package, head)
+        .join(head, head.c.id == Professional.id)
+        .outerjoin(Service, and_(Service.professional_id == Professional.id, Service.active.is_(True)))
+        .outerjoin(
+            Package,
+            and_(
+                Package.service_id == Service.id,
+                Package.professional_id == Professional.id,
+                Package.active.is_(True),
+            ),
         )
-    ).all()
+        .order_by(Service.id, Package.id)
+    )
+
+
+# Built once (a profile is opened on every booking): the professional's id or lower-case slug is bound.
+_PROFILE_BY_ID = _profile_statement(Professional.id == bindparam("key"))
+_PROFILE_BY_SLUG = _profile_statement(func.lower(Professional.slug) == bindparam("key"))
+
+
+async def _profile(session: AsyncSession, statement: Select[Any], value: object, key: object) -> ProfileView:
+    """The profile `statement` finds with `value` bound; NotFound (naming `key`) when there is none."""
+    rows = (await session.execute(statement, {"key": value})).all()
     professional = rows[0].Professional if rows else None
     if professional is None or not professional.verified:
         raise NotFound("professional", key)
@@ -323,11 +331,11 @@ async def _profile(session: AsyncSession, where: ColumnElement[bool], key: objec
 async def profile_by_slug(session: AsyncSession, slug: str) -> ProfileView:
     """A verified professional's profile; NotFound otherwise (a deep link to someone not listed). Any
     case finds it: people retype links (`pro_ANNA-KOVAL`)."""
-    return await _profile(session, func.lower(Professional.slug) == slug.lower(), slug)
+    return await _profile(session, _PROFILE_BY_SLUG, slug.lower(), slug)
 
 
 async def profile_by_id(session: AsyncSession, professional_id: int) -> ProfileView:
-    return await _profile(session, Professional.id == professional_id, professional_id)
+    return await _profile(session, _PROFILE_BY_ID, professional_id, professional_id)
 
 
 # Built once (every booking step asks for its service): only the values are bound at each call.
