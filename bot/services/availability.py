@@ -22,7 +22,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -357,32 +371,38 @@ _LOW = bindparam("busy_low", type_=UTCDateTime())
 _HIGH = bindparam("busy_high", type_=UTCDateTime())
 
 
+def _occupying(booking: Any, professional_id: Any) -> list[ColumnElement[bool]]:
+    """`booking` (Booking or an alias of it) is an active booking of the professional meeting the range
+    `busy_range` binds. Active bookings of one professional never overlap (the database enforces it), so
+    the intervals sorted by start are sorted by end too: of those starting before the range, only the
+    latest can reach into it. Bounding the start from below by it lets the (professional, block start)
+    index skip the whole history instead of scanning it for block ends."""
+    latest_before = (
+        select(_EARLIER.block_starts_at)
+        .where(
+            _EARLIER.professional_id == professional_id,
+            _EARLIER.state.in_(ACTIVE_STATES),
+            _EARLIER.block_starts_at <= _LOW,
+        )
+        .order_by(_EARLIER.block_starts_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return [
+        booking.professional_id == professional_id,
+        booking.state.in_(ACTIVE_STATES),
+        booking.block_starts_at >= func.coalesce(latest_before, _LOW),
+        booking.block_starts_at < _HIGH,
+        booking.block_ends_at > _LOW,
+    ]
+
+
 def with_busy(query: Select[Any], professional_id: Any) -> Select[Any]:
     """`query` (one row per service) outer-joined with the active bookings of the service's professional
     that meet the range `busy_range` binds, as four more columns; `remember_busy` keeps them for
     `free_slots`. Lapsed holds come too: `_load_busy` tells them apart with the `now` it is called with."""
-    busy, earlier = _BUSY, _EARLIER
-    # As in `_load_busy`: only the latest booking starting before the range can reach into it.
-    latest_before = (
-        select(earlier.block_starts_at)
-        .where(
-            earlier.professional_id == professional_id,
-            earlier.state.in_(ACTIVE_STATES),
-            earlier.block_starts_at <= _LOW,
-        )
-        .order_by(earlier.block_starts_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return query.add_columns(busy.block_starts_at, busy.block_ends_at, busy.state, busy.hold_expires_at).outerjoin(
-        busy,
-        and_(
-            busy.professional_id == professional_id,
-            busy.state.in_(ACTIVE_STATES),
-            busy.block_starts_at >= func.coalesce(latest_before, _LOW),
-            busy.block_starts_at < _HIGH,
-            busy.block_ends_at > _LOW,
-        ),
+    return query.add_columns(_BUSY.block_starts_at, _BUSY.block_ends_at, _BUSY.state, _BUSY.hold_expires_at).outerjoin(
+        _BUSY, and_(*_occupying(_BUSY, professional_id))
     )
 
 
@@ -422,28 +442,9 @@ def _prefetched(
 
 
 def _busy_of() -> Select[datetime, datetime]:
-    """The buffered intervals of one professional's bookings that occupy [low, high) at `now` (all bound)."""
-    low, high = bindparam("low", type_=UTCDateTime()), bindparam("high", type_=UTCDateTime())
-    active = and_(
-        Booking.professional_id == bindparam("professional_id"),
-        Booking.state.in_(ACTIVE_STATES),
-    )
-    # Active bookings of one professional never overlap (the database enforces it), so the intervals
-    # sorted by start are sorted by end too: of those starting before `low`, only the latest can reach
-    # into the range. Bounding the start from below by it lets the (professional, block start) index
-    # skip the whole history instead of scanning it for block ends.
-    latest_before = (
-        select(Booking.block_starts_at)
-        .where(active, Booking.block_starts_at <= low)
-        .order_by(Booking.block_starts_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    """The buffered intervals of one professional's bookings that occupy the bound range at `now`."""
     return select(Booking.block_starts_at, Booking.block_ends_at).where(
-        active,
-        Booking.block_starts_at >= func.coalesce(latest_before, low),
-        Booking.block_starts_at < high,
-        Booking.block_ends_at > low,
+        *_occupying(Booking, bindparam("professional_id")),
         # A hold the client let run out frees the slot even before the worker marks it expired.
         or_(
             Booking.state != BookingState.HELD,
@@ -469,7 +470,7 @@ async def _load_busy(
     if exclude_booking_id is None and (found := _prefetched(session, professional_id, low, high, now)) is not None:
         return found
     query = _BUSY_OF if exclude_booking_id is None else _BUSY_OF.where(Booking.id != exclude_booking_id)
-    params = {"professional_id": professional_id, "low": low, "high": high, "now": now}
+    params = {"professional_id": professional_id, "now": now, **busy_range(low, high)}
     rows = await session.execute(query, params)
     return [(row[0], row[1]) for row in rows]
 
