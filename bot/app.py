@@ -42,6 +42,7 @@ from bot.middlewares import (
 )
 from bot.rate_limit import RateLimiter, make_rate_limiter
 from bot.render import RendererRegistry
+from bot.services import user_cache
 from bot.services.clock import Clock, FrozenClock
 from bot.services.payments.demo import DemoGateway
 from bot.services.payments.gateway import PaymentGateway
@@ -139,6 +140,10 @@ def build_app(
     if storage is None:
         # Conversation state survives a restart: in Redis when there is one, else in the database.
         storage = _redis_storage(redis, key_prefix) if redis is not None else DatabaseStorage(session_factory, clock)
+    bind = session_factory.kw.get("bind")
+    if isinstance(storage, DatabaseStorage) and isinstance(bind, AsyncEngine):
+        # The database storage means one process: its cache of users rows is then right (one per engine).
+        user_cache.enable(bind)
     isolation = storage.create_isolation() if _is_redis_storage(storage) else None
     deduplicator: Deduplicator = RedisDeduplicator(redis, key_prefix) if redis is not None else MemoryDeduplicator()
 

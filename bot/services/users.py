@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import user_cache
 from models import User
 
 MAX_FIRST_NAME = 128
@@ -28,7 +29,7 @@ async def get_or_create_user(
     back on `language_code` meanwhile.
     """
     name = first_name[:MAX_FIRST_NAME]
-    user = await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
+    user = await find_user(session, telegram_id)
     if user is None:
         # One statement, no savepoint: ON CONFLICT DO NOTHING when two first updates from one person
         # race, and RETURNING gives the row (as an ORM object) without a SELECT after the INSERT.
@@ -38,6 +39,8 @@ async def get_or_create_user(
         )
         if user is None:  # the other one created the row
             user = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).one()
+        else:
+            user_cache.written_by(session, user)
     if user.first_name != name:
         user.first_name = name
     if user.blocked_at is not None:
@@ -54,7 +57,21 @@ def _insert_for(session: AsyncSession) -> Any:
 
 
 async def find_user(session: AsyncSession, telegram_id: int) -> User | None:
-    return await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
+    """The person's row, from this process's cache of them when it has it (bot/services/user_cache.py:
+    then without SQL), as a `User` of `session` either way."""
+    cache = user_cache.cache_of(session)
+    if cache is None:
+        return await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
+    user = user_cache.attach(session, cache, telegram_id)
+    if user is not None:
+        return user
+    token = cache.loading(telegram_id)
+    found: User | None = None
+    try:
+        found = await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
+    finally:
+        user_cache.loaded(session, cache, telegram_id, token, found)  # nothing is kept when the read failed
+    return found
 
 
 def user_is_current(user: User | None, first_name: str) -> bool:
