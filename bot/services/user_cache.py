@@ -243,6 +243,8 @@ def _flushing(_mapper: Mapper[User], _connection: Connection, user: User) -> Non
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: nothing has committed yet
     pending = session.info.pop(_WRITTEN, None)
     if pending is None:
         return

@@ -175,8 +175,16 @@ async def test_a_read_in_a_unit_of_work_that_has_written_is_not_kept(
         assert await find_user(session, ID) is not None
         assert cache.get(ID) is None
         await session.rollback()
-    # The professional's row user_for_chat made was rolled back: nothing of it is served.
     assert cache.get(ID + 5) is None
+    async with sessions() as session:
+        # A professional's row made in a savepoint (user_for_chat), released, then rolled back with the
+        # transaction around it: nothing of it is served.
+        await user_for_chat(session, ID + 6, clock.now())
+        assert cache.get(ID + 6) is None
+        await session.rollback()
+    assert cache.get(ID + 6) is None
+    async with sessions() as session:
+        assert await find_user(session, ID + 6) is None
     async with sessions.begin() as session:
         made = await user_for_chat(session, ID + 5, clock.now())
         made_id = made.id
