@@ -1,5 +1,8 @@
 """Load (or create) the `models.User` behind every update; handlers receive it as `user`.
 
+With the database conversation storage (one process) a person's row comes from the process's cache of
+them after their first update (bot/services/user_cache.py, through `find_user`), without SQL.
+
 In a read-only session (models.db.make_read_only_sessionmaker) the row is only read; when it needs
 writing (a first contact, a new first name, an unblock) that happens in a short write transaction of
 its own, and the read-only session then starts afresh to see it.

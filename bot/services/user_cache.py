@@ -16,13 +16,17 @@ It follows the database, never leads it:
 
 - every write of the table through this process's engine drops what it touches before it reaches the
   database: a `User` flushed by the ORM (mapper events) drops its row; any other UPDATE or DELETE of
-  `users` (the outbox's 403 mark, a bulk or textual statement, through a session or a bare connection)
-  drops every row, and nothing is kept until its transaction has ended (`_BULK`);
+  `users` (the outbox's 403 mark, a bulk or textual statement, through a session or a bare connection:
+  `do_orm_execute` and the engine's `before_cursor_execute`) drops every row, and nothing is kept until
+  that transaction has ended (the session's end, the connection's return to the pool). Whatever goes
+  wrong there leaves the cache empty, never wrong;
 - a row enters only with what has committed: a read (`loading`/`loaded`) in a unit of work that has
-  not written, of a row it has not changed, when no write of that row overlapped the read; a row the
-  ORM wrote enters after its transaction committed (`after_commit`: write-through, so the update after
-  a change of language or city reads nothing), and a rolled-back or failed one leaves the row out, so
-  the next update reads the database;
+  not written, of a row it has not changed, when no write of that row overlapped the read (each
+  statement reads what has committed: PostgreSQL's READ COMMITTED, SQLite's writers hold the write lock
+  from BEGIN and its readers run without a transaction); a row the ORM wrote enters once the outermost
+  transaction committed (`after_commit`, a savepoint's release is none: write-through, so the update
+  after a change of language or city reads nothing), and a rolled-back or failed one leaves the row
+  out, so the next update reads the database;
 - a row written by two units of work at once, or read while being written, is dropped rather than
   guessed.
 """

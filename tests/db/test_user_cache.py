@@ -162,7 +162,7 @@ async def test_the_worker_marking_a_blocked_recipient_is_seen_by_their_next_upda
     assert (await as_stored(sessions)).blocked_at is None
 
 
-async def test_a_read_in_a_unit_of_work_that_has_written_is_not_kept(
+async def test_nothing_uncommitted_is_kept(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], cache: UserCache, clock: FrozenClock
 ) -> None:
     await make_person(sessions, clock)
@@ -177,14 +177,19 @@ async def test_a_read_in_a_unit_of_work_that_has_written_is_not_kept(
         await session.rollback()
     assert cache.get(ID + 5) is None
     async with sessions() as session:
-        # A professional's row made in a savepoint (user_for_chat), released, then rolled back with the
-        # transaction around it: nothing of it is served.
+        # A savepoint released (as user_for_chat's), then the transaction around it rolled back.
         await user_for_chat(session, ID + 6, clock.now())
-        assert cache.get(ID + 6) is None
+        user = await find_user(session, ID)
+        assert user is not None
+        async with session.begin_nested():
+            user.locale = "uk"
+        assert cache.get(ID) is None
         await session.rollback()
-    assert cache.get(ID + 6) is None
+    assert cache.get(ID) is None and cache.get(ID + 6) is None
     async with sessions() as session:
         assert await find_user(session, ID + 6) is None
+        user = await find_user(session, ID)
+        assert user is not None and user.locale is None
     async with sessions.begin() as session:
         made = await user_for_chat(session, ID + 5, clock.now())
         made_id = made.id
