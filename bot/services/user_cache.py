@@ -159,7 +159,7 @@ def enable(engine: AsyncEngine, size: int = CACHE_SIZE) -> UserCache:
     sync_engine = engine.sync_engine
     cache = _caches.get(sync_engine.pool)
     if cache is None:
-        configure_mappers()  # `attach` builds instances without the constructor that would
+        configure_mappers()  # `attach` builds instances without the constructor, which would do it first
         cache = _caches[sync_engine.pool] = UserCache(size)
         _watch_statements(sync_engine, cache)
     return cache
