@@ -1,7 +1,9 @@
 """The slot engine: which starts a professional offers for a service, exactly as DESIGN.md defines slots.
 
 The core (`compute_slots`) is a pure function of a `Schedule`, the busy intervals, the clock's `now`
-and a range; the async helpers below load those from the database and call it.
+and a range; `first_slots_by_day` answers a week picker's narrower question (which days have a slot)
+by the same rules without walking every start. The async helpers below load those inputs from the
+database and call them.
 
 Wall-clock times become instants in two ways, and the difference matters around DST changes:
 
