@@ -1,7 +1,9 @@
 """The slot engine: which starts a professional offers for a service, exactly as DESIGN.md defines slots.
 
 The core (`compute_slots`) is a pure function of a `Schedule`, the busy intervals, the clock's `now`
-and a range; the async helpers below load those from the database and call it.
+and a range; `first_slots_by_day` answers a week picker's narrower question (which days have a slot)
+by the same rules without walking every start. The async helpers below load those inputs from the
+database and call them.
 
 Wall-clock times become instants in two ways, and the difference matters around DST changes:
 
@@ -16,7 +18,7 @@ Wall-clock times become instants in two ways, and the difference matters around 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -150,7 +152,13 @@ class _Busy:
     def __init__(self, intervals: Iterable[tuple[datetime, datetime]]) -> None:
         starts: list[datetime] = []
         ends: list[datetime] = []
-        for start, end in sorted((_as_utc(s, "busy start"), _as_utc(e, "busy end")) for s, e in intervals):
+        # What the database reads is UTC already: only the rest is converted (and checked to be aware).
+        pairs = [
+            (s, e) if s.tzinfo is UTC and e.tzinfo is UTC else (_as_utc(s, "busy start"), _as_utc(e, "busy end"))
+            for s, e in intervals
+        ]
+        pairs.sort()
+        for start, end in pairs:
             if end <= start:
                 continue
             if ends and start <= ends[-1]:
@@ -161,10 +169,170 @@ class _Busy:
         self._starts = starts
         self._ends = ends
 
-    def overlaps(self, start: datetime, end: datetime) -> bool:
-        """Whether [start, end) meets any busy run; touching at an end point is not meeting."""
+    def met_until(self, start: datetime, end: datetime) -> datetime | None:
+        """The end of the first busy run [start, end) meets, None if it meets none; touching at an end
+        point is not meeting. Nothing starting before that end (and no later) can be free either."""
         index = bisect_right(self._ends, start)
-        return index < len(self._starts) and self._starts[index] < end
+        if index < len(self._starts) and self._starts[index] < end:
+            return self._ends[index]
+        return None
+
+
+_MINUTE = timedelta(minutes=1)
+_DAY = timedelta(days=1)
+
+
+def _steady_offset(day: date, zone: ZoneInfo) -> timedelta | None:
+    """The UTC offset `zone` keeps from local `day`'s midnight through the next one, None on a day whose
+    clocks change (or whose midnights are skipped or repeated).
+
+    Equal unambiguous offsets at both midnights rule out a change between them because no zone changes
+    its offset twice within two days (true of every tzdata transition to date): on such a day every
+    wall-clock reading is one instant, `offset` before it, so a window's starts are plain arithmetic."""
+    midnight = datetime.combine(day, time(), zone)
+    following = datetime.combine(day + _DAY, time(), zone)
+    offset = midnight.utcoffset()
+    if (
+        offset is None
+        or midnight.replace(fold=1).utcoffset() != offset
+        or following.utcoffset() != offset
+        or following.replace(fold=1).utcoffset() != offset
+    ):
+        return None
+    return offset
+
+
+@dataclass(frozen=True)
+class _Search:
+    """One question to the engine: its schedule and the bounds every start must keep."""
+
+    schedule: Schedule
+    duration: timedelta
+    step: timedelta
+    blocked: _Busy
+    earliest: datetime
+    latest: datetime  # inclusive
+    range_end: datetime  # exclusive
+
+    def days(self) -> Iterator[date]:
+        """The professional's local dates whose windows can hold a start, in order.
+
+        A start's local date is the date of its own window, so these dates cover every candidate; the
+        extra day in front keeps that true should a clock ever fall back across midnight. A start read
+        with `fold=0` grows with its wall-clock reading, so the starts of one date all precede the next
+        date's: the dates can be searched one after another and a search stopped at any date."""
+        zone = self.schedule.zone
+        day = self.earliest.astimezone(zone).date() - _DAY
+        last_day = min(self.range_end, self.latest).astimezone(zone).date()
+        while day <= last_day:
+            yield day
+            day += _DAY
+
+    def starts_on(self, day: date, earliest: datetime, viewer: ZoneInfo | None) -> list[datetime]:
+        """The free starts (from `earliest` on) of the windows of local `day`, sorted. With `viewer`, a
+        window stops counting the starts of one of the viewer's local dates once it has found one."""
+        found: set[datetime] = set()
+        windows = self.schedule.windows_on(day)
+        if not windows:
+            return []
+        offset = _steady_offset(day, self.schedule.zone)
+        for first_minute, end_minute in windows:
+            if offset is None:
+                self._changing_window(day, first_minute, end_minute, earliest, viewer, found)
+            else:
+                midnight = datetime.combine(day, time(), UTC) - offset
+                self._steady_window(
+                    midnight + first_minute * _MINUTE, midnight + end_minute * _MINUTE, earliest, viewer, found
+                )
+        return sorted(found)
+
+    def _next_floor(self, start: datetime, viewer: ZoneInfo | None) -> datetime | None:
+        """Where to look on from after a free `start`: None for the very next step, or with `viewer` the
+        beginning of the viewer's next local date."""
+        if viewer is None:
+            return None
+        return start_of_local_day(start.astimezone(viewer).date() + _DAY, viewer)
+
+    def _steady_window(
+        self,
+        window_start: datetime,
+        window_end: datetime,
+        floor: datetime,
+        viewer: ZoneInfo | None,
+        found: set[datetime],
+    ) -> None:
+        """A window of a day without a clock change: its starts are `window_start` plus whole steps, so
+        the first start at or after any instant is one division away (a busy run is jumped whole)."""
+        step, duration = self.step, self.duration
+        before, after = self.schedule.buffer_before, self.schedule.buffer_after
+        last = min(window_end - duration, self.latest)
+        start = window_start
+        while True:
+            if floor > start:
+                # The first step at or after `floor`: ceil((floor - window_start) / step) steps in.
+                start = window_start - ((window_start - floor) // step) * step
+            if start > last or start >= self.range_end:
+                return
+            busy_until = self.blocked.met_until(start - before, start + duration + after)
+            if busy_until is not None:
+                floor = busy_until + before
+                continue
+            found.add(start)
+            floor = self._next_floor(start, viewer) or start + step
+
+    def _changing_window(
+        self,
+        day: date,
+        first_minute: int,
+        end_minute: int,
+        floor: datetime,
+        viewer: ZoneInfo | None,
+        found: set[datetime],
+    ) -> None:
+        """A window of a day the clocks change: each wall-clock start is read on its own."""
+        zone = self.schedule.zone
+        before, after = self.schedule.buffer_before, self.schedule.buffer_after
+        midnight = datetime.combine(day, time())
+        window_end_wall = midnight + end_minute * _MINUTE
+        last = min(wall_to_boundary(window_end_wall, zone) - self.duration, self.latest)
+        wall = midnight + first_minute * _MINUTE
+        while wall < window_end_wall:
+            start = wall_to_start(wall, zone)
+            wall += self.step
+            if start is None or start < floor:
+                continue
+            if start > last or start >= self.range_end:
+                # Starts only grow along a window, so nothing later in it can fit either.
+                return
+            busy_until = self.blocked.met_until(start - before, start + self.duration + after)
+            if busy_until is not None:
+                floor = busy_until + before
+                continue
+            found.add(start)
+            floor = self._next_floor(start, viewer) or floor
+
+
+def _search(
+    schedule: Schedule,
+    duration: timedelta,
+    step: timedelta,
+    busy: Sequence[tuple[datetime, datetime]],
+    now: datetime,
+    range_start: datetime,
+    range_end: datetime,
+) -> _Search | None:
+    """The search `compute_slots` and `first_slots_by_day` run, None when nothing can be in range."""
+    if duration <= timedelta(0):
+        raise ValueError(f"duration must be positive, got {duration}")
+    if step <= timedelta(0):
+        raise ValueError(f"step must be positive, got {step}")
+    now = _as_utc(now, "now")
+    earliest = max(_as_utc(range_start, "range_start"), now + schedule.min_notice)
+    latest = now + schedule.horizon  # inclusive
+    range_end = _as_utc(range_end, "range_end")
+    if earliest >= range_end or earliest > latest:
+        return None
+    return _Search(schedule, duration, step, _Busy(busy), earliest, latest, range_end)
 
 
 def compute_slots(
@@ -180,43 +348,48 @@ def compute_slots(
 
     `busy` holds the buffered intervals [block_start, block_end) of the active bookings.
     """
-    if duration <= timedelta(0):
-        raise ValueError(f"duration must be positive, got {duration}")
-    if step <= timedelta(0):
-        raise ValueError(f"step must be positive, got {step}")
-    now = _as_utc(now, "now")
-    earliest = max(_as_utc(range_start, "range_start"), now + schedule.min_notice)
-    latest = now + schedule.horizon  # inclusive
-    range_end = _as_utc(range_end, "range_end")
-    if earliest >= range_end or earliest > latest:
+    search = _search(schedule, duration, step, busy, now, range_start, range_end)
+    if search is None:
         return []
+    return [
+        Slot(start, start + duration) for day in search.days() for start in search.starts_on(day, search.earliest, None)
+    ]
 
-    zone = schedule.zone
-    blocked = _Busy(busy)
-    found: dict[datetime, Slot] = {}
-    # A start's local date is the date of its own window, so these dates cover every candidate; the
-    # extra day in front keeps that true should a clock ever fall back across midnight.
-    day = earliest.astimezone(zone).date() - timedelta(days=1)
-    last_day = min(range_end, latest).astimezone(zone).date()
-    while day <= last_day:
-        midnight = datetime.combine(day, time())
-        for first_minute, end_minute in schedule.windows_on(day):
-            window_end_wall = midnight + timedelta(minutes=end_minute)
-            window_end = wall_to_boundary(window_end_wall, zone)
-            wall = midnight + timedelta(minutes=first_minute)
-            while wall < window_end_wall:
-                start = wall_to_start(wall, zone)
-                wall += step
-                if start is None or start < earliest or start in found:
-                    continue
-                end = start + duration
-                if end > window_end or start >= range_end or start > latest:
-                    # Starts only grow along a window, so nothing later in it can fit either.
-                    break
-                if not blocked.overlaps(start - schedule.buffer_before, end + schedule.buffer_after):
-                    found[start] = Slot(start, end)
-        day += timedelta(days=1)
-    return [found[start] for start in sorted(found)]
+
+def first_slots_by_day(
+    schedule: Schedule,
+    duration: timedelta,
+    step: timedelta,
+    busy: Sequence[tuple[datetime, datetime]],
+    now: datetime,
+    range_start: datetime,
+    range_end: datetime,
+    viewer: ZoneInfo,
+    *,
+    max_days: int | None = None,
+) -> list[Slot]:
+    """Of the slots `compute_slots` gives, the first of each of the viewer's local dates (at most
+    `max_days` of them, the earliest), sorted: what a week picker needs, found without walking every
+    free start of a day (or of every day up to the horizon, to find the next free one)."""
+    search = _search(schedule, duration, step, busy, now, range_start, range_end)
+    if search is None or (max_days is not None and max_days < 1):
+        return []
+    found: list[Slot] = []
+    last_date: date | None = None
+    floor = search.earliest
+    for day in search.days():
+        for start in search.starts_on(day, floor, viewer):
+            on_date = start.astimezone(viewer).date()
+            if on_date == last_date:
+                continue
+            found.append(Slot(start, start + duration))
+            last_date = on_date
+            if len(found) == max_days:
+                return found
+        if last_date is not None:
+            # Later dates of the schedule start later, so the viewer's dates found so far are complete.
+            floor = max(floor, start_of_local_day(last_date + _DAY, viewer))
+    return found
 
 
 # --- from the database -------------------------------------------------------------------------
@@ -475,6 +648,39 @@ async def _load_busy(
     return [(row[0], row[1]) for row in rows]
 
 
+async def _search_inputs(
+    session: AsyncSession,
+    professional: Professional,
+    service: Service,
+    range_start: datetime,
+    range_end: datetime,
+    now: datetime,
+    exclude_booking_id: int | None,
+) -> tuple[Schedule, list[tuple[datetime, datetime]]] | None:
+    """The schedule and busy intervals a search of starts in [range_start, range_end) needs, None when
+    no start can lie there."""
+    duration = timedelta(minutes=service.duration_minutes)
+    earliest = max(range_start, now + timedelta(minutes=professional.min_notice_minutes))
+    horizon_end = now + timedelta(days=professional.booking_horizon_days)
+    if earliest >= range_end or earliest > horizon_end:
+        return None
+    # The latest start that could be offered; every start is below it or (the horizon) equal to it.
+    latest = min(range_end, horizon_end)
+    zone = zone_named(professional.timezone)
+    schedule = await _load_schedule(
+        session, professional, earliest.astimezone(zone).date(), latest.astimezone(zone).date()
+    )
+    busy = await _load_busy(
+        session,
+        professional.id,
+        earliest - schedule.buffer_before,
+        latest + duration + schedule.buffer_after,
+        now,
+        exclude_booking_id,
+    )
+    return schedule, busy
+
+
 async def free_slots(
     session: AsyncSession,
     professional: Professional,
@@ -493,26 +699,47 @@ async def free_slots(
     now = _as_utc(now, "now")
     range_start = _as_utc(range_start, "range_start")
     range_end = _as_utc(range_end, "range_end")
-    duration = timedelta(minutes=service.duration_minutes)
-    earliest = max(range_start, now + timedelta(minutes=professional.min_notice_minutes))
-    horizon_end = now + timedelta(days=professional.booking_horizon_days)
-    if earliest >= range_end or earliest > horizon_end:
+    inputs = await _search_inputs(session, professional, service, range_start, range_end, now, exclude_booking_id)
+    if inputs is None:
         return []
-    # The latest start that could be offered; every start is below it or (the horizon) equal to it.
-    latest = min(range_end, horizon_end)
-    zone = zone_named(professional.timezone)
-    schedule = await _load_schedule(
-        session, professional, earliest.astimezone(zone).date(), latest.astimezone(zone).date()
-    )
-    busy = await _load_busy(
-        session,
-        professional.id,
-        earliest - schedule.buffer_before,
-        latest + duration + schedule.buffer_after,
-        now,
-        exclude_booking_id,
-    )
+    schedule, busy = inputs
+    duration = timedelta(minutes=service.duration_minutes)
     return compute_slots(schedule, duration, step_of(professional, service), busy, now, range_start, range_end)
+
+
+async def first_free_slots_by_day(
+    session: AsyncSession,
+    professional: Professional,
+    service: Service,
+    range_start: datetime,
+    range_end: datetime,
+    now: datetime,
+    viewer: ZoneInfo,
+    *,
+    max_days: int | None = None,
+    exclude_booking_id: int | None = None,
+) -> list[Slot]:
+    """Of `free_slots`, the first of each of the viewer's local dates (the earliest `max_days` dates
+    with one, when given), sorted (`first_slots_by_day`)."""
+    now = _as_utc(now, "now")
+    range_start = _as_utc(range_start, "range_start")
+    range_end = _as_utc(range_end, "range_end")
+    inputs = await _search_inputs(session, professional, service, range_start, range_end, now, exclude_booking_id)
+    if inputs is None:
+        return []
+    schedule, busy = inputs
+    duration = timedelta(minutes=service.duration_minutes)
+    return first_slots_by_day(
+        schedule,
+        duration,
+        step_of(professional, service),
+        busy,
+        now,
+        range_start,
+        range_end,
+        viewer,
+        max_days=max_days,
+    )
 
 
 async def is_offered(
@@ -582,12 +809,13 @@ async def days_with_slots(
     """The viewer's local dates in [first_day, first_day + days) with at least one free slot, sorted."""
     if days < 1:
         return []
-    slots = await free_slots(
+    firsts = await first_free_slots_by_day(
         session,
         professional,
         service,
         start_of_local_day(first_day, viewer_zone),
         start_of_local_day(first_day + timedelta(days=days), viewer_zone),
         now,
+        viewer_zone,
     )
-    return sorted({slot.start.astimezone(viewer_zone).date() for slot in slots})
+    return [slot.start.astimezone(viewer_zone).date() for slot in firsts]

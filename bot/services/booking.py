@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, insert, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,6 +63,7 @@ from bot.services.policy import (
 )
 from bot.services.users import user_for_chat
 from models import ACTIVE_STATES, Booking, BookingEvent, BookingState, Professional, Service, User
+from models.base import UTCDateTime
 
 MAX_NOTES = 1000
 NEAREST = 3
@@ -124,7 +125,7 @@ async def professional_booking(session: AsyncSession, booking_id: int, professio
     return await _owned(session, booking_id, lambda b: b.professional_id == professional.id, "with this professional")
 
 
-def _live_hold(now: datetime) -> Any:
+def _live_hold(now: datetime | BindParameter[datetime]) -> Any:
     """Held bookings whose hold has not run out (an expired hold is free even before the worker says so)."""
     return and_(
         Booking.state == BookingState.HELD,
@@ -146,6 +147,26 @@ async def bookings_of_client(
     return list((await session.scalars(query.limit(limit))).all())
 
 
+def _clashes_statement() -> Select[Booking]:
+    """A client's live sessions overlapping a range, with its client, range and `now` bound at each call."""
+    live = or_(_live_hold(bindparam("now", type_=UTCDateTime())), Booking.state == BookingState.CONFIRMED)
+    return (
+        select(Booking)
+        .options(*_LOADED)
+        .where(
+            Booking.client_id == bindparam("client_id"),
+            live,
+            Booking.starts_at < bindparam("ends_at", type_=UTCDateTime()),
+            Booking.ends_at > bindparam("starts_at", type_=UTCDateTime()),
+        )
+        .order_by(Booking.starts_at, Booking.id)
+    )
+
+
+# Built once: the summary before every booking asks it (building it cost more than running it on SQLite).
+_CLASHES = _clashes_statement()
+
+
 async def clashes_of_client(
     session: AsyncSession,
     client: User,
@@ -157,16 +178,9 @@ async def clashes_of_client(
 ) -> list[Booking]:
     """The client's own live sessions (with any professional) that overlap [starts_at, ends_at): what
     they are warned about before booking or moving a session into that time. Soonest first."""
-    live = or_(_live_hold(now), Booking.state == BookingState.CONFIRMED)
-    query = (
-        select(Booking)
-        .options(*_LOADED)
-        .where(Booking.client_id == client.id, live, Booking.starts_at < ends_at, Booking.ends_at > starts_at)
-        .order_by(Booking.starts_at, Booking.id)
-    )
-    if exclude_booking_id is not None:
-        query = query.where(Booking.id != exclude_booking_id)
-    return list((await session.scalars(query)).all())
+    query = _CLASHES if exclude_booking_id is None else _CLASHES.where(Booking.id != exclude_booking_id)
+    params = {"client_id": client.id, "now": now, "starts_at": starts_at, "ends_at": ends_at}
+    return list((await session.scalars(query, params)).all())
 
 
 def is_own_service(client: User, professional: Professional) -> bool:

@@ -13,7 +13,14 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.availability import Slot, free_slots, is_offered, nearest_free_slots, start_of_local_day
+from bot.services.availability import (
+    Slot,
+    first_free_slots_by_day,
+    free_slots,
+    is_offered,
+    nearest_free_slots,
+    start_of_local_day,
+)
 from bot.services.errors import SlotUnavailable
 from bot.services.timezones import zone as zone_named
 from models import Service
@@ -69,25 +76,29 @@ async def week_of(
     first, last = bookable_days(service, viewer_zone, now)
     monday = min(max(monday_of(day), monday_of(first)), monday_of(last))
     following = monday + timedelta(days=7)
-    slots = await free_slots(
+    # Only whether a day has a free slot matters here: the first of each day answers it.
+    firsts = await first_free_slots_by_day(
         session,
         service.professional,
         service,
         start_of_local_day(monday, zone),
         start_of_local_day(following, zone),
         now,
+        zone,
         exclude_booking_id=exclude_booking_id,
     )
-    days = sorted({slot.start.astimezone(zone).date() for slot in slots})
+    days = [slot.start.astimezone(zone).date() for slot in firsts]
     next_free_day = None
     if not days and following <= last:
-        later = await free_slots(
+        later = await first_free_slots_by_day(
             session,
             service.professional,
             service,
             start_of_local_day(following, zone),
             start_of_local_day(last + timedelta(days=1), zone),
             now,
+            zone,
+            max_days=1,
             exclude_booking_id=exclude_booking_id,
         )
         if later:

@@ -22,8 +22,10 @@ from sqlalchemy.orm import selectinload
 
 from bot.cli import main
 from bot.services.availability import (
+    Slot,
     compute_slots,
     days_with_slots,
+    first_free_slots_by_day,
     free_slots,
     is_offered,
     nearest_free_slots,
@@ -295,6 +297,29 @@ async def test_days_with_slots_in_the_viewers_zone(
         assert in_la == [date(2026, 11, 29), date(2026, 11, 30)]
         assert await days_with_slots(session, pro, service, date(2026, 12, 3), 2, KYIV, now) == []
         assert await days_with_slots(session, pro, service, date(2026, 12, 3), 0, KYIV, now) == []
+
+
+async def test_the_first_free_slot_of_each_day_honours_bookings_and_an_excluded_one(
+    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock
+) -> None:
+    now = clock.now()
+    async with sessions() as session:
+        pro, service = await _load(session, world)
+        first, last = kyiv("2026-12-01 00:00"), kyiv("2026-12-08 00:00")
+        firsts = await first_free_slots_by_day(session, pro, service, first, last, now, KYIV)
+        # Tuesday's 10:00 is confirmed (09:00 comes first anyway), Wednesday's 09:00 is held.
+        assert shown([slot.start for slot in firsts]) == ["12-01 09:00", "12-02 10:00", "12-07 09:00"]
+        moved = await first_free_slots_by_day(
+            session, pro, service, first, last, now, KYIV, exclude_booking_id=world.live_hold_id
+        )
+        assert shown([slot.start for slot in moved]) == ["12-01 09:00", "12-02 09:00", "12-07 09:00"]
+        # Kyiv's 09:00 is 23:00 the evening before in Los Angeles; the first of two days only.
+        (only,) = await first_free_slots_by_day(session, pro, service, first, last, now, LOS_ANGELES, max_days=1)
+        assert only.start == kyiv("2026-12-01 09:00")
+        by_day: dict[date, Slot] = {}
+        for slot in await free_slots(session, pro, service, first, last, now):
+            by_day.setdefault(slot.start.astimezone(KYIV).date(), slot)
+        assert firsts == list(by_day.values())
 
 
 async def test_a_booking_starting_before_the_range_still_blocks_what_it_reaches(

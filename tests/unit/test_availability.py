@@ -12,6 +12,7 @@ from bot.services.availability import (
     Schedule,
     Slot,
     compute_slots,
+    first_slots_by_day,
     start_of_local_day,
     wall_to_boundary,
     wall_to_start,
@@ -378,3 +379,112 @@ def test_nonsense_arguments_are_refused() -> None:
         compute_slots(
             sched, timedelta(minutes=50), timedelta(minutes=5), [], datetime(2026, 1, 1), day, day + timedelta(days=1)
         )
+
+
+# Zones whose clocks change at unusual times or by unusual amounts: at midnight (Havana, Santiago),
+# by half an hour (Lord Howe), twice a year around Ramadan (Casablanca), never (Kathmandu).
+ODD_ZONES = [
+    "Europe/Kyiv",
+    "America/New_York",
+    "America/Havana",
+    "America/Santiago",
+    "Australia/Lord_Howe",
+    "Africa/Casablanca",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "America/St_Johns",
+]
+
+
+def slots_read_one_by_one(
+    sched: Schedule,
+    duration: timedelta,
+    step: timedelta,
+    busy: Sequence[tuple[datetime, datetime]],
+    first: date,
+    last: date,
+) -> list[Slot]:
+    """DESIGN.md's rules applied start by start, each wall-clock reading converted on its own (how the
+    engine worked before it did days without a clock change by arithmetic)."""
+    found: set[Slot] = set()
+    day = first
+    while day <= last:
+        midnight = datetime.combine(day, datetime.min.time())
+        for first_minute, end_minute in sched.windows_on(day):
+            window_end = wall_to_boundary(midnight + timedelta(minutes=end_minute), sched.zone)
+            wall = midnight + timedelta(minutes=first_minute)
+            while wall < midnight + timedelta(minutes=end_minute):
+                start = wall_to_start(wall, sched.zone)
+                wall += step
+                if start is None or start + duration > window_end:
+                    continue
+                low, high = start - sched.buffer_before, start + duration + sched.buffer_after
+                if not any(busy_start < high and low < busy_end for busy_start, busy_end in busy):
+                    found.add(Slot(start, start + duration))
+        day += timedelta(days=1)
+    return sorted(found, key=lambda slot: slot.start)
+
+
+@pytest.mark.parametrize("name", ODD_ZONES)
+def test_a_whole_year_of_starts_matches_reading_each_start_on_its_own(name: str) -> None:
+    zone = ZoneInfo(name)
+    # Windows over the small hours (where most clocks change), the evening (Havana and Santiago change at
+    # midnight) and a whole day, overlapping, with a step that does not divide the hour.
+    week = {
+        MON: windows("00:00-04:30", "22:00-24:00"),
+        TUE: windows("01:15-03:45", "02:00-06:00"),
+        WED: windows("00:00-24:00"),
+        THU: windows("09:00-17:00"),
+        SAT: windows("23:00-24:00", "00:00-02:30"),
+        SUN: windows("00:30-05:00", "21:00-24:00"),
+    }
+    sched = schedule(zone, week, buffer_before=5, buffer_after=10)
+    first, last = date(2026, 1, 1), date(2026, 12, 31)
+    busy = [
+        (at(zone, f"2026-{month:02}-{day:02} {hour:02}:10"), at(zone, f"2026-{month:02}-{day:02} {hour:02}:55"))
+        for month in range(1, 13)
+        for day, hour in ((3, 2), (11, 23), (17, 10), (28, 1))
+    ]
+    duration, step = timedelta(minutes=35), timedelta(minutes=25)
+    found = compute_slots(
+        sched,
+        duration,
+        step,
+        busy,
+        LONG_AGO - timedelta(days=30),
+        start_of_local_day(first, zone),
+        start_of_local_day(last + timedelta(days=1), zone),
+    )
+    assert found == slots_read_one_by_one(sched, duration, step, busy, first, last)
+    assert len(found) > 5000
+
+
+def test_first_slots_by_day_gives_each_viewer_date_its_earliest_start() -> None:
+    # Overlapping windows: the earliest start of Monday comes from the second window.
+    sched = schedule(weekly={MON: windows("10:00-12:00", "09:00-11:00"), TUE: windows("09:00-12:00")})
+    busy = [(at(KYIV, "2026-12-08 09:00"), at(KYIV, "2026-12-08 10:30"))]
+    found = first_slots_by_day(
+        sched,
+        timedelta(minutes=50),
+        timedelta(minutes=30),
+        busy,
+        LONG_AGO,
+        start_of_local_day(date(2026, 12, 7), KYIV),
+        start_of_local_day(date(2026, 12, 14), KYIV),
+        KYIV,
+    )
+    assert starts(found) == ["12-07 09:00", "12-08 10:30"]
+    # In New York Monday 09:00 in Kyiv is still Monday (02:00), Tuesday's first is Tuesday's too.
+    assert starts(
+        first_slots_by_day(
+            sched,
+            timedelta(minutes=50),
+            timedelta(minutes=30),
+            busy,
+            LONG_AGO,
+            start_of_local_day(date(2026, 12, 7), KYIV),
+            start_of_local_day(date(2026, 12, 14), KYIV),
+            NEW_YORK,
+            max_days=1,
+        )
+    ) == ["12-07 09:00"]

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.services.availability import Schedule, Slot, compute_slots, start_of_local_day
+from bot.services.availability import Schedule, Slot, compute_slots, first_slots_by_day, start_of_local_day
 
 MINUTE = timedelta(minutes=1)
 
@@ -328,6 +328,36 @@ def test_slots_viewed_from_other_zones(case: Case, viewer: ZoneInfo, shift: int,
     for day, (low, high) in zip(viewer_days, itertools.pairwise(bounds), strict=True):
         on_day = [slot.start for slot in replace(case, range_start=low, range_end=high).run()]
         assert on_day == [start for start in found if viewer_clock.wall(start).date() == day]
+
+
+def first_of_each_date(found: Sequence[Slot], viewer: ZoneInfo) -> list[Slot]:
+    """The first slot of each of the viewer's dates, picked from the whole computation's list."""
+    firsts: dict[date, Slot] = {}
+    for slot in found:
+        firsts.setdefault(slot.start.astimezone(viewer).date(), slot)
+    return list(firsts.values())
+
+
+@PROPERTY_SETTINGS
+@given(st.one_of(cases(), change_nights()), st.sampled_from(VIEWERS), st.one_of(st.none(), st.integers(1, 3)))
+def test_the_first_slot_of_each_viewer_date_is_the_one_the_whole_computation_gives(
+    case: Case, viewer: ZoneInfo, max_days: int | None
+) -> None:
+    """What the week picker asks for (which days have a slot, and the next free one after a week),
+    found without walking every start: the same as picking from every slot, across DST changes."""
+    expected = first_of_each_date(case.run(), viewer)
+    found = first_slots_by_day(
+        case.schedule,
+        timedelta(minutes=case.duration),
+        timedelta(minutes=case.step),
+        case.busy,
+        case.now,
+        case.range_start,
+        case.range_end,
+        viewer,
+        max_days=max_days,
+    )
+    assert found == (expected if max_days is None else expected[:max_days])
 
 
 def test_a_viewer_far_enough_away_sees_another_date() -> None:
