@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -497,12 +497,10 @@ async def _insert_booking(
     booking: Booking | None
     if session.get_bind().dialect.name == "postgresql":
         # No savepoint needed: ON CONFLICT DO NOTHING refuses an overlap without an error.
-        booking = await session.scalar(
-            postgresql.insert(Booking).values(row).on_conflict_do_nothing().returning(Booking)
-        )
+        booking = await session.scalar(_INSERT_BOOKING_PG, row)
     else:
         try:
-            booking = await session.scalar(insert(Booking).values(row).returning(Booking))
+            booking = await session.scalar(_INSERT_BOOKING, row)
         except IntegrityError:
             return None
     if booking is None:
@@ -534,10 +532,20 @@ async def _insert_booking(
             )
         )
     await _insert_events(session, booking, events)
-    return cast(Booking, booking)
+    return booking
 
+
+# Built once, the row bound at each call (a statement built per call with `.values(row)` costs more CPU
+# than running it). A dict of parameters with an ORM insert is SQLAlchemy's ORM bulk INSERT: one row
+# here, and RETURNING still gives it as an ORM object.
+_INSERT_BOOKING = insert(Booking).returning(Booking)
+_INSERT_BOOKING_PG = postgresql.insert(Booking).on_conflict_do_nothing().returning(Booking)
 
 _EVENT_COLUMNS = ("at", "actor", "action", "from_state", "to_state", "version", "detail")
+_EVENTS = cast(Table, BookingEvent.__table__)
+# On the Core table with a list of rows: one multi-row INSERT (SQLAlchemy's "insertmanyvalues"), rendered
+# from this statement's cached compiled form; `.values(rows)` compiled a new one on every call.
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.version)
 
 
 async def _insert_events(session: AsyncSession, booking: Booking, events: list[BookingEvent]) -> None:
@@ -545,7 +553,7 @@ async def _insert_events(session: AsyncSession, booking: Booking, events: list[B
     as if loaded. (The ORM's own flush inserts them one statement each on SQLite, which cannot tell
     which RETURNING row belongs to which object; their versions can.)"""
     rows = [{"booking_id": booking.id} | {name: getattr(event, name) for name in _EVENT_COLUMNS} for event in events]
-    returned = await session.execute(insert(BookingEvent).values(rows).returning(BookingEvent.id, BookingEvent.version))
+    returned = await session.execute(_INSERT_EVENTS, rows)
     ids = {version: event_id for event_id, version in returned}
     for event in events:
         event.id, event.booking_id = ids[event.version], booking.id
