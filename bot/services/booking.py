@@ -14,7 +14,8 @@ change bumps `version`, appends a `BookingEvent` and writes the messages the oth
 the outbox, all in the caller's transaction.
 
 Writers that take or give back a professional's time (hold, reschedule, cancel) go through
-bot.services.guard: they lock the calendar, then decide on what they read under that lock; what the
+bot.services.guard: they lock the calendar (a new booking shares the lock with other new bookings, the
+database deciding between them), then decide on what they read under that lock; what the
 person was shown travels with the call (`expected_version`, `expected_refund_percent`) and a
 difference raises `BookingChanged` rather than acting on a stale screen. The rules a screen previews
 (how many moves are left, a second press of Confirm) live here too, so the chat only words them.
@@ -375,10 +376,14 @@ async def _take(
                 session, client, professional, service, starts_at, now, notes, phone, paid_with
             )
         if booking is None:
-            # Another client's hold came between our check and our write: the database decided.
+            # Another booking came between our check and our write (new bookings share the calendar lock):
+            # the database decided. It may be this client's own, from a second press of Confirm at once.
+            if find_own and (own := await _own_booking_at(session, client, service.id, starts_at, now)) is not None:
+                return Booked(own, again=True)
             raise await _unavailable(session, professional, service, starts_at, now, taken=True)
         if paid_with == PaidWith.CREDIT:
-            # Checked above under the calendar lock (every credit of this service is the professional's).
+            # Checked above; `spend` checks again under the credit's own lock, since new bookings share
+            # the calendar lock and another one may have spent the last credit meanwhile.
             await credits.spend(session, client.id, booking, now)
         if paid_with is not None:
             # Written confirmed, in this transaction: no hold warning can exist to void.
@@ -388,8 +393,11 @@ async def _take(
         return Booked(booking, again=False)
 
     # On SQLite a refused check writes nothing before it raises, so only a credit's spend (which can still
-    # find none) needs the savepoint that takes a booking back with it.
-    return await guarded(session, professional.id, check_and_write, sqlite_savepoint=paid_with == PaidWith.CREDIT)
+    # find none) needs the savepoint that takes a booking back with it. A new booking only adds to the
+    # calendar: the lock is shared with other new bookings (bot.services.guard).
+    return await guarded(
+        session, professional.id, check_and_write, sqlite_savepoint=paid_with == PaidWith.CREDIT, shared=True
+    )
 
 
 class _StillTaken(Exception):
