@@ -85,6 +85,8 @@ BOOKING_RESCHEDULED_CLIENT = "booking_rescheduled_client"
 STALE_AFTER_CANCEL = (BOOKING_CONFIRMED_CLIENT, BOOKING_CALENDAR_CLIENT, BOOKING_RESCHEDULED_CLIENT)
 STALE_AFTER_RESCHEDULE = (BOOKING_CONFIRMED_CLIENT, BOOKING_CALENDAR_CLIENT)
 
+# Built once: a loader option is a new object to build, and to compare in the cache key, on every call.
+_SERVICE_LOADED: tuple[ORMOption, ...] = (joinedload(Service.professional),)
 _LOADED: tuple[ORMOption, ...] = (
     selectinload(Booking.service),
     selectinload(Booking.professional),
@@ -346,7 +348,7 @@ async def _take(
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
     # Usually in the session already (the handler checked the button's service): no statement then.
-    service = await session.get(Service, service_id, options=[joinedload(Service.professional)])
+    service = await session.get(Service, service_id, options=_SERVICE_LOADED)
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     professional = service.professional
