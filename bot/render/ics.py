@@ -61,6 +61,8 @@ def _uri(value: str) -> str:
 
 def fold(line: str) -> str:
     """A content line folded into pieces of at most 75 octets each (continuations start with a space)."""
+    if len(line.encode("utf-8")) <= MAX_OCTETS:
+        return line  # most lines: no walk through their characters
     pieces: list[str] = []
     current: list[str] = []
     size = 0

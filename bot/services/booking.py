@@ -14,7 +14,8 @@ change bumps `version`, appends a `BookingEvent` and writes the messages the oth
 the outbox, all in the caller's transaction.
 
 Writers that take or give back a professional's time (hold, reschedule, cancel) go through
-bot.services.guard: they lock the calendar, then decide on what they read under that lock; what the
+bot.services.guard: they lock the calendar (a new booking shares the lock with other new bookings, the
+database deciding between them), then decide on what they read under that lock; what the
 person was shown travels with the call (`expected_version`, `expected_refund_percent`) and a
 difference raises `BookingChanged` rather than acting on a stale screen. The rules a screen previews
 (how many moves are left, a second press of Confirm) live here too, so the chat only words them.
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, and_, bindparam, insert, or_, select
+from sqlalchemy import BindParameter, Select, Table, and_, bindparam, insert, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,6 +86,8 @@ BOOKING_RESCHEDULED_CLIENT = "booking_rescheduled_client"
 STALE_AFTER_CANCEL = (BOOKING_CONFIRMED_CLIENT, BOOKING_CALENDAR_CLIENT, BOOKING_RESCHEDULED_CLIENT)
 STALE_AFTER_RESCHEDULE = (BOOKING_CONFIRMED_CLIENT, BOOKING_CALENDAR_CLIENT)
 
+# Built once: a loader option is a new object to build, and to compare in the cache key, on every call.
+_SERVICE_LOADED: tuple[ORMOption, ...] = (joinedload(Service.professional),)
 _LOADED: tuple[ORMOption, ...] = (
     selectinload(Booking.service),
     selectinload(Booking.professional),
@@ -359,7 +362,7 @@ async def _take(
     if starts_at.tzinfo is None:
         raise ValueError("starts_at must be timezone-aware")
     # Usually in the session already (the handler checked the button's service): no statement then.
-    service = await session.get(Service, service_id, options=[joinedload(Service.professional)])
+    service = await session.get(Service, service_id, options=_SERVICE_LOADED)
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     professional = service.professional
@@ -389,10 +392,14 @@ async def _take(
                 session, client, professional, service, starts_at, now, notes, phone, paid_with
             )
         if booking is None:
-            # Another client's hold came between our check and our write: the database decided.
+            # Another booking came between our check and our write (new bookings share the calendar lock):
+            # the database decided. It may be this client's own, from a second press of Confirm at once.
+            if find_own and (own := await _own_booking_at(session, client, service.id, starts_at, now)) is not None:
+                return Booked(own, again=True)
             raise await _unavailable(session, professional, service, starts_at, now, taken=True)
         if paid_with == PaidWith.CREDIT:
-            # Checked above under the calendar lock (every credit of this service is the professional's).
+            # Checked above; `spend` checks again under the credit's own lock, since new bookings share
+            # the calendar lock and another one may have spent the last credit meanwhile.
             await credits.spend(session, client.id, booking, now)
         if paid_with is not None:
             # Written confirmed, in this transaction: no hold warning can exist to void.
@@ -402,8 +409,11 @@ async def _take(
         return Booked(booking, again=False)
 
     # On SQLite a refused check writes nothing before it raises, so only a credit's spend (which can still
-    # find none) needs the savepoint that takes a booking back with it.
-    return await guarded(session, professional.id, check_and_write, sqlite_savepoint=paid_with == PaidWith.CREDIT)
+    # find none) needs the savepoint that takes a booking back with it. A new booking only adds to the
+    # calendar: the lock is shared with other new bookings (bot.services.guard).
+    return await guarded(
+        session, professional.id, check_and_write, sqlite_savepoint=paid_with == PaidWith.CREDIT, shared=True
+    )
 
 
 class _StillTaken(Exception):
@@ -511,12 +521,10 @@ async def _insert_booking(
     booking: Booking | None
     if session.get_bind().dialect.name == "postgresql":
         # No savepoint needed: ON CONFLICT DO NOTHING refuses an overlap without an error.
-        booking = await session.scalar(
-            postgresql.insert(Booking).values(row).on_conflict_do_nothing().returning(Booking)
-        )
+        booking = await session.scalar(_INSERT_BOOKING_PG, row)
     else:
         try:
-            booking = await session.scalar(insert(Booking).values(row).returning(Booking))
+            booking = await session.scalar(_INSERT_BOOKING, row)
         except IntegrityError:
             return None
     if booking is None:
@@ -548,10 +556,20 @@ async def _insert_booking(
             )
         )
     await _insert_events(session, booking, events)
-    return cast(Booking, booking)
+    return booking
 
+
+# Built once, the row bound at each call (a statement built per call with `.values(row)` costs more CPU
+# than running it). A dict of parameters with an ORM insert is SQLAlchemy's ORM bulk INSERT: one row
+# here, and RETURNING still gives it as an ORM object.
+_INSERT_BOOKING = insert(Booking).returning(Booking)
+_INSERT_BOOKING_PG = postgresql.insert(Booking).on_conflict_do_nothing().returning(Booking)
 
 _EVENT_COLUMNS = ("at", "actor", "action", "from_state", "to_state", "version", "detail")
+_EVENTS = cast(Table, BookingEvent.__table__)
+# On the Core table with a list of rows: one multi-row INSERT (SQLAlchemy's "insertmanyvalues"), rendered
+# from this statement's cached compiled form; `.values(rows)` compiled a new one on every call.
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.version)
 
 
 async def _insert_events(session: AsyncSession, booking: Booking, events: list[BookingEvent]) -> None:
@@ -559,7 +577,7 @@ async def _insert_events(session: AsyncSession, booking: Booking, events: list[B
     as if loaded. (The ORM's own flush inserts them one statement each on SQLite, which cannot tell
     which RETURNING row belongs to which object; their versions can.)"""
     rows = [{"booking_id": booking.id} | {name: getattr(event, name) for name in _EVENT_COLUMNS} for event in events]
-    returned = await session.execute(insert(BookingEvent).values(rows).returning(BookingEvent.id, BookingEvent.version))
+    returned = await session.execute(_INSERT_EVENTS, rows)
     ids = {version: event_id for event_id, version in returned}
     for event in events:
         event.id, event.booking_id = ids[event.version], booking.id

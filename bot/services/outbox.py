@@ -148,10 +148,18 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message]) -> in
                 "attempts": 0,
             }
         )
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["key"])
-    result = await session.execute(statement.returning(OutboxMessage.id))
+    # One statement built once per dialect, the rows bound at each call: SQLAlchemy renders them as
+    # one multi-row INSERT (its "insertmanyvalues"), one round trip, from the statement's cached
+    # compiled form, where `.values(rows)` made a new statement to compile on every call.
+    result = await session.execute(_ENQUEUE[session.get_bind().dialect.name], rows)
     return len(result.all())
+
+
+_TABLE = cast(Table, OutboxMessage.__table__)
+_ENQUEUE = {
+    name: insert(_TABLE).on_conflict_do_nothing(index_elements=[_TABLE.c.key]).returning(_TABLE.c.id)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 def _unsent() -> Any:

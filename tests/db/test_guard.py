@@ -216,6 +216,88 @@ async def test_confirm_pressed_twice_finds_the_first_booking(
                 await bookings.hold(session, client=client, service_id=service_id, starts_at=starts, now=clock.now())
 
 
+# --- new bookings share the lock (PostgreSQL: SQLite's BEGIN IMMEDIATE lets one writer in at a time) ----
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+async def _until_a_statement_waits_for_a_lock(sessions: async_sessionmaker[AsyncSession]) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(2000):
+        async with sessions() as session:
+            if await session.scalar(waiting):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no statement ever waited for a lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_new_bookings_of_one_professional_go_ahead_side_by_side(
+    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock
+) -> None:
+    async with sessions.begin() as first:
+        client = await user(first, world.client_id)
+        held = await bookings.hold(
+            first, client=client, service_id=world.paid_id, starts_at=TUESDAY_10, now=clock.now()
+        )
+        # The first is still open, its calendar lock held: another client's booking of another time does not
+        # wait for it (a wait would end in lock_timeout's error instead).
+        async with sessions.begin() as second:
+            await second.execute(text("SET LOCAL lock_timeout = '2s'"))
+            other = await user(second, world.other_client_id)
+            booked = await bookings.book(
+                second, client=other, service_id=world.free_id, starts_at=kyiv("2026-12-02 10:00"), now=clock.now()
+            )
+        assert booked.booking.state == BookingState.CONFIRMED and not booked.again
+    async with sessions() as session:
+        assert (await session.get_one(Booking, held.id)).state == BookingState.HELD
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_a_move_still_waits_for_a_new_booking_in_flight(
+    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock
+) -> None:
+    moving = await force_booking(sessions, world, kyiv("2026-12-03 10:00"), BookingState.CONFIRMED, clock.now())
+    async with sessions.begin() as first:
+        client = await user(first, world.other_client_id)
+        await bookings.hold(first, client=client, service_id=world.paid_id, starts_at=TUESDAY_10, now=clock.now())
+        with pytest.raises(DBAPIError) as waited:
+            async with sessions.begin() as second:
+                await second.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                await bookings.reschedule(second, moving, kyiv("2026-12-02 10:00"), by=Actor.CLIENT, now=clock.now())
+        assert guard.sqlstate(waited.value) == LOCK_NOT_AVAILABLE
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_confirm_pressed_twice_at_once_finds_the_first_booking(
+    sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock
+) -> None:
+    starts = kyiv("2026-12-02 10:00")
+
+    async def press(session: AsyncSession) -> bookings.Booked:
+        client = await user(session, world.client_id)
+        return await bookings.book(session, client=client, service_id=world.free_id, starts_at=starts, now=clock.now())
+
+    async def second_press() -> bookings.Booked:
+        async with sessions.begin() as session:
+            return await press(session)
+
+    async with sessions.begin() as session:
+        first = await press(session)
+        # The second press checks, finds the time free (the first is not committed) and tries to insert:
+        # the database holds that insert until the first commits, then refuses it.
+        second_task = asyncio.create_task(second_press())
+        await _until_a_statement_waits_for_a_lock(sessions)
+    second = await second_task
+    assert (first.again, second.again) == (False, True)
+    assert second.booking.id == first.booking.id and second.booking.state == BookingState.CONFIRMED
+
+
 async def test_moves_left_after_this_one(
     sessions: async_sessionmaker[AsyncSession], world: World, clock: FrozenClock
 ) -> None:
