@@ -6,6 +6,7 @@ each get one line saying what to do, never a traceback.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,12 +18,61 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli_errors import UsageError
-from models.db import make_engine
+from models.db import DEFAULT_DATABASE_URL, make_engine, normalise_url
 from models.migrate import MIGRATIONS_DIR
 
 UPGRADE_FIRST = "run `bookbot db upgrade` first"
 
-__all__ = ["UPGRADE_FIRST", "UsageError", "check_sqlite_file", "check_sqlite_folder", "is_at_heads", "open_database"]
+__all__ = [
+    "UPGRADE_FIRST",
+    "UsageError",
+    "check_sqlite_file",
+    "check_sqlite_folder",
+    "configured_database_url",
+    "is_at_heads",
+    "open_database",
+]
+
+# bot.settings.Settings' fields (tests/unit/test_cli.py keeps the two equal).
+SETTING_NAMES = frozenset(
+    {
+        "database_url",
+        "bot_token",
+        "bot_username",
+        "redis_url",
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "stripe_api_base",
+        "platform_fee_percent",
+        "public_base_url",
+        "webhook_base_url",
+        "webhook_secret",
+        "web_host",
+        "web_port",
+        "telegram_api_base",
+        "admin_ids",
+        "default_locale",
+        "support_chat_id",
+        "self_signup",
+    }
+)
+
+
+def configured_database_url() -> str:
+    """`Settings().database_url`, without importing pydantic (a fifth of `bookbot slots`' start) when that is
+    sure to give the same: no .env file, and no setting in the environment but DATABASE_URL (the others'
+    defaults are valid), whose value normalise_url accepts. Anything else, including every mistake, goes
+    through Settings(), so an operator sees the same answer and the same error lines either way."""
+    named = [value for key, value in os.environ.items() if key.lower() in SETTING_NAMES]
+    others = [key for key in os.environ if key.lower() in SETTING_NAMES and key.lower() != "database_url"]
+    if not os.path.lexists(".env") and not others and len(named) <= 1:
+        try:
+            return normalise_url(named[0] if named else DEFAULT_DATABASE_URL)
+        except ValueError:
+            pass  # Settings() names the mistake
+    from bot.settings import Settings
+
+    return Settings().database_url
 
 
 def check_sqlite_file(database_url: str, set_up: str = UPGRADE_FIRST) -> None:

@@ -49,17 +49,23 @@ def _scan(args: argparse.Namespace) -> int:
     from bot.services.crisis.detect import default_detector
 
     detector = default_detector()
+    loading = None
     if not args.no_model:
-        from bot.services.crisis.model import AwaitedLayer, start_model_layer
+        from bot.services.crisis.model import AwaitedLayer, ModelLoading
 
         # Loaded in the background while lines are read; a line the model would be asked about waits for it,
         # so every line gets the answer the bot gives once the layer has loaded (a layer that cannot load says
         # so in one warning line, and the phrase data answers alone). Lines the phrase data decides, or too
-        # short for the model, are answered at once.
-        loading = start_model_layer(detector)
-        if detector.model is None:
-            detector.model = AwaitedLayer(loading)
+        # short for the model, are answered at once. The loading starts once the first line is answered (or
+        # when that line needs the model), so that it does not slow that answer down; at once when someone is
+        # typing the lines.
+        loading = ModelLoading(detector)
+        detector.model = AwaitedLayer(loading, start=True)
+        if sys.stdin.isatty():
+            loading.start()
     for line in sys.stdin:
         found = detector.detect(line.rstrip("\r\n"), args.lang)
         print(json.dumps(found.as_json(), ensure_ascii=False), flush=True)
+        if loading is not None:
+            loading.start()
     return 0

