@@ -112,6 +112,41 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             return
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    _end_only_open_transactions(engine)
+
+
+def _end_only_open_transactions(engine: AsyncEngine) -> None:
+    """COMMIT and ROLLBACK only when SQLite has a transaction open.
+
+    SQLAlchemy ends every unit of work with a COMMIT or ROLLBACK, and the pool rolls back each
+    connection it gets back after a commit, whether or not a transaction is open: a read-only or
+    one-statement unit of work (which opens none, see above) and every committed one pay one or two
+    of them. Each is a trip to aiosqlite's thread and back (about 30-50 µs of CPU, and a wake-up of
+    the loop) that SQLite answers with nothing to do. `in_transaction` is a field read of the driver's
+    connection (no SQL, no thread), so asking it is free."""
+    dialect = engine.sync_engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        if _transaction_open(dbapi_connection):
+            commit(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if _transaction_open(dbapi_connection):
+            rollback(dbapi_connection)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+
+def _transaction_open(dbapi_connection: Any) -> bool:
+    """Whether SQLite has a transaction open on this (pooled aiosqlite) connection; True when that cannot
+    be told (a closed connection), so the driver's own COMMIT or ROLLBACK decides."""
+    try:
+        return bool(dbapi_connection.driver_connection.in_transaction)
+    except (AttributeError, ValueError):
+        return True
+
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
