@@ -85,6 +85,36 @@ async def test_the_conversation_is_read_once_and_still_written_on_every_change(d
         assert await stored_state(harness, olena) == await storage_of(harness).get_state(key_of(harness, olena))
 
 
+async def test_a_read_only_press_writes_its_move_on_its_own_connection(db_url: str, clock: FrozenClock) -> None:
+    """The time press (read-only) moves the conversation to the notes step: one statement on the one
+    connection the update already holds, committed by itself (no BEGIN, no second unit of work)."""
+    async with BotHarness.running(db_url, clock) as harness:
+        await with_catalog(harness)
+        olena = await client(harness)
+        await harness.send_text(olena, "/start pro_anna-koval")
+        await harness.press_button(olena, "Coaching session ·")
+        await press_label(harness, olena, short(date(2026, 11, 24)))
+        engine = harness.app.engine
+        assert engine is not None
+        checkouts: list[object] = []
+
+        def checked_out(*_args: Any) -> None:
+            checkouts.append(_args[0])
+
+        event.listen(engine.sync_engine.pool, "checkout", checked_out)
+        try:
+            with statements(harness) as seen:
+                await press_label(harness, olena, clock_at("2026-11-24 09:00"))
+        finally:
+            event.remove(engine.sync_engine.pool, "checkout", checked_out)
+        assert last(harness, olena).endswith("Type it here, or press Skip.")
+        assert len(checkouts) == 1
+        assert [s.split()[0] for s in seen if "conversation_states" in s] == ["INSERT"]
+        assert not [s for s in seen if s.split()[0] in {"BEGIN", "COMMIT"}]
+        notes_step = await storage_of(harness).get_state(key_of(harness, olena))
+        assert notes_step is not None and await stored_state(harness, olena) == notes_step
+
+
 async def test_a_failed_commit_leaves_the_person_where_the_database_has_them(
     db_url: str, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
