@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import Pool
 
+from models import sqlite_driver
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookbot.db"
 
 
@@ -83,12 +85,17 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """Foreign keys on, WAL, and BEGIN IMMEDIATE.
+    """Foreign keys on, WAL, BEGIN IMMEDIATE, and each statement in one trip to aiosqlite's thread
+    (models.sqlite_driver).
 
     pysqlite's lazy BEGIN lets two check-then-write transactions both read and then fail with
     SQLITE_BUSY on write; taking the write lock at BEGIN serialises them instead (SQLAlchemy's
     documented recipe for pysqlite, which aiosqlite shares).
     """
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _one_trip_per_statement(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=sqlite_driver.connect, **cparams)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
