@@ -6,7 +6,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -211,10 +211,31 @@ def _refuse_dml_when_read_only(state: ORMExecuteState) -> None:
         raise ReadOnlyViolation("a read-only unit of work tried to write")
 
 
-_write_locks: MutableMapping[Pool, asyncio.Lock] = weakref.WeakKeyDictionary()
+class WriteLock(asyncio.Lock):
+    """`asyncio.Lock` that can tell whether taking it now would wait (`free_now`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queued = 0
+
+    async def acquire(self) -> Literal[True]:
+        self._queued += 1
+        try:
+            return await super().acquire()
+        finally:
+            self._queued -= 1
+
+    def free_now(self) -> bool:
+        """Nobody holds it and nobody waits for it: `acquire` returns at once. A unit of work that holds a
+        pooled connection asks before taking it, so it never waits for the lock while holding a connection
+        the lock's holder may need (a pool of 15 would otherwise deadlock under 20 presses at once)."""
+        return not self.locked() and self._queued == 0
 
 
-def write_lock(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+_write_locks: MutableMapping[Pool, WriteLock] = weakref.WeakKeyDictionary()
+
+
+def write_lock(sessions: async_sessionmaker[AsyncSession]) -> WriteLock | None:
     """On SQLite, the one lock this process's writing units of work queue on (None on PostgreSQL).
 
     SQLite lets one writer in at a time, and a connection that finds the write lock taken sleeps and
@@ -227,5 +248,5 @@ def write_lock(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | Non
     pool = bind.sync_engine.pool
     lock = _write_locks.get(pool)
     if lock is None:
-        lock = _write_locks[pool] = asyncio.Lock()
+        lock = _write_locks[pool] = WriteLock()
     return lock

@@ -217,8 +217,9 @@ class DatabaseStorage(BaseStorage):
 
     async def flush(self) -> None:
         """Write what this update changed, in its transaction. A read-only update has none: its one
-        changed conversation (the usual case) is written on its connection as one statement of its own,
-        the rest waits for `flush_after`."""
+        changed conversation (the usual case) is written on its connection as one statement of its own
+        when SQLite's write lock is free at once; otherwise (or with several changed) it waits for
+        `flush_after`."""
         scope = _scope.get()
         if scope is None or scope.session is None:
             return
@@ -226,6 +227,9 @@ class DatabaseStorage(BaseStorage):
             await self._flush(scope, scope.session)
             return
         if len(self._changed_records(scope)) != 1:
+            return
+        if self._write_lock is not None and not self._write_lock.free_now():
+            # Never wait for the lock while holding a connection: its holder may be waiting for one.
             return
         queue: AbstractAsyncContextManager[Any] = nullcontext() if self._write_lock is None else self._write_lock
         # The read-only session's connection runs each statement as its own transaction (no BEGIN):
