@@ -12,8 +12,9 @@ returns they are written in the update's transaction, just before it commits. So
   upsert without a transaction around it (no BEGIN/COMMIT; on SQLite queued on the process's write lock
   like every writer), run on the update's own connection once the handler has returned, so an update
   never holds two connections at once (a pool of 15 serving 20 presses at once would otherwise run
-  dry). The rare update that changed several conversations writes them together once its unit of
-  work has ended (`ConversationScope`, outside the database middleware).
+  dry). When the write lock is taken (nobody waits for it holding a connection) or several
+  conversations changed, they are written once the update's unit of work has ended and its
+  connection is back (`ConversationScope`, outside the database middleware).
 
 Outside an update (a test, a script), each call reads or writes at once.
 
@@ -239,8 +240,9 @@ class DatabaseStorage(BaseStorage):
             await self._flush(scope, await scope.session.connection())
 
     async def flush_after(self) -> None:
-        """After the update's transaction has ended: what a read-only update changed and `flush` left
-        (several conversations, which must be written together), in a unit of work of its own."""
+        """After the update's transaction has ended: what a read-only update changed and `flush` left (the
+        write lock was taken, or several conversations changed, which must be written together), in a
+        unit of work of its own."""
         scope = _scope.get()
         if scope is None:
             return
