@@ -37,6 +37,7 @@ from handlers import (
     verification,
 )
 from handlers.common import FlowMiddleware
+from handlers.inline_checks import run_checks_inline
 from handlers.registry import Registry
 from handlers.start import ZoneGate
 
@@ -102,4 +103,5 @@ def setup_routers(registry: Registry) -> Router:
         registry.claim_callbacks(router)
         private.include_router(router)
     root.include_router(private)
+    run_checks_inline(root)
     return root

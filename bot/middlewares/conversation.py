@@ -8,11 +8,13 @@ returns they are written in the update's transaction, just before it commits. So
 - the conversation moves exactly when the update's changes are committed: a handler that raised leaves
   the person where they were, as the rolled-back database does;
 - no second connection ever waits on the update's transaction (on SQLite there is one write lock);
-- a read-only press (Registry.read_only_callbacks) stays read-only: its conversation change is written
-  once the update's unit of work has ended (`ConversationScope`, outside the database middleware), as
-  one upsert without a transaction around it (no BEGIN/COMMIT; on SQLite queued on the process's write
-  lock like every writer), so an update never holds two connections at once (a pool of 15 serving 20
-  presses at once would otherwise run dry).
+- a read-only press (Registry.read_only_callbacks) stays read-only: its conversation change is one
+  upsert without a transaction around it (no BEGIN/COMMIT; on SQLite queued on the process's write lock
+  like every writer), run on the update's own connection once the handler has returned, so an update
+  never holds two connections at once (a pool of 15 serving 20 presses at once would otherwise run
+  dry). When the write lock is taken (nobody waits for it holding a connection) or several
+  conversations changed, they are written once the update's unit of work has ended and its
+  connection is back (`ConversationScope`, outside the database middleware).
 
 Outside an update (a test, a script), each call reads or writes at once.
 
@@ -42,7 +44,7 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder,
 from aiogram.types import TelegramObject
 from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services.clock import Clock
 from models import ConversationState
@@ -215,20 +217,36 @@ class DatabaseStorage(BaseStorage):
             scope.session = session
 
     async def flush(self) -> None:
-        """Write what this update changed, in its transaction; a read-only update's changes wait for
+        """Write what this update changed, in its transaction. A read-only update has none: its one
+        changed conversation (the usual case) is written on its connection as one statement of its own
+        when SQLite's write lock is free at once; otherwise (or with several changed) it waits for
         `flush_after`."""
         scope = _scope.get()
-        if scope is None or scope.session is None or scope.session.info.get(READ_ONLY):
+        if scope is None or scope.session is None:
             return
-        await self._flush(scope, scope.session)
+        if not scope.session.info.get(READ_ONLY):
+            await self._flush(scope, scope.session)
+            return
+        if len(self._changed_records(scope)) != 1:
+            return
+        if self._write_lock is not None and not self._write_lock.free_now():
+            # Never wait for the lock while holding a connection: its holder may be waiting for one.
+            return
+        queue: AbstractAsyncContextManager[Any] = nullcontext() if self._write_lock is None else self._write_lock
+        # The read-only session's connection runs each statement as its own transaction (no BEGIN):
+        # the upsert commits by itself, with no second connection, session or COMMIT for it. It goes
+        # through the connection because the session refuses writes (models.db's read-only guard).
+        async with queue:
+            await self._flush(scope, await scope.session.connection())
 
     async def flush_after(self) -> None:
-        """After the update's transaction has ended: what a read-only update changed, in a short unit of
-        work of its own (one statement, the usual case, without a transaction around it)."""
+        """After the update's transaction has ended: what a read-only update changed and `flush` left (the
+        write lock was taken, or several conversations changed, which must be written together), in a
+        unit of work of its own."""
         scope = _scope.get()
         if scope is None:
             return
-        changed = [record for record in scope.records.values() if record.changed and record.differs()]
+        changed = self._changed_records(scope)
         if not changed:
             return
         queue: AbstractAsyncContextManager[Any] = nullcontext() if self._write_lock is None else self._write_lock
@@ -240,6 +258,10 @@ class DatabaseStorage(BaseStorage):
         async with queue, self.sessions.begin() as session:
             await self._flush(scope, session)
 
+    @staticmethod
+    def _changed_records(scope: _Scope) -> list[_Record]:
+        return [record for record in scope.records.values() if record.changed and record.differs()]
+
     def settle(self, committed: bool) -> None:
         """The update is over: what it wrote enters the cache if its transactions committed (else those
         keys are dropped from it, and the next update reads them from the database)."""
@@ -250,7 +272,7 @@ class DatabaseStorage(BaseStorage):
             self.cache.written(name, entry if committed else None)
         scope.written.clear()
 
-    async def _flush(self, scope: _Scope, session: AsyncSession) -> None:
+    async def _flush(self, scope: _Scope, session: AsyncSession | AsyncConnection) -> None:
         changed = {key: record for key, record in scope.records.items() if record.changed and record.differs()}
         for key, record in changed.items():
             if key not in scope.written:
@@ -308,13 +330,14 @@ class DatabaseStorage(BaseStorage):
         finally:
             self.cache.written(name, committed)
 
-    async def _write(self, session: AsyncSession, name: str, record: _Record) -> None:
+    async def _write(self, session: AsyncSession | AsyncConnection, name: str, record: _Record) -> None:
         if record.state is None and not record.data:
             # Nowhere in particular, nothing remembered: no row (the table holds conversations under way).
             await session.execute(_DELETE, {"name": name})
             return
         values = {"key": name, "state": record.state, "data": record.data, "updated_at": self.clock.now()}
-        await session.execute(_UPSERT[session.get_bind().dialect.name == "postgresql"], values)
+        dialect = session.dialect if isinstance(session, AsyncConnection) else session.get_bind().dialect
+        await session.execute(_UPSERT[dialect.name == "postgresql"], values)
 
 
 # The statements, built once: building an INSERT ... ON CONFLICT costs about 0.5 ms of CPU, executing a
@@ -342,8 +365,8 @@ _UPSERT = {False: _upsert(sqlite.insert), True: _upsert(postgresql.insert)}
 
 class ConversationScope(BaseMiddleware):
     """Outside the database middleware: opens an update's scope on a DatabaseStorage, and once the
-    update's transaction has ended writes what a read-only update changed (`flush_after`) and lets what
-    the update wrote into the storage's cache (`settle`). A handler that raised changes nothing."""
+    update's transaction has ended writes what a read-only update changed and `flush` left (`flush_after`)
+    and lets what the update wrote into the storage's cache (`settle`). A handler that raised changes nothing."""
 
     def __init__(self, storage: DatabaseStorage) -> None:
         self.storage = storage

@@ -4,6 +4,7 @@ the database (a failed update leaves the person where the database has them)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -13,11 +14,13 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.pool import QueuePool
 
 from bot.demo.updates import Person
 from bot.middlewares.conversation import ConversationCache, DatabaseStorage
 from bot.services.clock import FrozenClock
 from models import ConversationState
+from models.db import write_lock
 from tests.bot.catalog_data import client, last, press_label, with_catalog
 from tests.bot.harness import BotHarness
 from tests.bot.words import clock as clock_at
@@ -83,6 +86,67 @@ async def test_the_conversation_is_read_once_and_still_written_on_every_change(d
         # Each step moved the conversation, and each move reached the database.
         assert len([s for s in seen if s.startswith("INSERT INTO conversation_states")]) == 3
         assert await stored_state(harness, olena) == await storage_of(harness).get_state(key_of(harness, olena))
+
+
+async def test_a_read_only_press_writes_its_move_on_its_own_connection(db_url: str, clock: FrozenClock) -> None:
+    """The time press (read-only) moves the conversation to the notes step: one statement on the one
+    connection the update already holds, committed by itself (no BEGIN, no second unit of work)."""
+    async with BotHarness.running(db_url, clock) as harness:
+        await with_catalog(harness)
+        olena = await client(harness)
+        await harness.send_text(olena, "/start pro_anna-koval")
+        await harness.press_button(olena, "Coaching session ·")
+        await press_label(harness, olena, short(date(2026, 11, 24)))
+        engine = harness.app.engine
+        assert engine is not None
+        checkouts: list[object] = []
+
+        def checked_out(*_args: Any) -> None:
+            checkouts.append(_args[0])
+
+        event.listen(engine.sync_engine.pool, "checkout", checked_out)
+        try:
+            with statements(harness) as seen:
+                await press_label(harness, olena, clock_at("2026-11-24 09:00"))
+        finally:
+            event.remove(engine.sync_engine.pool, "checkout", checked_out)
+        assert last(harness, olena).endswith("Type it here, or press Skip.")
+        assert len(checkouts) == 1
+        assert [s.split()[0] for s in seen if "conversation_states" in s] == ["INSERT"]
+        assert not [s for s in seen if s.split()[0] in {"BEGIN", "COMMIT"}]
+        notes_step = await storage_of(harness).get_state(key_of(harness, olena))
+        assert notes_step is not None and await stored_state(harness, olena) == notes_step
+
+
+async def test_a_read_only_press_never_waits_for_the_write_lock_holding_a_connection(
+    bot_db_url: str, clock: FrozenClock
+) -> None:
+    """With SQLite's write lock taken (a booking being written), the time press gives its connection back
+    first and writes its move once the lock is free: the lock's holder may be waiting for a connection."""
+    async with BotHarness.running(bot_db_url, clock) as harness:
+        await with_catalog(harness)
+        olena = await client(harness)
+        await harness.send_text(olena, "/start pro_anna-koval")
+        await harness.press_button(olena, "Coaching session ·")
+        await press_label(harness, olena, short(date(2026, 11, 24)))
+        engine = harness.app.engine
+        lock = write_lock(harness.app.sessions)
+        assert engine is not None and lock is not None
+        pool = engine.sync_engine.pool
+        assert isinstance(pool, QueuePool)
+        with statements(harness) as seen:
+            async with lock:
+                press = asyncio.create_task(press_label(harness, olena, clock_at("2026-11-24 09:00")))
+                for _ in range(1000):
+                    await asyncio.sleep(0.005)
+                    if seen and pool.checkedout() == 0:
+                        break
+                assert not press.done() and seen and pool.checkedout() == 0
+                assert [s for s in seen if "conversation_states" in s] == []
+            await press
+        assert [s.split()[0] for s in seen if "conversation_states" in s] == ["INSERT"]
+        notes_step = await storage_of(harness).get_state(key_of(harness, olena))
+        assert notes_step is not None and await stored_state(harness, olena) == notes_step
 
 
 async def test_a_failed_commit_leaves_the_person_where_the_database_has_them(

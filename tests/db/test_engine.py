@@ -5,7 +5,9 @@ read-only units of work never take SQLite's write lock and cannot write."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -82,3 +84,39 @@ async def test_a_read_only_unit_of_work_refuses_to_write(engine: AsyncEngine) ->
     async with reads() as reading:
         with pytest.raises(db.ReadOnlyViolation):
             await reading.execute(update(User).values(first_name="x"))
+
+
+async def test_sqlite_is_sent_commit_and_rollback_only_inside_a_transaction(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit of work with no transaction open ends without a COMMIT or ROLLBACK trip to the driver's
+    thread; one with a transaction still commits, or rolls back, as before."""
+    ended: list[str] = []
+    for name in ("commit", "rollback"):
+        original = getattr(aiosqlite.Connection, name)
+
+        async def ending(self: aiosqlite.Connection, name: str = name, original: Any = original) -> None:
+            ended.append(f"{name} {'in' if self.in_transaction else 'outside'} a transaction")
+            await original(self)
+
+        monkeypatch.setattr(aiosqlite.Connection, name, ending)
+    engine = db.make_engine(sqlite_url)
+    writes, reads = db.make_sessionmaker(engine), db.make_read_only_sessionmaker(engine)
+    try:
+        async with reads() as reading:
+            await reading.scalar(select(func.count()).select_from(User))
+            await reading.commit()
+        assert ended == []
+        async with writes.begin() as writing:
+            writing.add(User(telegram_id=3, first_name="Olena", created_at=NOW))
+        assert ended == ["commit in a transaction"]
+        with pytest.raises(RuntimeError):
+            async with writes.begin() as writing:
+                writing.add(User(telegram_id=4, first_name="Nick", created_at=NOW))
+                await writing.flush()
+                raise RuntimeError("the handler failed")
+        assert ended == ["commit in a transaction", "rollback in a transaction"]
+        async with reads() as reading:
+            assert await reading.scalar(select(User.telegram_id)) == 3
+    finally:
+        await engine.dispose()
