@@ -162,6 +162,22 @@ def test_the_layer_loads_without_a_cache_folder_to_be_found(monkeypatch: pytest.
     assert encoder.encoded == len(load_exemplars().items) and layer.crisis_ids
 
 
+def test_a_layer_whose_vectors_are_in_the_file_encodes_nothing_while_it_loads(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The encoder comes loaded (encoder.load_encoder); an encoding here would only make its mapped weights
+    # resident before any message needs them.
+    from bot.services.crisis import model
+
+    first, again = CountingEncoder(), CountingEncoder()
+    monkeypatch.setattr(model, "sentence_encoder", lambda: first)
+    model.load_model_layer()
+    monkeypatch.setattr(model, "sentence_encoder", lambda: again)
+    layer = model.load_model_layer()
+    assert first.encoded == len(load_exemplars().items) and again.encoded == 0
+    assert layer.score("i keep thinking everyone would cope fine without me around")[1] in layer.crisis_ids
+
+
 def test_the_shipped_exemplars_fingerprint_follows_their_texts() -> None:
     from bot.services.crisis.model import exemplar_texts
 

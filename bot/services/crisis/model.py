@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXEMPLARS = Path(__file__).resolve().parent / "exemplars" / "exemplars.tsv"
-# BOOKBOT_CRISIS_MODEL=off keeps the layer unloaded (about 45 MiB less memory; the phrase data alone answers).
+# BOOKBOT_CRISIS_MODEL=off keeps the layer unloaded (16 MiB less memory at idle, 30 once it has answered:
+# numpy, and the encoder's mapped files; the phrase data alone answers).
 SWITCH = "BOOKBOT_CRISIS_MODEL"
 _THRESHOLD_LINE = re.compile(r"#\s*threshold\s*=\s*(-?[0-9]+(?:\.[0-9]+)?)\s*")
 _EXEMPLAR_ID = re.compile(r"[a-z]{2}\.[a-z0-9_]+")
@@ -307,11 +308,10 @@ def load_model_layer(path: Path = EXEMPLARS, cache: Path | None = _DEFAULT_CACHE
         except Exception as exc:  # no home folder to find: computed, as before the cache
             log.warning("crisis check: no cache folder (%r); computing the exemplar vectors", exc)
             cache = None
-    vectors, from_file = exemplar_vectors(encoder, texts, cache)
-    if from_file:
-        # Nothing was encoded yet: load the tokenizer and weights now, in the loader's thread, so the first
-        # message asked about does not wait for them.
-        encoder.encode([texts[0]])
+    # Nothing is encoded here when the vectors come from the file: the encoder is loaded already
+    # (encoder.load_encoder), and its weights and vocabulary are maps of its files, of which an encoding
+    # would only make every weight page resident before any message needs it.
+    vectors, _ = exemplar_vectors(encoder, texts, cache)
     return ModelLayer(encoder, exemplars, vectors)
 
 
