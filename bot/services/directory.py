@@ -359,7 +359,7 @@ async def bookable_service(
         ).all()
         service = rows[0][0] if rows else None
         if service is not None:
-            availability.remember_busy(session, service.professional_id, low, high, [row[1:] for row in rows])
+            availability.remember_busy(session, service.professional_id, low, high, rows[0][1])
     if service is None or not service.active or not service.professional.verified:
         raise NotFound("service", service_id)
     return service

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -241,3 +241,40 @@ async def test_busy_intervals_read_with_the_service_give_the_same_screens(
     assert screens[0] == screens[1]
     assert kyiv_time("2026-11-24 10:00") in screens[0][1]
     assert kyiv_time("2026-11-24 13:30") not in screens[0][1]
+
+
+async def test_busy_intervals_read_with_the_service_are_its_professionals_own(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog, clock: FrozenClock
+) -> None:
+    # The service's statement reads the bookings meeting the window as one list: one straddling the
+    # window's start (found through the latest booking before it), one inside, none past its end, none of
+    # another professional at the same hours; the same intervals as the slot engine's own query.
+    now = clock.now()
+    day = date(2026, 11, 24)
+    async with sessions.begin() as session:
+        client = User(telegram_id=79, first_name="Client", timezone="Europe/Kyiv", created_at=now)
+        session.add(client)
+        await session.flush()
+        coaching = await directory.bookable_service(session, catalog.coaching)
+        therapy = await directory.bookable_service(session, catalog.therapy)
+        anna_slots = await picker.times_on(session, coaching, day, "Europe/Kyiv", now)
+        david_slots = await picker.times_on(session, therapy, day, "Europe/Kyiv", now)
+        later = await picker.times_on(session, coaching, day + timedelta(days=2), "Europe/Kyiv", now)
+        # David's session starts while Anna's straddling one runs: the latest booking before the window
+        # must be looked for among Anna's alone.
+        davids = next(slot.start for slot in david_slots if any(s.start < slot.start < s.end for s in anna_slots[:-1]))
+        straddling = max(slot.start for slot in anna_slots if slot.start < davids)
+        inside, past = anna_slots[-1].start, later[0].start
+        for starts in (straddling, inside, past):
+            await hold(session, client=client, service_id=catalog.coaching, starts_at=starts, now=now)
+        await hold(session, client=client, service_id=catalog.therapy, starts_at=davids, now=now)
+    low, high = davids, past - timedelta(hours=1)
+    async with sessions() as session:
+        found = await directory.bookable_service(session, catalog.coaching, busy_between=(low, high))
+        prefetched = availability._prefetched(session, found.professional_id, low, high, now)
+    async with sessions() as session:
+        read = await availability._load_busy(session, catalog.anna, low, high, now, None)
+    assert prefetched is not None
+    assert sorted(prefetched) == sorted(read)
+    assert len(read) == 2
+    assert all(start.tzinfo is UTC and end.tzinfo is UTC for start, end in read + prefetched)
