@@ -137,8 +137,7 @@ def no_overlapping_bookings() -> Constraint:
 
 @event.listens_for(Booking.__table__, "before_create")
 def _add_no_overlapping_bookings(table: Table, connection: Connection, **_: Any) -> None:
-    """`metadata.create_all` on PostgreSQL creates `bookings` with its exclusion constraint, as when the
-    constraint was declared in `__table_args__` (Alembic does not compare exclusion constraints, so the
-    migration tests see no difference either way)."""
+    """`metadata.create_all` on PostgreSQL creates `bookings` with its exclusion constraint, as if it were
+    declared in `__table_args__` (tests/db/test_migrations.py checks it matches the migration's)."""
     if connection.dialect.name == "postgresql" and NO_OVERLAPPING_BOOKINGS not in {c.name for c in table.constraints}:
         table.append_constraint(no_overlapping_bookings())
