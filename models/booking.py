@@ -6,13 +6,15 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 
 if TYPE_CHECKING:
+    from sqlalchemy import Constraint, Table
+    from sqlalchemy.engine import Connection
+
     from models.catalog import Service
     from models.professional import Professional
     from models.user import User
@@ -45,14 +47,7 @@ class Booking(Base):
         # A hold is extended once at most (README "Reminders": the hold-expiry warning's offer).
         CheckConstraint("hold_extensions BETWEEN 0 AND 1", name="hold_extended_once"),
         Index("ix_bookings_professional_block", "professional_id", "block_starts_at"),
-        # The last word against double booking on PostgreSQL; SQLite gets triggers (see the migration).
-        ExcludeConstraint(
-            ("professional_id", "="),
-            (text("tstzrange(block_starts_at, block_ends_at, '[)')"), "&&"),
-            name="no_overlapping_bookings",
-            using="gist",
-            where=text(ACTIVE_STATES_SQL),
-        ).ddl_if(dialect="postgresql"),
+        # The exclusion constraint against double booking joins these on PostgreSQL (see below).
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,3 +114,30 @@ class BookingEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     booking: Mapped[Booking] = relationship(back_populates="events")
+
+
+NO_OVERLAPPING_BOOKINGS = "no_overlapping_bookings"
+
+
+def no_overlapping_bookings() -> Constraint:
+    """The last word against double booking on PostgreSQL; SQLite gets triggers (see migration 0001, which
+    creates both: the migrations, not this, make the schema)."""
+    # Imported here: sqlalchemy.dialects.postgresql loads the whole PostgreSQL dialect (asyncpg's, psycopg's,
+    # pg8000's), a tenth of an operator command's start (`bookbot slots`) even on SQLite.
+    from sqlalchemy.dialects.postgresql import ExcludeConstraint
+
+    return ExcludeConstraint(
+        ("professional_id", "="),
+        (text("tstzrange(block_starts_at, block_ends_at, '[)')"), "&&"),
+        name=NO_OVERLAPPING_BOOKINGS,
+        using="gist",
+        where=text(ACTIVE_STATES_SQL),
+    ).ddl_if(dialect="postgresql")
+
+
+@event.listens_for(Booking.__table__, "before_create")
+def _add_no_overlapping_bookings(table: Table, connection: Connection, **_: Any) -> None:
+    """`metadata.create_all` on PostgreSQL creates `bookings` with its exclusion constraint, as if it were
+    declared in `__table_args__` (tests/db/test_migrations.py checks it matches the migration's)."""
+    if connection.dialect.name == "postgresql" and NO_OVERLAPPING_BOOKINGS not in {c.name for c in table.constraints}:
+        table.append_constraint(no_overlapping_bookings())

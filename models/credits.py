@@ -14,10 +14,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, partial_index
 
 
 class PurchaseStatus(enum.StrEnum):
@@ -79,27 +79,9 @@ class CreditEntry(Base):
             " OR (kind = 'expire' AND amount < 0 AND grant_id IS NOT NULL AND booking_id IS NULL)",
             name="entry_shape",
         ),
-        Index(
-            "uq_credit_entries_grant_per_purchase",
-            "purchase_id",
-            unique=True,
-            sqlite_where=text(GRANT_SQL),
-            postgresql_where=text(GRANT_SQL),
-        ),
-        Index(
-            "uq_credit_entries_spend_per_booking",
-            "booking_id",
-            unique=True,
-            sqlite_where=text(SPEND_SQL),
-            postgresql_where=text(SPEND_SQL),
-        ),
-        Index(
-            "uq_credit_entries_return_per_booking",
-            "booking_id",
-            unique=True,
-            sqlite_where=text(RETURN_SQL),
-            postgresql_where=text(RETURN_SQL),
-        ),
+        partial_index("uq_credit_entries_grant_per_purchase", "purchase_id", where=GRANT_SQL, unique=True),
+        partial_index("uq_credit_entries_spend_per_booking", "booking_id", where=SPEND_SQL, unique=True),
+        partial_index("uq_credit_entries_return_per_booking", "booking_id", where=RETURN_SQL, unique=True),
         Index("ix_credit_entries_owner", "client_id", "package_id"),
     )
 

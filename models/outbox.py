@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, partial_index
 
 # Rows still to send: what the worker's claim query scans, kept small by a partial index.
 PENDING_SQL = "sent_at IS NULL AND failed_at IS NULL AND voided_at IS NULL"
@@ -25,12 +25,7 @@ PENDING_SQL = "sent_at IS NULL AND failed_at IS NULL AND voided_at IS NULL"
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        Index(
-            "ix_outbox_pending_due",
-            "due_at",
-            postgresql_where=text(PENDING_SQL),
-            sqlite_where=text(PENDING_SQL),
-        ),
+        partial_index("ix_outbox_pending_due", "due_at", where=PENDING_SQL),
         Index("ix_outbox_subject", "subject_type", "subject_id"),
         Index("ix_outbox_sent_message", "chat_id", "telegram_message_id"),
     )

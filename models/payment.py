@@ -12,10 +12,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, partial_index
 
 
 class PaymentStatus(enum.StrEnum):
@@ -42,8 +42,8 @@ class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("booking_id", "attempt", name="uq_payments_booking_attempt"),
-        Index("ix_payments_refund_due", "refund_due_at", postgresql_where=text(REFUND_DUE_SQL)),
-        Index("ix_payments_expire_due", "expire_due_at", postgresql_where=text(EXPIRE_DUE_SQL)),
+        partial_index("ix_payments_refund_due", "refund_due_at", where=REFUND_DUE_SQL, on=("postgresql",)),
+        partial_index("ix_payments_expire_due", "expire_due_at", where=EXPIRE_DUE_SQL, on=("postgresql",)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,10 +7,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, partial_index
 
 
 class VerificationState(enum.StrEnum):
@@ -23,12 +23,8 @@ class VerificationRequest(Base):
     __tablename__ = "verification_requests"
     __table_args__ = (
         # At most one request waits for a decision per professional (the database guards it too).
-        Index(
-            "uq_verification_requests_one_pending",
-            "professional_id",
-            unique=True,
-            sqlite_where=text("state = 'pending'"),
-            postgresql_where=text("state = 'pending'"),
+        partial_index(
+            "uq_verification_requests_one_pending", "professional_id", where="state = 'pending'", unique=True
         ),
     )
 

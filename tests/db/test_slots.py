@@ -8,11 +8,13 @@ clock stands at Monday 2026-11-23 08:00 Kyiv (06:00 UTC).
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.cli import main
+from bot.services import availability
 from bot.services.availability import (
     Slot,
     compute_slots,
@@ -441,6 +444,24 @@ async def test_cli_plain_output(
         "2026-12-02 11:00–11:50 Europe/Kyiv (UTC+02:00)",
         "4 free slots.",
     ]
+
+
+async def test_cli_runs_without_the_cyclic_collector_and_turns_it_back_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db_url: str, world: World
+) -> None:
+    collecting: list[bool] = []
+
+    async def observed_free_slots(*args: Any, **kwargs: Any) -> list[Slot]:
+        collecting.append(gc.isenabled())
+        return await free_slots(*args, **kwargs)
+
+    monkeypatch.setattr(availability, "free_slots", observed_free_slots)
+    assert await _cli(monkeypatch, db_url, *ANNA, "--from=2026-12-01", "--days=2", NOW) == 0
+    assert "4 free slots." in capsys.readouterr().out
+    assert (collecting, gc.isenabled()) == ([False], True)
+    # A refusal turns it back on too.
+    assert await _cli(monkeypatch, db_url, "--pro=nobody", "--service=x", "--from=2026-12-01", NOW) == 2
+    assert gc.isenabled()
 
 
 async def test_cli_says_when_there_are_none_and_defaults_to_the_professionals_zone(

@@ -328,3 +328,20 @@ def test_slots_imports_no_pydantic_when_only_the_database_is_configured(tmp_path
     )
     # The missing file is refused with one line (pydantic is imported only to explain other mistakes).
     assert result.stdout.decode().split() == ["2", "False"], result.stderr.decode()
+
+
+def test_slots_on_sqlite_loads_no_postgresql_dialect(sqlite_url: str, tmp_path: Path) -> None:
+    # The whole PostgreSQL dialect (asyncpg's, psycopg's, pg8000's modules with it) is a tenth of the
+    # command's start; the models name PostgreSQL-only DDL without loading it (models.base.partial_index).
+    code = (
+        "import sys; from bot.cli import main; "
+        "code = main(['slots', '--pro', 'x', '--service', 'y', '--from', '2026-12-01']); "
+        "print(code, sorted(m for m in sys.modules if m.startswith(('sqlalchemy.dialects.postgresql', 'asyncpg'))))"
+    )
+    environment = {"PATH": "/usr/bin:/bin", "DATABASE_URL": sqlite_url, "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env={**environment, "PYTHONPATH": str(ROOT)}, capture_output=True
+    )
+    # The query ran (no such professional) with the models mapped, on SQLite alone.
+    assert result.stdout.decode().split() == ["2", "[]"], result.stderr.decode()
+    assert "no professional with slug 'x'" in result.stderr.decode()
