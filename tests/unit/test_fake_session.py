@@ -113,3 +113,21 @@ async def test_queued_failures_raise_aiogram_s_exceptions() -> None:
         await bot.send_message(7, "hi")
     assert raised.value.retry_after == 5
     assert (await bot.send_message(7, "hi")).text == "hi"
+
+
+async def test_each_answer_names_its_own_chat_and_bot() -> None:
+    session = RecordingSession()
+    first = Bot(BOT_TOKEN, session=session)
+    second = Bot("4343434343:ANOTHER-fake-token", session=session)
+
+    answers = [
+        await first.send_message(7, "a"),
+        await first.send_message(8, "b"),
+        await second.send_message(7, "c"),
+        await first.send_message(7, "d"),
+    ]
+
+    assert [(answer.chat.id, answer.text) for answer in answers] == [(7, "a"), (8, "b"), (7, "c"), (7, "d")]
+    assert [answer.from_user.id for answer in answers if answer.from_user] == [first.id, first.id, second.id, first.id]
+    assert [answer.from_user.bot for answer in answers if answer.from_user] == [first, first, second, first]
+    assert answers[2].chat.bot is second and answers[3].chat.bot is first
