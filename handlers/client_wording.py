@@ -4,6 +4,7 @@ booking.py, my_bookings.py and the outbox renderers that speak to clients)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
@@ -21,6 +22,7 @@ from bot.render import (
     format_price,
     zone_suffix,
 )
+from bot.render.babel_locale import babel_locale
 from bot.render.dates import tidy_spaces
 from bot.services.directory import Rating
 from bot.services.policy import CancelTerms, PaidWith, Policy, RescheduleRefusal, TermsNow
@@ -37,19 +39,22 @@ def viewer_zone(ctx: Flow) -> str:
 
 def short_day(day: date, locale: str) -> str:
     """ "Mon, Nov 23"."""
-    return tidy_spaces(format_skeleton("MMMEd", day, locale=locale))
+    return tidy_spaces(format_skeleton("MMMEd", day, locale=babel_locale(locale)))
 
 
 def long_day(day: date, locale: str) -> str:
     """ "Mon, Nov 23, 2026"."""
-    return tidy_spaces(format_skeleton("yMMMEd", day, locale=locale))
+    return tidy_spaces(format_skeleton("yMMMEd", day, locale=babel_locale(locale)))
 
 
 def week_label(monday: date, sunday: date, locale: str) -> str:
     """ "Nov 23 – 29, 2026" (Babel's thin spaces around the dash made plain)."""
-    return tidy_spaces(format_interval(monday, sunday, "yMMMd", locale=locale)).replace("\u2009", " ")
+    return tidy_spaces(format_interval(monday, sunday, "yMMMd", locale=babel_locale(locale))).replace("\u2009", " ")
 
 
+# Every professional's card names their languages, each through two Locale parses and a CLDR lookup;
+# the answer depends on the two codes only.
+@lru_cache(maxsize=1024)
 def language_label(code: str, locale: str) -> str:
     """A language named in the reader's language: "Ukrainian", "українська" -> "Українська"."""
     try:
@@ -84,7 +89,7 @@ def rating_label(rating: Rating, locale: str) -> str:
     if rating.average is None or rating.count == 0:
         return _("No reviews yet")
     reviews = ngettext("{n} review", "{n} reviews", rating.count).format(n=rating.count)
-    return f"★ {format_decimal(rating.average, '0.0', locale=locale)} ({reviews})"
+    return f"★ {format_decimal(rating.average, '0.0', locale=babel_locale(locale))} ({reviews})"
 
 
 def mode_label(mode: ServiceMode) -> str:
@@ -132,7 +137,7 @@ def other_clock(instant: datetime, their_zone: str, viewer: str, locale: str) ->
     theirs = instant.astimezone(zone_named(their_zone)).date()
     if theirs == instant.astimezone(zone_named(viewer)).date():
         return clock
-    return f"{tidy_spaces(format_skeleton('E', theirs, locale=locale))} {clock}"
+    return f"{tidy_spaces(format_skeleton('E', theirs, locale=babel_locale(locale)))} {clock}"
 
 
 def their_time(instant: datetime, name: str, their_zone: str, viewer: str, locale: str) -> str | None:
@@ -203,7 +208,7 @@ def hours_label(hours: int) -> str:
 
 def percent_label(percent: int, locale: str) -> str:
     """ "50%" / "50 %" as the locale writes it."""
-    return tidy_spaces(format_percent(percent / 100, locale=locale))
+    return tidy_spaces(format_percent(percent / 100, locale=babel_locale(locale)))
 
 
 def deadline_label(instant: datetime, zone: str, locale: str) -> str:
@@ -332,7 +337,7 @@ def refund_words(booking: Booking, terms: CancelTerms, locale: str) -> str:
     hours = hours_label(Policy.from_json(booking.policy).free_cancellation_hours)
     if terms.refund_percent <= 0:
         return _("It's less than {hours} before the start, so there is no refund.").format(hours=hours)
-    percent = tidy_spaces(format_percent(terms.refund_percent / 100, locale=locale))
+    percent = tidy_spaces(format_percent(terms.refund_percent / 100, locale=babel_locale(locale)))
     return _("It's less than {hours} before the start. You'll get {amount} back ({percent}).").format(
         hours=hours, amount=amount, percent=percent
     )

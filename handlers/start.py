@@ -16,6 +16,7 @@ of the command they sent: Registry.resume_command).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
 from aiogram import BaseMiddleware, F, Router
@@ -81,6 +82,7 @@ RESUME = "resume_callback"
 RETURN_STATE = "settings_return"
 
 
+@lru_cache(maxsize=64)
 def language_name(code: str) -> str:
     """A language in its own words: "English", "Українська"."""
     name = Locale.parse(code).get_display_name(code) or code

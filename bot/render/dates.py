@@ -11,6 +11,7 @@ from datetime import datetime
 from aiogram.utils.i18n import ngettext
 from babel.dates import format_skeleton, format_time
 
+from bot.render.babel_locale import babel_locale
 from bot.render.zones import UNIVERSAL, utc_offset, zone_city
 from bot.services.timezones import canonical_zone, zone
 
@@ -33,12 +34,12 @@ def _local(instant: datetime, zone_name: str) -> datetime:
 
 def format_day(instant: datetime, zone_name: str, locale: str) -> str:
     """ "Tue, Dec 1, 2026": the local date of `instant` in `zone_name`."""
-    return tidy_spaces(format_skeleton("yMMMEd", _local(instant, zone_name), locale=locale))
+    return tidy_spaces(format_skeleton("yMMMEd", _local(instant, zone_name), locale=babel_locale(locale)))
 
 
 def format_clock(instant: datetime, zone_name: str, locale: str) -> str:
     """ "9:00 AM" / "09:00": the local time of day, no zone (use where the zone is shown nearby)."""
-    return tidy_spaces(format_time(_local(instant, zone_name), format="short", locale=locale))
+    return tidy_spaces(format_time(_local(instant, zone_name), format="short", locale=babel_locale(locale)))
 
 
 def zone_suffix(zone_name: str, locale: str, at: datetime) -> str:

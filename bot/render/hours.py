@@ -11,6 +11,7 @@ from functools import lru_cache
 from babel import Locale
 from babel.dates import format_time
 
+from bot.render.babel_locale import babel_locale
 from bot.render.dates import tidy_spaces
 from bot.services.windows import MINUTES_PER_DAY, Window
 
@@ -27,7 +28,7 @@ def format_minute(minutes: int, locale: str) -> str:
         if uses_24_hours(locale):
             return "24:00"
         minutes = 0
-    return tidy_spaces(format_time(time(minutes // 60, minutes % 60), format="short", locale=locale))
+    return tidy_spaces(format_time(time(minutes // 60, minutes % 60), format="short", locale=babel_locale(locale)))
 
 
 def format_window(window: Window, locale: str) -> str:

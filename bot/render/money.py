@@ -7,6 +7,7 @@ from decimal import Decimal
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_currency, get_currency_precision
 
+from bot.render.babel_locale import babel_locale
 from bot.render.dates import tidy_spaces
 
 
@@ -14,7 +15,7 @@ def format_money(amount_minor: int, currency: str, locale: str) -> str:
     """6000 EUR -> "€60.00" in en; 500 JPY -> "¥500" (JPY has no minor unit)."""
     precision = get_currency_precision(currency)
     amount = Decimal(amount_minor).scaleb(-precision)
-    return tidy_spaces(format_currency(amount, currency, locale=locale))
+    return tidy_spaces(format_currency(amount, currency, locale=babel_locale(locale)))
 
 
 def format_price(amount_minor: int, currency: str, locale: str) -> str:
