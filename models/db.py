@@ -44,6 +44,8 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_idle_connections(engine)
@@ -53,6 +55,13 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:
 # A pooled PostgreSQL connection is replaced after this long, so none outlives a server's or a proxy's
 # idle timeout.
 POOL_RECYCLE_SECONDS = 1800
+# Connections the pool keeps open once a burst has opened them. SQLAlchemy's default (5, and 10 of
+# overflow closed again on return) made each burst of 20 updates at once wait for a connection and open
+# up to 15 anew (a server process forked, asyncpg's set-up, every statement prepared again on it): p99
+# of 20 at once on PostgreSQL 96-115 ms, 63-87 ms with 20 kept, and about 0.5 ms less CPU per update
+# (bench updates, after a first burst). Overflow still serves a larger burst.
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
 # A connection that sat in the pool longer than this is pinged before use.
 PING_AFTER_IDLE_SECONDS = 10.0
 

@@ -41,6 +41,22 @@ async def test_a_connection_dropped_while_idle_is_replaced(pg_url: str, monkeypa
         await engine.dispose()
 
 
+async def test_the_postgresql_pool_keeps_a_burst_of_connections_open() -> None:
+    """Twenty updates at once each hold a connection: the pool keeps that many between bursts rather than
+    opening (and preparing every statement on) most of them again each time; a caller's sizes still win."""
+    url = "postgresql://bookbot@localhost/bookbot"
+    engine = db.make_engine(url)
+    sized = db.make_engine(url, pool_size=1, max_overflow=0)
+    try:
+        assert engine.sync_engine.pool.size() == db.POOL_SIZE >= 20
+        assert engine.sync_engine.pool._max_overflow == db.POOL_OVERFLOW  # type: ignore[attr-defined]
+        assert sized.sync_engine.pool.size() == 1
+        assert sized.sync_engine.pool._max_overflow == 0  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
+        await sized.dispose()
+
+
 @pytest.mark.postgres
 async def test_a_busy_connection_is_not_pinged(pg_url: str) -> None:
     """Within the idle limit the pooled connection is handed out as it is: a dropped one fails that unit
