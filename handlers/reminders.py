@@ -1,10 +1,11 @@
 """Reminders and what a client does with one (README "Reminders").
 
 The messages themselves are written by bot.services.reminders and rendered here at send time, in the
-recipient's language and zone then. Every client reminder carries four buttons: "I'll be there",
-"Reschedule" (the /bookings picker, handlers/my_bookings.py), "Cancel" (the /bookings cancel flow, the
-refund shown first) and "Running late" (5 / 10 / 15 minutes or a typed number; the professional is told
-through the outbox, the client gets the link or address again).
+recipient's language and zone then. Every client reminder carries "I'll be there", "Reschedule" (the
+/bookings picker, handlers/my_bookings.py; only while the policy lets the client move the session at the
+moment of sending), "Cancel" (the /bookings cancel flow, the refund shown first) and "Running late"
+(5 / 10 / 15 minutes or a typed number; the professional is told through the outbox, the client gets the
+link or address again).
 
 A text that answers a reminder (a Telegram reply to it, or any text within the hour after one while no
 other step waits for an answer) is read as a time request (bot.services.time_request, in whichever of
@@ -81,17 +82,25 @@ class Late(StatesGroup):
 # --- the messages ----------------------------------------------------------------------------------
 
 
-def client_buttons(view: BookingView, *, tell_professional: bool) -> list[list[Button]]:
+def client_buttons(view: BookingView, *, tell_professional: bool, movable: bool) -> list[list[Button]]:
+    """`movable`: the policy lets the client move the session at the moment of sending; otherwise no
+    Reschedule button that could only refuse (an older message's button still answers with the reason)."""
+    changes: list[Button] = []
+    if movable:
+        changes.append(("🗓 " + _("Reschedule"), MoveCb(id=view.booking_id)))
+    changes.append(("✖ " + _("Cancel"), CancelCb(id=view.booking_id, v=view.version)))
     return [
         [
             ("✅ " + _("I'll be there"), AttendCb(id=view.booking_id, t=int(tell_professional))),
             ("⏱ " + _("Running late"), LateCb(id=view.booking_id)),
         ],
-        [
-            ("🗓 " + _("Reschedule"), MoveCb(id=view.booking_id)),
-            ("✖ " + _("Cancel"), CancelCb(id=view.booking_id, v=view.version)),
-        ],
+        changes,
     ]
+
+
+def _movable(payload: Mapping[str, Any]) -> bool:
+    """What the worker's last look found (bot.services.reminders.stale_reason sets `can_reschedule`)."""
+    return bool(payload.get("can_reschedule"))
 
 
 def _place(view: BookingView) -> list[str]:
@@ -119,7 +128,7 @@ def _ahead(minutes: int) -> str:
 
 
 def reminder_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
-    """N minutes before: when (in the client's zone now), where, and the four buttons."""
+    """N minutes before: when (in the client's zone now), where, and the buttons."""
     view = BookingView.from_json(payload)
     minutes = int(payload.get("offset_minutes") or 0)
     lines = [
@@ -130,7 +139,8 @@ def reminder_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
         "",
         _("Reply to this message to ask for another time, e.g. “tomorrow at 3pm”."),
     ]
-    keyboard = inline_keyboard(*client_buttons(view, tell_professional=minutes >= DAY_BEFORE_MINUTES))
+    buttons = client_buttons(view, tell_professional=minutes >= DAY_BEFORE_MINUTES, movable=_movable(payload))
+    keyboard = inline_keyboard(*buttons)
     return Rendered("\n".join(lines), keyboard)
 
 
@@ -143,7 +153,8 @@ def starting_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
         *when_lines_of(view.starts_at, view.professional_name, view.professional_zone, reader.zone, reader.locale),
         *_place(view),
     ]
-    return Rendered("\n".join(lines), inline_keyboard(*client_buttons(view, tell_professional=False)))
+    buttons = client_buttons(view, tell_professional=False, movable=_movable(payload))
+    return Rendered("\n".join(lines), inline_keyboard(*buttons))
 
 
 def _client_lines(view: BookingView, reader: Reader) -> list[str]:
@@ -348,25 +359,24 @@ async def reply_typed(message: Message, ctx: Flow) -> None:
         now=now,
         asked_at=asked_from,
     )
-    refusal = can_reschedule(booking, by=Actor.CLIENT, now=now) if offer is not None else None
-    if refusal is not None:
+    refusal = can_reschedule(booking, by=Actor.CLIENT, now=now)
+    if offer is not None and refusal is not None:
         # A time was asked for, but this booking can't move (the policy's window, the limit): say why.
         await send(ctx, refusal_screen(booking, refusal))
         return
-    await send(ctx, offer_screen(booking, offer, zone, ctx.locale))
+    await send(ctx, offer_screen(booking, offer, zone, ctx.locale, movable=refusal is None))
 
 
-def offer_screen(booking: Booking, offer: TimeOffer | None, zone: str, locale: str) -> Rendered:
-    """The free times nearest to what was asked, one tap each; or a short menu when it was not a time."""
+def offer_screen(booking: Booking, offer: TimeOffer | None, zone: str, locale: str, *, movable: bool) -> Rendered:
+    """The free times nearest to what was asked, one tap each; or a short menu when it was not a time
+    (Reschedule in it only when `movable`, as on the reminder)."""
     if offer is None:
         head = _("What would you like to do about your session?")
         lines = [head, _("{service} with {name}").format(service=booking.service.name, name=booking.professional.name)]
         lines.append(format_instant(booking.starts_at, zone, locale))
+        changes: list[Button] = [("🗓 " + _("Reschedule"), MoveCb(id=booking.id))] if movable else []
         menu: list[list[Button]] = [
-            [
-                ("🗓 " + _("Reschedule"), MoveCb(id=booking.id)),
-                ("✖ " + _("Cancel"), CancelCb(id=booking.id, v=booking.version)),
-            ],
+            [*changes, ("✖ " + _("Cancel"), CancelCb(id=booking.id, v=booking.version))],
             [("⏱ " + _("Running late"), LateCb(id=booking.id)), (_("My sessions"), BookingsCb())],
         ]
         return Rendered("\n".join(lines), inline_keyboard(*menu))

@@ -14,7 +14,8 @@ Kinds, each about one booking ("booking", id) and keyed by (kind, booking, versi
 Every payload carries the booking's view (its version among it) and `send_before`, the moment the
 message stops making sense (the next reminder's time, or the start for the last "before" one).
 `stale_reason` is what the worker asks right before sending: a booking in another state, of another
-version, or a moment past `send_before` voids the row instead of sending it.
+version, or a moment past `send_before` voids the row instead of sending it. It also notes in the payload
+what only that moment knows: whether a client reminder may offer Reschedule (`can_reschedule`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import daily_agenda, outbox
 from bot.services.booking_view import booking_view
 from bot.services.errors import IllegalTransition, TooLateToChange
-from bot.services.policy import Actor
+from bot.services.policy import Actor, can_reschedule
 from bot.services.users import user_for_chat
 from models import DEFAULT_REMINDERS, Booking, BookingEvent, BookingState, Review, User
 
@@ -197,6 +198,10 @@ async def stale_reason(session: AsyncSession, message: outbox.ClaimedMessage, no
         reviewed = await session.scalar(select(Review.id).where(Review.booking_id == booking.id))
         if reviewed is not None:
             return "already reviewed"
+    if message.kind in CLIENT_REMINDER_KINDS:
+        # A Reschedule button is offered only while the policy lets the client move the session now (not
+        # inside the free-cancellation window, not past the reschedule limit): otherwise it could only refuse.
+        message.payload["can_reschedule"] = can_reschedule(booking, by=Actor.CLIENT, now=now) is None
     if message.kind == HOLD_EXPIRING:
         # What only the moment of sending knows goes into the payload the worker renders: whether the
         # warning may offer to extend the hold (time still free, no checkout opened, not extended yet).

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.demo.updates import Person
 from bot.services import booking as booking_service
 from bot.services import reminders
-from handlers.client_callbacks import MoveYesCb
+from handlers.client_callbacks import MoveCb, MoveYesCb
 from handlers.reviews import ReviewCb
 from models import Booking, BookingEvent, BookingState, OutboxMessage, Professional, Review
 from tests.bot.catalog_data import Catalog, booked, client, kyiv_time, labels, last, press_label, with_catalog
@@ -64,7 +64,8 @@ async def test_a_booking_gets_each_reminder_once_through_its_life(harness: BotHa
     assert await _walk_to(harness, SESSION - timedelta(hours=24)) == 1
     assert "Reminder: your session starts in 24 hours." in last(harness, olena)
     assert "When: Thu, Nov 26, 2026, 10:00 AM" in last(harness, olena)
-    assert labels(harness, olena) == ["✅ I'll be there", "⏱ Running late", "🗓 Reschedule", "✖ Cancel"]
+    # Anna's sessions move only until 72 h before: no Reschedule that could only refuse.
+    assert labels(harness, olena) == ["✅ I'll be there", "⏱ Running late", "✖ Cancel"]
 
     assert await _walk_to(harness, SESSION - timedelta(hours=1)) == 2
     assert "starts in 1 hour" in last(harness, olena)
@@ -245,6 +246,55 @@ async def test_running_late_tells_the_professional_at_once(harness: BotHarness, 
 async def _free_to_move_until_12_hours_before(harness: BotHarness, catalog: Catalog) -> None:
     async with harness.db() as session:
         (await session.get_one(Professional, catalog.anna)).free_cancellation_hours = 12
+
+
+async def test_a_reminder_offers_reschedule_only_while_the_policy_allows_it_when_sent(
+    harness: BotHarness, catalog: Catalog
+) -> None:
+    await _free_to_move_until_12_hours_before(harness, catalog)
+    olena = await client(harness)
+    booking_id = await booked(harness, olena, catalog.coaching, SESSION)
+    await harness.run_worker()
+
+    # 24 h before, outside the 12 h window: Reschedule is there.
+    assert await _walk_to(harness, SESSION - timedelta(hours=24)) == 1
+    assert labels(harness, olena) == ["✅ I'll be there", "⏱ Running late", "🗓 Reschedule", "✖ Cancel"]
+
+    # 1 h before, inside the window: Cancel stays, Reschedule is gone.
+    await _walk_to(harness, SESSION - timedelta(hours=1))
+    assert "starts in 1 hour" in last(harness, olena)
+    assert labels(harness, olena) == ["✅ I'll be there", "⏱ Running late", "✖ Cancel"]
+
+    # The older reminder's Reschedule still answers with the reason.
+    await harness.press(olena, MoveCb(id=booking_id))
+    assert "can't be moved any more" in last(harness, olena)
+
+    # At the start nothing can move either.
+    await _walk_to(harness, SESSION)
+    assert "Your session is starting now." in last(harness, olena)
+    assert not any("Reschedule" in label for label in labels(harness, olena))
+
+
+async def test_a_reminder_for_a_session_moved_as_often_as_allowed_has_no_reschedule(
+    harness: BotHarness, catalog: Catalog
+) -> None:
+    await _free_to_move_until_12_hours_before(harness, catalog)
+    olena = await client(harness)
+    booking_id = await booked(harness, olena, catalog.coaching, SESSION)
+    async with harness.db() as session:
+        booking = await session.get_one(Booking, booking_id)
+        booking.reschedule_count = 2  # Anna allows two moves
+    await harness.run_worker()
+
+    assert await _walk_to(harness, SESSION - timedelta(hours=24)) == 1
+    assert "Reminder: your session starts in 24 hours." in last(harness, olena)
+    assert labels(harness, olena) == ["✅ I'll be there", "⏱ Running late", "✖ Cancel"]
+    # The menu a reply that is not a time gets offers no Reschedule either.
+    await harness.send_text(olena, "thanks, see you!")
+    assert labels(harness, olena) == ["✖ Cancel", "⏱ Running late", "My sessions"]
+    # A time asked for still gets the policy's reason.
+    await harness.send_text(olena, "tomorrow at 2:30pm")
+    assert "the most Anna Koval allows" in last(harness, olena)
 
 
 async def test_a_reply_to_a_reminder_offers_the_nearest_free_times_and_one_tap_moves(

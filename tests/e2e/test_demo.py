@@ -321,7 +321,8 @@ REMINDERS: list[Step] = [
     ),
     ("4", ["✅ Moved!", "When: Wed, Nov 25, 2026, 3:00"]),
     ("/time +4h", ["Reminder: your session starts in 24 hours.", "Wed, Nov 25, 2026, 3:00"]),
-    ("/reply thanks, see you!", ["What would you like to do about your session?", "[1] 🗓 Reschedule"]),
+    # Inside Anna's 72 h window the menu offers no Reschedule that could only refuse.
+    ("/reply thanks, see you!", ["What would you like to do about your session?", "[1] ✖ Cancel"]),
     ("/time +23h", ["Reminder: your session starts in 1 hour."]),
     ("/time +1h", ["Your session is starting now.", "Video call: https://meet.example.org/anna-koval"]),
     ("/time +1d", ["(nothing new)"]),
