@@ -131,15 +131,17 @@ def reminder_for_client(payload: Mapping[str, Any], reader: Reader) -> Rendered:
     """N minutes before: when (in the client's zone now), where, and the buttons."""
     view = BookingView.from_json(payload)
     minutes = int(payload.get("offset_minutes") or 0)
+    movable = _movable(payload)
     lines = [
         "⏰ " + _("Reminder: your session starts in {duration}.").format(duration=_ahead(minutes)),
         _what(view),
         *when_lines_of(view.starts_at, view.professional_name, view.professional_zone, reader.zone, reader.locale),
         *_place(view),
-        "",
-        _("Reply to this message to ask for another time, e.g. “tomorrow at 3pm”."),
     ]
-    buttons = client_buttons(view, tell_professional=minutes >= DAY_BEFORE_MINUTES, movable=_movable(payload))
+    if movable:
+        # Asking for another time could only be refused once the policy no longer lets the client move it.
+        lines += ["", _("Reply to this message to ask for another time, e.g. “tomorrow at 3pm”.")]
+    buttons = client_buttons(view, tell_professional=minutes >= DAY_BEFORE_MINUTES, movable=movable)
     keyboard = inline_keyboard(*buttons)
     return Rendered("\n".join(lines), keyboard)
 

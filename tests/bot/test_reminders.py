@@ -259,11 +259,13 @@ async def test_a_reminder_offers_reschedule_only_while_the_policy_allows_it_when
     # 24 h before, outside the 12 h window: Reschedule is there.
     assert await _walk_to(harness, SESSION - timedelta(hours=24)) == 1
     assert labels(harness, olena) == ["✅ I'll be there", "⏱ Running late", "🗓 Reschedule", "✖ Cancel"]
+    assert "ask for another time" in last(harness, olena)
 
-    # 1 h before, inside the window: Cancel stays, Reschedule is gone.
+    # 1 h before, inside the window: Cancel stays, Reschedule is gone, and so is the hint to ask for a time.
     await _walk_to(harness, SESSION - timedelta(hours=1))
     assert "starts in 1 hour" in last(harness, olena)
     assert labels(harness, olena) == ["✅ I'll be there", "⏱ Running late", "✖ Cancel"]
+    assert "ask for another time" not in last(harness, olena)
 
     # The older reminder's Reschedule still answers with the reason.
     await harness.press(olena, MoveCb(id=booking_id))
