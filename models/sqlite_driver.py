@@ -13,6 +13,8 @@ the only kind this project uses).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -28,6 +30,25 @@ _Outcome = tuple[Description, int, int | None, list[Any]]
 class OneTripConnection(aiosqlite.Connection):
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    async def _connect(self) -> OneTripConnection:
+        """aiosqlite's own, except that a failed connect waits for its thread to stop. aiosqlite (0.22)
+        queues the stop and returns at once, so a loop that closes soon after (a health check that found no
+        database, then shut down) left the thread answering a closed loop ("Event loop is closed" in a
+        thread of its own)."""
+        if self._connection is None:
+            opened = asyncio.get_running_loop().create_future()
+            self._tx.put_nowait((opened, self._connector))
+            try:
+                self._connection = await opened
+            except BaseException:
+                stopped = self.stop()
+                if stopped is not None:
+                    with contextlib.suppress(BaseException):
+                        await stopped
+                self._connection = None
+                raise
+        return self
 
 
 class OneTripCursor:

@@ -3,6 +3,7 @@ still sees what the driver reports (rows, row counts, inserted ids, errors)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -61,3 +62,11 @@ async def test_sqlalchemy_sees_rows_counts_ids_and_errors(engine: AsyncEngine) -
             await connection.execute(text("SELECT nothing FROM nowhere"))
     async with engine.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM t")) == 4
+
+
+async def test_a_failed_connect_stops_its_thread_before_it_raises(tmp_path: Any) -> None:
+    # aiosqlite's own connect only queues the stop: its thread could then answer a loop already closed.
+    connection = sqlite_driver.connect(str(tmp_path / "no-such-folder" / "bookbot.db"))
+    with pytest.raises(sqlite3.OperationalError):
+        await connection
+    assert not connection._thread.is_alive()
