@@ -3,7 +3,10 @@ still sees what the driver reports (rows, row counts, inserted ids, errors)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,9 +67,28 @@ async def test_sqlalchemy_sees_rows_counts_ids_and_errors(engine: AsyncEngine) -
         assert await connection.scalar(text("SELECT count(*) FROM t")) == 4
 
 
-async def test_a_failed_connect_stops_its_thread_before_it_raises(tmp_path: Any) -> None:
-    # aiosqlite's own connect only queues the stop: its thread could then answer a loop already closed.
+def test_a_failed_connect_leaves_its_thread_nothing_to_tell_a_closed_loop(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiosqlite's own connect only queues its thread's stop; when the loop closed before the thread got to
+    # it, the thread answered a closed loop ("Event loop is closed" in a thread of its own). The thread is
+    # made slow here so that the loop surely closes first unless the connect waits for the stop.
+    failures: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: failures.append(args.exc_value))
+    stop = sqlite_driver.OneTripConnection.stop
+
+    def slow_stop(connection: sqlite_driver.OneTripConnection) -> Any:
+        connection._tx.put_nowait((None, lambda: time.sleep(0.05)))
+        return stop(connection)
+
+    monkeypatch.setattr(sqlite_driver.OneTripConnection, "stop", slow_stop)
     connection = sqlite_driver.connect(str(tmp_path / "no-such-folder" / "bookbot.db"))
-    with pytest.raises(sqlite3.OperationalError):
-        await connection
+
+    async def connect() -> None:
+        with pytest.raises(sqlite3.OperationalError):
+            await connection
+
+    asyncio.run(connect())  # the loop closes as soon as the connect has raised
+    connection._thread.join(timeout=5)
     assert not connection._thread.is_alive()
+    assert failures == []
