@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -688,6 +688,18 @@ async def _load_busy(
     return [(row[0], row[1]) for row in rows]
 
 
+class _EngineInputs(NamedTuple):
+    """`compute_slots`' and `first_slots_by_day`'s leading arguments, in their order."""
+
+    schedule: Schedule
+    duration: timedelta
+    step: timedelta
+    busy: list[tuple[datetime, datetime]]
+    now: datetime
+    range_start: datetime
+    range_end: datetime
+
+
 async def _search_inputs(
     session: AsyncSession,
     professional: Professional,
@@ -696,9 +708,12 @@ async def _search_inputs(
     range_end: datetime,
     now: datetime,
     exclude_booking_id: int | None,
-) -> tuple[Schedule, list[tuple[datetime, datetime]]] | None:
-    """The schedule and busy intervals a search of starts in [range_start, range_end) needs, None when
-    no start can lie there."""
+) -> _EngineInputs | None:
+    """What the slot engine needs for a search of starts in [range_start, range_end) (the instants made
+    UTC), None when no start can lie there."""
+    now = _as_utc(now, "now")
+    range_start = _as_utc(range_start, "range_start")
+    range_end = _as_utc(range_end, "range_end")
     duration = timedelta(minutes=service.duration_minutes)
     earliest = max(range_start, now + timedelta(minutes=professional.min_notice_minutes))
     horizon_end = now + timedelta(days=professional.booking_horizon_days)
@@ -718,7 +733,7 @@ async def _search_inputs(
         now,
         exclude_booking_id,
     )
-    return schedule, busy
+    return _EngineInputs(schedule, duration, step_of(professional, service), busy, now, range_start, range_end)
 
 
 async def free_slots(
@@ -736,15 +751,8 @@ async def free_slots(
     `exclude_booking_id` leaves one booking out of the busy intervals (a booking being rescheduled
     must not block its own move).
     """
-    now = _as_utc(now, "now")
-    range_start = _as_utc(range_start, "range_start")
-    range_end = _as_utc(range_end, "range_end")
     inputs = await _search_inputs(session, professional, service, range_start, range_end, now, exclude_booking_id)
-    if inputs is None:
-        return []
-    schedule, busy = inputs
-    duration = timedelta(minutes=service.duration_minutes)
-    return compute_slots(schedule, duration, step_of(professional, service), busy, now, range_start, range_end)
+    return [] if inputs is None else compute_slots(*inputs)
 
 
 async def first_free_slots_by_day(
@@ -761,25 +769,8 @@ async def first_free_slots_by_day(
 ) -> list[Slot]:
     """Of `free_slots`, the first of each of the viewer's local dates (the earliest `max_days` dates
     with one, when given), sorted (`first_slots_by_day`)."""
-    now = _as_utc(now, "now")
-    range_start = _as_utc(range_start, "range_start")
-    range_end = _as_utc(range_end, "range_end")
     inputs = await _search_inputs(session, professional, service, range_start, range_end, now, exclude_booking_id)
-    if inputs is None:
-        return []
-    schedule, busy = inputs
-    duration = timedelta(minutes=service.duration_minutes)
-    return first_slots_by_day(
-        schedule,
-        duration,
-        step_of(professional, service),
-        busy,
-        now,
-        range_start,
-        range_end,
-        viewer,
-        max_days=max_days,
-    )
+    return [] if inputs is None else first_slots_by_day(*inputs, viewer, max_days=max_days)
 
 
 async def is_offered(
