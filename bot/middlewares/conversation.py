@@ -30,7 +30,6 @@ key read or written by two updates at once is dropped rather than guessed.
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from contextvars import ContextVar
@@ -47,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services.clock import Clock
+from bot.services.committed_cache import CommittedCache
 from models import ConversationState
 from models.db import READ_ONLY, make_autocommit_sessionmaker, write_lock
 
@@ -61,78 +61,12 @@ _NOWHERE: Entry = (None, {})
 CACHE_SIZE = 10_000
 
 
-class ConversationCache:
-    """The conversations this process read or wrote lately, as the database has them (bounded LRU).
-
-    A write enters it only when it has committed (`writing` before the statement, `written` after the
-    transaction: with the entry when it committed, None when it did not or may not have). While a key is
-    being written it is not served, and a key written by two updates at once, or read while being
-    written, is dropped: the next update reads the database, which decides.
-    """
+class ConversationCache(CommittedCache[str, Entry]):
+    """The conversations this process read or wrote lately, as the database has them (bounded LRU; the
+    bookkeeping is bot.services.committed_cache's)."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
-        self._writing: dict[str, int] = {}
-        self._contended: set[str] = set()
-        self._loading: dict[str, object] = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, name: str) -> Entry | None:
-        entry = self._entries.get(name)
-        if entry is not None:
-            self._entries.move_to_end(name)
-        return entry
-
-    def loading(self, name: str) -> object:
-        """A read of `name` from the database begins; hand the token to `loaded`."""
-        token = object()
-        self._loading[name] = token
-        return token
-
-    def loaded(self, name: str, token: object, entry: Entry) -> None:
-        """What the read found: kept unless a write of `name` overlapped the read."""
-        if self._loading.get(name) is not token:
-            return
-        del self._loading[name]
-        if name not in self._writing:
-            self._put(name, entry)
-
-    def abandoned(self, name: str, token: object) -> None:
-        """The read failed."""
-        if self._loading.get(name) is token:
-            del self._loading[name]
-
-    def writing(self, name: str) -> None:
-        """A write of `name` is about to reach the database."""
-        self._entries.pop(name, None)
-        self._loading.pop(name, None)
-        if self._writing.get(name):
-            self._contended.add(name)
-        self._writing[name] = self._writing.get(name, 0) + 1
-
-    def written(self, name: str, entry: Entry | None) -> None:
-        """The write's transaction is over: committed with `entry`, or None (rolled back, or unknown)."""
-        self._loading.pop(name, None)
-        left = self._writing.get(name, 0) - 1
-        if left > 0:
-            self._writing[name] = left
-            return
-        self._writing.pop(name, None)
-        if entry is not None and name not in self._contended:
-            self._put(name, entry)
-        self._contended.discard(name)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def _put(self, name: str, entry: Entry) -> None:
-        self._entries[name] = entry
-        self._entries.move_to_end(name)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        super().__init__(size)
 
 
 @dataclass

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections import OrderedDict
 from collections.abc import MutableMapping
 from typing import Any, cast
 
@@ -55,6 +54,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.pool import Pool
 
+from bot.services.committed_cache import CommittedCache
 from bot.services.schedule_cache import transaction_stamp
 from models import User
 
@@ -70,85 +70,12 @@ _MAPPER: Mapper[User] = inspect(User)
 Row = tuple[Any, ...]
 
 
-class UserCache:
-    """Committed `users` rows by Telegram id (bounded LRU), with the bookkeeping that keeps them so.
-
-    `writing` before a row's write reaches the database, `written` once its transaction is over (with
-    the row when it committed, None when it did not or may not have); `bulk_writing`/`bulk_written`
-    around a write the cache cannot pin to rows. While a row (or the table) is being written it is not
-    served, and a read that overlapped a write is not kept.
-    """
+class UserCache(CommittedCache[int, Row]):
+    """Committed `users` rows by Telegram id (bounded LRU; the bookkeeping is bot.services.committed_cache's:
+    `bulk_writing`/`bulk_written` around a write the cache cannot pin to rows)."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._rows: OrderedDict[int, Row] = OrderedDict()
-        self._writing: dict[int, int] = {}
-        self._contended: set[int] = set()
-        self._loading: dict[int, object] = {}
-        self._bulk = 0
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def get(self, telegram_id: int) -> Row | None:
-        row = self._rows.get(telegram_id)
-        if row is not None:
-            self._rows.move_to_end(telegram_id)
-        return row
-
-    def loading(self, telegram_id: int) -> object:
-        """A read of the row begins; hand the token to `loaded`."""
-        token = object()
-        self._loading[telegram_id] = token
-        return token
-
-    def loaded(self, telegram_id: int, token: object, row: Row | None) -> None:
-        """What the read found (None: nothing to keep): kept unless a write overlapped the read."""
-        if self._loading.get(telegram_id) is not token:
-            return
-        del self._loading[telegram_id]
-        if row is not None and telegram_id not in self._writing and not self._bulk:
-            self._put(telegram_id, row)
-
-    def writing(self, telegram_id: int) -> None:
-        """A write of the row is about to reach the database."""
-        self._rows.pop(telegram_id, None)
-        self._loading.pop(telegram_id, None)
-        if self._writing.get(telegram_id):
-            self._contended.add(telegram_id)
-        self._writing[telegram_id] = self._writing.get(telegram_id, 0) + 1
-
-    def written(self, telegram_id: int, row: Row | None) -> None:
-        """The write's transaction is over: committed with `row`, or None (rolled back, or unknown)."""
-        self._loading.pop(telegram_id, None)
-        left = self._writing.get(telegram_id, 0) - 1
-        if left > 0:
-            self._writing[telegram_id] = left
-            return
-        self._writing.pop(telegram_id, None)
-        if row is not None and telegram_id not in self._contended and not self._bulk:
-            self._put(telegram_id, row)
-        self._contended.discard(telegram_id)
-
-    def bulk_writing(self) -> None:
-        """A write of rows the cache cannot name is about to reach the database: forget every row."""
-        self._bulk += 1
-        self._rows.clear()
-        self._loading.clear()
-
-    def bulk_written(self) -> None:
-        """That write's transaction is over (whichever way): reads may be kept again."""
-        self._bulk = max(0, self._bulk - 1)
-        self._loading.clear()
-
-    def clear(self) -> None:
-        self._rows.clear()
-
-    def _put(self, telegram_id: int, row: Row) -> None:
-        self._rows[telegram_id] = row
-        self._rows.move_to_end(telegram_id)
-        while len(self._rows) > self.size:
-            self._rows.popitem(last=False)
+        super().__init__(size)
 
 
 _caches: MutableMapping[Pool, UserCache] = weakref.WeakKeyDictionary()
