@@ -8,8 +8,9 @@ crisis-scan`'s start), and from the file the same Patterns take about 2 ms.
 
 A program is kept with the text it was made of, and used only for that very text; the file is stamped with
 the interpreter's version and `_sre`'s magic number, so another Python ignores it. A missing, stale or
-damaged file (a CRC-32 guards it), or a program `_sre` refuses, means compiling as `re.compile` does, and the
-file is written again when `save` is called; where it cannot be written, every start compiles, as before.
+damaged file (it is a checksummed `bot.services.mapped_pickle`), or a program `_sre` refuses, means
+compiling as `re.compile` does, and the file is written again when `save` is called; where it cannot be
+written, every start compiles, as before.
 Programs are made by the interpreter's own `re._compiler` steps, in its own order
 (tests/unit/test_regex_cache.py compares them with what `re.compile` hands to `_sre.compile`).
 """
@@ -18,12 +19,12 @@ from __future__ import annotations
 
 import _sre  # type: ignore[import-not-found]
 import logging
-import pickle
 import re
 import sys
-import zlib
 from array import array
 from pathlib import Path
+
+from bot.services import mapped_pickle
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +70,17 @@ class RegexCache:
     def _read(self) -> dict[tuple[str, int], Program]:
         assert self.path is not None
         try:
-            raw = memoryview(self.path.read_bytes())
+            stored = mapped_pickle.load(self.path)  # our own file, in the user's own cache folder, checksummed
         except FileNotFoundError:
             return {}
         except OSError as exc:
             log.warning("compiled patterns: %s not read (%r); compiling them", self.path, exc)
             return {}
-        try:
-            if len(raw) < 4 or zlib.crc32(raw[4:]) != int.from_bytes(raw[:4], "big"):
-                raise ValueError("damaged (checksum)")
-            stored = pickle.loads(raw[4:])  # our own file, in the user's own cache folder, checked above
-            if not isinstance(stored, dict) or not isinstance(stored.get("programs"), dict):
-                raise ValueError("not a table of programs")
         except Exception as exc:
             log.warning("compiled patterns: %s ignored (%r); compiling them", self.path, exc)
+            return {}
+        if not isinstance(stored, dict) or not isinstance(stored.get("programs"), dict):
+            log.warning("compiled patterns: %s ignored (not a table of programs); compiling them", self.path)
             return {}
         if stored.get("interpreter") != _interpreter():
             return {}  # another Python's: stale
@@ -117,9 +115,9 @@ class RegexCache:
             return
         from bot.services.cache_dir import write_atomically
 
-        data = pickle.dumps({"interpreter": _interpreter(), "programs": self._used}, protocol=pickle.HIGHEST_PROTOCOL)
+        data = mapped_pickle.dumps({"interpreter": _interpreter(), "programs": self._used})
         try:
-            write_atomically(self.path, zlib.crc32(data).to_bytes(4, "big") + data)
+            write_atomically(self.path, data)
         except Exception as exc:  # an unwritable folder: compiled at every start, as before
             log.warning("compiled patterns: not kept in %s (%r); compiled in this process", self.path, exc)
         self.missed = 0
